@@ -1,0 +1,322 @@
+"""What every sktransformer estimator shares: hyperparameters, input handling and the training loop.
+
+The loop is layered like skorch's: ``_fit`` (set-up, epochs, stopping) ->
+``_run_epoch`` (shuffle, minibatches) -> ``_step`` (one gradient step).
+A concrete estimator supplies three things:
+
+- ``_loss(params, batch, rng)``: the scalar training loss of a minibatch;
+- ``_validation_score(params, data)``: higher is better;
+- ``_n_outputs`` and target handling in its own ``fit``.
+"""
+
+import time
+import warnings
+from contextlib import nullcontext
+from numbers import Integral, Real
+
+import numpy as np
+from autograd import value_and_grad
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from threadpoolctl import threadpool_limits
+
+from ._inputs import INPUT_TYPES, InputAdapter, Inputs
+from ._model import ModelConfig, init_params
+from ._optim import AdamW, tree_copy
+
+PREDICT_BATCH_SIZE = 256  # sequences per forward pass at inference: bounds memory
+
+
+class TrainingData:
+    """Inputs with aligned per-sample arrays (targets, weights), sliced together."""
+
+    def __init__(self, inputs, **arrays):
+        self.inputs = inputs
+        self.arrays = arrays
+
+    def __len__(self):
+        return len(self.inputs)
+
+    def take(self, index):
+        """The minibatch at ``index``: an ``Inputs`` plus the sliced arrays, as a dict."""
+        batch = {k: v[index] for k, v in self.arrays.items()}
+        batch["inputs"] = self.inputs.take(index)
+        return batch
+
+
+def make_rng(random_state):
+    """A numpy Generator from ``random_state`` without touching numpy's global state."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    return np.random.default_rng(random_state)  # int, or None for fresh OS entropy
+
+
+class TransformerModelMixin:
+    """Hyperparameters, input handling and the training loop shared by all estimators."""
+
+    _parameter_constraints: dict = {
+        "d_model": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "d_ff": [Interval(Integral, 1, None, closed="left"), None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "positional_encoding": [StrOptions({"sinusoidal", "learned"}), None],
+        "pooling": [StrOptions({"mean", "cls"})],
+        "norm_first": ["boolean"],
+        "activation": [StrOptions({"gelu", "relu"})],
+        "max_len": [Interval(Integral, 1, None, closed="left")],
+        "input_type": [StrOptions(set(INPUT_TYPES))],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "blas_threads": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    # ------------------------------------------------------------ set-up
+
+    def _blas_limit(self):
+        """Limit BLAS threads for the duration of a call (one is fastest for these sizes)."""
+        if self.blas_threads is None:
+            return nullcontext()
+        return threadpool_limits(limits=self.blas_threads, user_api="blas")
+
+    def _model_config(self, adapter, n_outputs):
+        """The frozen model description, from hyperparameters and what fit saw."""
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"d_model={self.d_model} must be divisible by n_heads={self.n_heads} "
+                "(each head gets d_model / n_heads dimensions)."
+            )
+        if self.pooling == "cls" and self.max_len < 1:
+            raise ValueError("max_len must be at least 1.")
+        return ModelConfig(
+            input_kind=adapter.model_kind,
+            input_size=adapter.model_input_size,
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            n_layers=self.n_layers,
+            d_ff=self.d_ff if self.d_ff is not None else 4 * self.d_model,
+            dropout=float(self.dropout),
+            positional_encoding=self.positional_encoding,
+            pooling=self.pooling,
+            norm_first=self.norm_first,
+            activation=self.activation,
+            max_len=self.max_len,
+            n_outputs=n_outputs,
+        )
+
+    def _new_adapter(self, analyzer="word"):
+        return InputAdapter(self.input_type, self.max_len, analyzer)
+
+    def _initialize(self, adapter, n_outputs, rng):
+        """Fresh config, parameters, optimizer, random generator and history."""
+        self._rng = rng
+        self.config_ = self._model_config(adapter, n_outputs)
+        self.params_ = init_params(self.config_, self._rng)
+        self._optimizer = None
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.validation_scores_ = None
+        self.best_loss_ = np.inf
+        self.best_validation_score_ = None
+        self._no_improvement_count = 0
+
+    def _batch_size(self, n_samples):
+        return min(32 if self.batch_size == "auto" else self.batch_size, n_samples)
+
+    # ------------------------------------------------------------ the loop
+
+    def _fit(self, data, val_data=None, n_epochs=None, incremental=False):
+        """Train for up to ``n_epochs`` epochs (``max_iter`` by default); early stopping, history.
+
+        Works on a copy of the parameters and optimizer state, and writes them
+        back only at the end, so an exception leaves the estimator as it was.
+        """
+        n_epochs = self.max_iter if n_epochs is None else n_epochs
+        params = tree_copy(self.params_)
+        optimizer = self._optimizer
+        if optimizer is None:
+            optimizer = AdamW(params, self.learning_rate_init, self.alpha, self.max_grad_norm)
+        else:
+            optimizer = _copy_optimizer(optimizer, params, self.learning_rate_init, self.alpha,
+                                        self.max_grad_norm)
+        loss_and_grad = value_and_grad(self._loss)
+        history = _History.from_estimator(self)
+        track_validation = val_data is not None
+        if track_validation and history.validation_scores is None:
+            history.validation_scores = []
+        stop_reason = None
+        rng = self._rng
+        if self.verbose and not incremental:
+            _print_header(track_validation)
+        for _ in range(n_epochs):
+            start = time.perf_counter()
+            try:
+                loss = self._run_epoch(params, optimizer, loss_and_grad, data, rng)
+            except KeyboardInterrupt:
+                stop_reason = "interrupted"
+                warnings.warn(
+                    "Training interrupted (KeyboardInterrupt): keeping the model as of the last "
+                    "completed step" + (", best validation parameters restored."
+                                        if self.early_stopping else "."),
+                    UserWarning, stacklevel=3,
+                )
+                break
+            except _NonFiniteLoss as error:
+                stop_reason = "non-finite"
+                warnings.warn(
+                    f"Training stopped: the loss became {error.args[0]} (try a lower "
+                    "learning_rate_init). The parameters of the last finite step are kept.",
+                    RuntimeWarning, stacklevel=3,
+                )
+                break
+            history.record_epoch(loss)
+            score = self._validation_score(params, val_data) if track_validation else None
+            if score is not None:
+                history.validation_scores.append(score)
+            improved = history.update(loss, score, self.tol, self.early_stopping, params)
+            if self.verbose:
+                _print_row(history.n_iter, loss, score, time.perf_counter() - start, improved)
+            if not incremental and history.no_improvement_count > self.n_iter_no_change:
+                stop_reason = "converged"
+                break
+        if self.early_stopping and history.best_params is not None:
+            params = history.best_params
+        # Everything succeeded: publish the new state at once.
+        self.params_ = params
+        self._optimizer = optimizer
+        self.t_ = optimizer.t
+        history.write_to(self)
+        if stop_reason is None and not incremental and n_epochs == self.max_iter:
+            warnings.warn(
+                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning, stacklevel=3,
+            )
+        return self
+
+    def _run_epoch(self, params, optimizer, loss_and_grad, data, rng):
+        """One pass over shuffled minibatches; returns the sample-weighted mean loss."""
+        n = len(data)
+        batch_size = self._batch_size(n)
+        order = rng.permutation(n)
+        total, weight = 0.0, 0.0
+        for start in range(0, n, batch_size):
+            batch = data.take(np.sort(order[start : start + batch_size]))
+            loss = self._step(params, optimizer, loss_and_grad, batch, rng)
+            batch_weight = float(batch["weight"].sum()) if "weight" in batch else 1.0
+            total += loss * batch_weight
+            weight += batch_weight
+        return total / max(weight, 1e-12)
+
+    def _step(self, params, optimizer, loss_and_grad, batch, rng):
+        """Loss, gradients by autograd, one AdamW update (skipped if the loss is not finite)."""
+        loss, grads = loss_and_grad(params, batch, rng)
+        loss = float(loss)
+        if not np.isfinite(loss):
+            raise _NonFiniteLoss(loss)
+        optimizer.update(params, grads)
+        return loss
+
+    # ------------------------------------------------------------ inference
+
+    def _inputs(self, X):
+        """Raw X -> model inputs, checked against what fit saw."""
+        return self._adapter.transform(self, X)
+
+    def _map_batches(self, fn, inputs, params=None, batch_size=PREDICT_BATCH_SIZE):
+        """``fn(params, Inputs)`` over row chunks of ``inputs``, concatenated; no autograd tracing."""
+        params = self.params_ if params is None else params
+        with self._blas_limit():
+            parts = [fn(params, inputs.take(np.arange(i, min(i + batch_size, len(inputs)))))
+                     for i in range(0, len(inputs), batch_size)]
+        return np.concatenate(parts, axis=0)
+
+
+class _NonFiniteLoss(Exception):
+    pass
+
+
+class _History:
+    """Loss curve, validation scores and the early-stopping counters of a fit."""
+
+    def __init__(self, n_iter, loss_curve, validation_scores, best_loss, best_score,
+                 no_improvement_count):
+        self.n_iter = n_iter
+        self.loss_curve = list(loss_curve)
+        self.validation_scores = None if validation_scores is None else list(validation_scores)
+        self.best_loss = best_loss
+        self.best_score = best_score
+        self.no_improvement_count = no_improvement_count
+        self.best_params = None
+
+    @classmethod
+    def from_estimator(cls, est):
+        return cls(est.n_iter_, est.loss_curve_, est.validation_scores_, est.best_loss_,
+                   est.best_validation_score_, est._no_improvement_count)
+
+    def record_epoch(self, loss):
+        self.n_iter += 1
+        self.loss_curve.append(loss)
+
+    def update(self, loss, score, tol, early_stopping, params):
+        """MLP-style stopping counters; returns True if this epoch is the best so far."""
+        if early_stopping and score is not None:
+            improved = self.best_score is None or score > self.best_score + tol
+            if self.best_score is None or score > self.best_score:
+                self.best_score = score
+                self.best_params = tree_copy(params)
+            self.best_loss = min(self.best_loss, loss)
+        else:
+            improved = loss < self.best_loss - tol
+            self.best_loss = min(self.best_loss, loss)
+            if score is not None:
+                self.best_score = score if self.best_score is None else max(self.best_score, score)
+        self.no_improvement_count = 0 if improved else self.no_improvement_count + 1
+        return improved
+
+    def write_to(self, est):
+        est.n_iter_ = self.n_iter
+        est.loss_curve_ = self.loss_curve
+        est.validation_scores_ = self.validation_scores
+        est.best_loss_ = self.best_loss
+        est.best_validation_score_ = self.best_score
+        est._no_improvement_count = self.no_improvement_count
+
+
+def _copy_optimizer(optimizer, params, learning_rate, weight_decay, max_grad_norm):
+    """A copy of ``optimizer``'s state for ``params`` (with current hyperparameters)."""
+    new = AdamW(params, learning_rate, weight_decay, max_grad_norm)
+    new.m, new.v, new.t = tree_copy(optimizer.m), tree_copy(optimizer.v), optimizer.t
+    return new
+
+
+_COLUMNS = ("epoch", "train_loss", "valid_score", "dur")
+
+
+def _print_header(with_validation):
+    names = _COLUMNS if with_validation else (_COLUMNS[0], _COLUMNS[1], _COLUMNS[3])
+    line = "  ".join(f"{n:>11}" for n in names)
+    print(line)
+    print("  ".join("-" * 11 for _ in names))
+
+
+def _print_row(epoch, loss, score, seconds, improved):
+    cells = [f"{epoch:>11d}", f"{loss:>11.4f}"]
+    if score is not None:
+        cells.append(f"{score:>11.4f}")
+    cells.append(f"{seconds:>10.2f}s")
+    print("  ".join(cells) + ("  *" if improved else ""), flush=True)

@@ -1,0 +1,202 @@
+"""Input handling: raw ``X`` -> what the model reads. The model never sees raw input.
+
+Four kinds of input are recognised when an estimator is fitted:
+
+============  ===========================================  ==================
+kind          what the user passes                          the model reads
+============  ===========================================  ==================
+"numeric"     2-D float array (n_samples, n_features)       one token/feature
+"tokens"      2-D integer array of token ids, 0 = padding   ids + mask
+"series"      3-D float array (n_samples, seq_len, n_ch)    one vector/step
+"sequences"   list of strings or of token lists (ragged)    ids + mask
+============  ===========================================  ==================
+
+Sequences go through :mod:`sktransformer.vectorizer` (the one module that
+knows what a token is).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from .vectorizer import (
+    N_RESERVED,
+    PAD_ID,
+    _check_sequences,
+    analyze,
+    build_vocabulary,
+    is_sequence_input,
+    to_id_matrix,
+)
+
+INPUT_TYPES = ("auto", "numeric", "tokens")
+
+
+@dataclass
+class Inputs:
+    """A model-ready batch: ``X`` (ids, features or series) and the padding ``mask`` (or None)."""
+
+    X: np.ndarray
+    mask: np.ndarray | None = None
+
+    def __len__(self):
+        return len(self.X)
+
+    def take(self, index):
+        """Rows ``index``, with trailing columns that are padding in every row cut off."""
+        X = self.X[index]
+        if self.mask is None:
+            return Inputs(X)
+        mask = self.mask[index]
+        filled = np.flatnonzero(mask.any(axis=0))
+        width = filled[-1] + 1 if len(filled) else 1
+        return Inputs(X[:, :width], mask[:, :width])
+
+
+def _unset(estimator, *names):
+    for name in names:
+        if hasattr(estimator, name):
+            delattr(estimator, name)
+
+
+class InputAdapter:
+    """Remembers, from ``fit``, what kind of input a model takes and turns raw ``X`` into ``Inputs``.
+
+    Parameters
+    ----------
+    input_type : {"auto", "numeric", "tokens"}
+        ``"auto"`` reads integer arrays as token ids and float arrays as
+        numeric features; the other two force one reading of 2-D arrays.
+    max_len : int
+        Longest sequence the model accepts; raw sequences are truncated to it.
+    analyzer : {"word", "char"} or callable
+        How raw strings are split into tokens.
+    """
+
+    def __init__(self, input_type="auto", max_len=512, analyzer="word"):
+        self.input_type = input_type
+        self.max_len = max_len
+        self.analyzer = analyzer
+
+    # ----------------------------------------------------------------- fit
+
+    def fit_transform(self, estimator, X):
+        """Learn the input kind (and vocabulary) from training ``X``; return its ``Inputs``."""
+        if is_sequence_input(X):
+            if self.input_type == "numeric":
+                raise ValueError(
+                    'input_type="numeric" needs a 2-D numeric array, but X is a list of sequences.'
+                )
+            _unset(estimator, "n_features_in_", "feature_names_in_")
+            token_lists = self._analyze(X)
+            self.kind = "sequences"
+            self.vocabulary = build_vocabulary(token_lists)
+            self.n_vocab = len(self.vocabulary) + N_RESERVED
+            return self._sequence_inputs(token_lists)
+        X = self._validate(estimator, X, reset=True)
+        if X.ndim == 3:
+            self.kind, self.input_size = "series", X.shape[2]
+            self._check_length(X.shape[1])
+            return Inputs(self._as_float32(X))
+        if self.input_type == "tokens" or (self.input_type == "auto" and X.dtype.kind in "iub"):
+            ids = self._as_ids(estimator, X)
+            self._check_length(ids.shape[1])
+            self.kind = "tokens"
+            self.n_vocab = int(ids.max()) + 2  # the last id stands for ids never seen in fit
+            return Inputs(ids, ids != PAD_ID)
+        self.kind, self.input_size = "numeric", X.shape[1]
+        return Inputs(self._as_float32(X))
+
+    @property
+    def model_kind(self):
+        """What the network embeds: "tokens", "numeric" or "series"."""
+        return "tokens" if self.kind == "sequences" else self.kind
+
+    @property
+    def model_input_size(self):
+        """Vocabulary size for token input, else the number of features or channels."""
+        return self.n_vocab if self.model_kind == "tokens" else self.input_size
+
+    # ----------------------------------------------------------- transform
+
+    def transform(self, estimator, X):
+        """Raw ``X`` -> ``Inputs``, checked against what was seen in ``fit``."""
+        if self.kind == "sequences":
+            if isinstance(X, np.ndarray) and X.ndim == 2:
+                raise ValueError(
+                    f"{type(estimator).__name__} was fitted on sequences (strings or token lists); "
+                    "pass a list of them, not a 2-D array."
+                )
+            return self._sequence_inputs(self._analyze(X))
+        if is_sequence_input(X):
+            raise ValueError(
+                f"{type(estimator).__name__} was fitted on a {self.kind} array; "
+                "it cannot read a list of sequences."
+            )
+        X = self._validate(estimator, X, reset=False)
+        if X.ndim != (3 if self.kind == "series" else 2):
+            raise ValueError(
+                f"X has {X.ndim} dimensions, but {type(estimator).__name__} was fitted on "
+                f"{3 if self.kind == 'series' else 2}-D input."
+            )
+        if self.kind == "series":
+            if X.shape[2] != self.input_size:
+                raise ValueError(
+                    f"X has {X.shape[2]} channels, but {type(estimator).__name__} was fitted "
+                    f"with {self.input_size} channels."
+                )
+            return Inputs(self._as_float32(X))
+        if self.kind == "tokens":
+            ids = self._as_ids(estimator, X)
+            ids = np.where(ids >= self.n_vocab - 1, self.n_vocab - 1, ids)  # unseen -> unknown
+            return Inputs(ids, ids != PAD_ID)
+        return Inputs(self._as_float32(X))
+
+    # ------------------------------------------------------------- helpers
+
+    def _analyze(self, X):
+        _check_sequences(X)
+        return [analyze(x, self.analyzer, True, i) for i, x in enumerate(X)]
+
+    def _sequence_inputs(self, token_lists):
+        width = max(1, min(self.max_len, max(len(t) for t in token_lists)))
+        ids = to_id_matrix(token_lists, self.vocabulary, width)
+        return Inputs(ids, ids != PAD_ID)
+
+    def _validate(self, estimator, X, reset):
+        X = validate_data(estimator, X, reset=reset, dtype="numeric", allow_nd=True,
+                          ensure_min_features=1)
+        if X.ndim > 3:
+            raise ValueError(f"X has {X.ndim} dimensions; expected 2-D or 3-D input.")
+        return X
+
+    def _check_length(self, length):
+        if length > self.max_len:
+            raise ValueError(
+                f"X has sequences of length {length}, longer than max_len={self.max_len}. "
+                "Increase max_len or shorten the sequences."
+            )
+
+    @staticmethod
+    def _as_float32(X):
+        out = X.astype(np.float32)
+        if not np.isfinite(out).all():
+            raise ValueError("X has values too large to represent as float32.")
+        return out
+
+    @staticmethod
+    def _as_ids(estimator, X):
+        if X.dtype.kind == "f" and not np.array_equal(X, np.round(X)):
+            raise ValueError(
+                "Token ids must be whole numbers, but X has fractional values. For numeric "
+                'features use input_type="numeric".'
+            )
+        if X.size and X.min() < 0:
+            raise ValueError(
+                f"Negative values in data passed to {type(estimator).__name__}: token ids "
+                "must be >= 0 (0 is padding)."
+            )
+        if X.size and X.max() > np.iinfo(np.int32).max - 2:
+            raise ValueError("Token ids must be smaller than 2**31 - 2.")
+        return X.astype(np.int32)

@@ -1,0 +1,229 @@
+"""The Transformer's layers as small pure functions of ``(params, inputs)``.
+
+Read top to bottom, this file is the architecture of "Attention Is All You
+Need" (Vaswani et al., 2017), leaf to root: embeddings and positional
+encodings, multi-head attention, the position-wise feed-forward network, and
+the residual blocks that stack them. Parameters are nested dicts of arrays;
+static sizes (heads, dropout rate, ...) are plain arguments.
+
+Letters in shape comments: N samples, T positions, D model width (d_model),
+H heads, K head width (d_k = D / H), F hidden width of the feed-forward
+layer (d_ff), C vocabulary size or number of input channels.
+
+Departures from the paper, each deliberate:
+
+- ``norm_first=True`` (the default) puts layer normalisation before each
+  sub-layer ("pre-LN", as in GPT-2 and most modern Transformers), which trains
+  stably without learning-rate warm-up; ``norm_first=False`` is the paper's
+  post-LN ``LayerNorm(x + Sublayer(x))``.
+- GELU is the default activation (BERT, GPT); the paper used ReLU.
+- Dropout is applied where the paper applies it (embeddings and every
+  sub-layer output before the residual sum), not to the attention weights.
+"""
+
+import functools
+
+import autograd.numpy as np
+import numpy as onp
+
+from ._primitives import MASKED, embedding_lookup, gelu, layer_norm, scaled_dot_product_attention
+
+# ---------------------------------------------------------------- embeddings
+
+
+def token_embedding(params, ids):
+    """Embedding(ids) * sqrt(d_model), as in the paper (section 3.4); ids (N, T) -> (N, T, D)."""
+    table = params["W"]
+    return embedding_lookup(table, ids) * table.dtype.type(onp.sqrt(table.shape[1]))
+
+
+def numeric_feature_embedding(params, x):
+    """Feature j of each row becomes the token x_j * W_j + b_j (FT-Transformer); (N, F) -> (N, F, D)."""
+    return x[:, :, None] * params["W"] + params["b"]
+
+
+def series_embedding(params, x):
+    """A linear map of each position's channels; (N, T, C) -> (N, T, D)."""
+    return linear(params, x)
+
+
+@functools.lru_cache(maxsize=32)
+def _sinusoid_table(n_positions, d_model, dtype):
+    position = onp.arange(n_positions)[:, None]
+    frequency = onp.exp(-onp.log(10000.0) * onp.arange(0, d_model, 2) / d_model)
+    table = onp.zeros((n_positions, d_model))
+    table[:, 0::2] = onp.sin(position * frequency)
+    table[:, 1::2] = onp.cos(position * frequency[: d_model // 2])
+    table = table.astype(dtype)
+    table.flags.writeable = False  # shared by every call through the cache
+    return table
+
+
+def sinusoidal_positional_encoding(n_positions, d_model, dtype=onp.float32, offset=0):
+    """PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(same); -> (T, D)."""
+    return _sinusoid_table(offset + n_positions, d_model, onp.dtype(dtype))[offset:]
+
+
+def add_positional_encoding(params, x, kind, offset=0):
+    """x + positional information for positions offset..offset+T-1; kind 'sinusoidal', 'learned' or None."""
+    n_positions, d_model = x.shape[1], x.shape[2]
+    if kind == "sinusoidal":
+        return x + sinusoidal_positional_encoding(n_positions, d_model, x.dtype, offset)
+    if kind == "learned":
+        return x + params["positions"][offset : offset + n_positions]
+    return x
+
+
+# ------------------------------------------------------------- basic layers
+
+
+def linear(params, x):
+    """x W + b over the last axis; (..., D_in) -> (..., D_out), as one 2-D matrix product."""
+    W = params["W"]
+    y = np.dot(np.reshape(x, (-1, W.shape[0])), W) + params["b"]
+    return np.reshape(y, x.shape[:-1] + (W.shape[1],))
+
+
+def norm(params, x):
+    """Layer normalisation over the model width (Ba et al., 2016)."""
+    return layer_norm(x, params["gamma"], params["beta"])
+
+
+def dropout(x, rate, rng):
+    """Zero each entry with probability ``rate`` and rescale the rest (inverted dropout)."""
+    if rng is None or rate == 0.0:
+        return x
+    keep = rng.random(x.shape, dtype=onp.float32) >= rate
+    return x * (keep * onp.float32(1.0 / (1.0 - rate))).astype(x.dtype)
+
+
+ACTIVATIONS = {"gelu": gelu, "relu": lambda x: np.maximum(x, 0.0)}
+
+
+def feed_forward(params, x, activation):
+    """FFN(x) = act(x W_1 + b_1) W_2 + b_2, applied to each position alone (section 3.3)."""
+    return linear(params["out"], ACTIVATIONS[activation](linear(params["hidden"], x)))
+
+
+# ---------------------------------------------------------------- attention
+
+
+def split_heads(x, n_heads):
+    """(N, T, H*K) -> (N, H, T, K): each head gets its own slice of the model width."""
+    N, T, D = x.shape
+    return np.transpose(np.reshape(x, (N, T, n_heads, D // n_heads)), (0, 2, 1, 3))
+
+
+def merge_heads(z):
+    """(N, H, T, K) -> (N, T, H*K): Concat(head_1, ..., head_H)."""
+    N, H, T, K = z.shape
+    return np.reshape(np.transpose(z, (0, 2, 1, 3)), (N, T, H * K))
+
+
+def padding_bias(mask):
+    """Additive attention bias that hides padded keys; mask (N, T) bool -> (N, 1, 1, T)."""
+    if mask is None:
+        return None
+    return onp.where(mask, onp.float32(0), onp.float32(MASKED))[:, None, None, :]
+
+
+def causal_bias(n_queries, n_keys=None, offset=0):
+    """Additive bias letting query i see keys 0..offset+i only (no peeking ahead); -> (Tq, Tk)."""
+    n_keys = offset + n_queries if n_keys is None else n_keys
+    future = onp.arange(n_keys)[None, :] > onp.arange(offset, offset + n_queries)[:, None]
+    return onp.where(future, onp.float32(MASKED), onp.float32(0))
+
+
+def combine_biases(*biases):
+    """Sum of the non-None additive biases (broadcast), or None."""
+    present = [b for b in biases if b is not None]
+    if not present:
+        return None
+    return functools.reduce(onp.add, present)
+
+
+def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None):
+    """MultiHead(Q, K, V) = Concat(head_1..head_H) W_O with head_h = Attention(X W_Q^h, M W_K^h, M W_V^h).
+
+    ``memory`` is the sequence keys and values come from: ``x`` itself for
+    self-attention, the encoder's output for the decoder's cross-attention.
+    Self-attention uses one fused projection ``W_qkv`` = [W_Q | W_K | W_V];
+    cross-attention uses ``W_q`` on ``x`` and ``W_kv`` = [W_K | W_V] on
+    ``memory``. With ``cache`` (a dict, inference only) this step's keys and
+    values are appended to those of earlier steps, for fast generation.
+    """
+    if memory is None:
+        Q, K, V = np.split(linear(params["qkv"], x), 3, axis=-1)  # 3 x (N, T, D)
+    else:
+        Q = linear(params["q"], x)
+        if cache is not None and "K" in cache:  # encoder memory does not change between steps
+            K, V = cache["K"], cache["V"]
+        else:
+            K, V = np.split(linear(params["kv"], memory), 2, axis=-1)
+    Q, K, V = (split_heads(t, n_heads) for t in (Q, K, V))  # (N, H, T, K)
+    if cache is not None:
+        if memory is None and "K" in cache:
+            K = onp.concatenate([cache["K"], K], axis=2)
+            V = onp.concatenate([cache["V"], V], axis=2)
+        cache["K"], cache["V"] = K, V
+    Z = scaled_dot_product_attention(Q, K, V, bias)  # (N, H, Tq, K)
+    return linear(params["out"], merge_heads(Z))
+
+
+# ------------------------------------------------------------------- blocks
+
+
+def residual(params_norm, x, sublayer, norm_first, rate, rng):
+    """x + Dropout(Sublayer(LN(x))) if norm_first (pre-LN), else LN(x + Dropout(Sublayer(x)))."""
+    if norm_first:
+        return x + dropout(sublayer(norm(params_norm, x)), rate, rng)
+    return norm(params_norm, x + dropout(sublayer(x), rate, rng))
+
+
+def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None):
+    """One layer: self-attention, [cross-attention on ``memory``], feed-forward, each residual.
+
+    An encoder layer has two sub-layers; a decoder layer (given ``memory``,
+    the encoder's output) has a third in the middle that attends to it.
+    """
+    def self_attn(h):
+        return multi_head_attention(
+            params["attn"], h, bias, config.n_heads, cache=None if cache is None else cache["self"]
+        )
+
+    def cross_attn(h):
+        return multi_head_attention(
+            params["cross"], h, memory_bias, config.n_heads, memory=memory,
+            cache=None if cache is None else cache["cross"],
+        )
+
+    def ffn(h):
+        return feed_forward(params["ff"], h, config.activation)
+
+    x = residual(params["ln_attn"], x, self_attn, config.norm_first, config.dropout, rng)
+    if memory is not None:
+        x = residual(params["ln_cross"], x, cross_attn, config.norm_first, config.dropout, rng)
+    return residual(params["ln_ff"], x, ffn, config.norm_first, config.dropout, rng)
+
+
+def transformer_stack(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None):
+    """N repeated blocks, then a final layer norm when pre-LN (the residual stream is never normalised otherwise)."""
+    for i, block_params in enumerate(params["blocks"]):
+        x = transformer_block(
+            block_params, x, bias, config, rng, memory, memory_bias,
+            None if cache is None else cache[i],
+        )
+    if config.norm_first:
+        x = norm(params["ln_final"], x)
+    return x
+
+
+# ------------------------------------------------------------------ pooling
+
+
+def masked_mean_pool(h, mask):
+    """Mean of the vectors at real (unmasked) positions; h (N, T, D), mask (N, T) -> (N, D)."""
+    if mask is None:
+        return np.sum(h, axis=1) * h.dtype.type(1.0 / h.shape[1])
+    weights = mask / onp.maximum(mask.sum(axis=1, keepdims=True), 1)  # (N, T)
+    return np.sum(h * weights.astype(h.dtype)[:, :, None], axis=1)

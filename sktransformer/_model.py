@@ -1,0 +1,185 @@
+"""The model: one frozen config, parameter initialisation, and the forward pass.
+
+``ModelConfig`` is built once in ``fit`` from the estimator's hyperparameters
+and flows one way into :func:`init_params` and :func:`encode`. Parameters are
+a nested dict mirroring the architecture, e.g.
+``params["encoder"]["blocks"][0]["attn"]["qkv"]["W"]``.
+"""
+
+from dataclasses import dataclass
+
+import autograd.numpy as np
+import numpy as onp
+
+from ._layers import (
+    add_positional_encoding,
+    combine_biases,
+    dropout,
+    masked_mean_pool,
+    numeric_feature_embedding,
+    padding_bias,
+    series_embedding,
+    token_embedding,
+    transformer_stack,
+)
+
+DTYPE = onp.float32
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Static description of a network; everything that is not a learned array."""
+
+    input_kind: str  # "tokens" (N, T) ids, "numeric" (N, F) floats, "series" (N, T, C) floats
+    input_size: int  # vocabulary size, number of features, or number of channels
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    d_ff: int = 256
+    dropout: float = 0.1
+    positional_encoding: str | None = "sinusoidal"
+    pooling: str = "mean"
+    norm_first: bool = True
+    activation: str = "gelu"
+    max_len: int = 512
+    n_outputs: int = 0  # width of the output head; 0 = no head
+
+
+# ------------------------------------------------------------ initialisation
+
+
+def _glorot(rng, n_in, n_out):
+    limit = onp.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-limit, limit, size=(n_in, n_out)).astype(DTYPE)
+
+
+def init_linear(rng, n_in, n_out):
+    """Glorot-uniform weights, zero bias."""
+    return {"W": _glorot(rng, n_in, n_out), "b": onp.zeros(n_out, DTYPE)}
+
+
+def init_norm(d):
+    """Identity layer norm: gamma 1, beta 0."""
+    return {"gamma": onp.ones(d, DTYPE), "beta": onp.zeros(d, DTYPE)}
+
+
+def init_attention(rng, d, cross=False):
+    """Projections of one multi-head attention layer (fused Q|K|V, or Q and K|V for cross-attention)."""
+    if cross:
+        return {"q": init_linear(rng, d, d), "kv": init_linear(rng, d, 2 * d), "out": init_linear(rng, d, d)}
+    return {"qkv": init_linear(rng, d, 3 * d), "out": init_linear(rng, d, d)}
+
+
+def init_block(rng, config, cross=False):
+    """One Transformer layer; ``cross=True`` adds the decoder's cross-attention."""
+    d = config.d_model
+    block = {
+        "ln_attn": init_norm(d),
+        "attn": init_attention(rng, d),
+        "ln_ff": init_norm(d),
+        "ff": {"hidden": init_linear(rng, d, config.d_ff), "out": init_linear(rng, config.d_ff, d)},
+    }
+    if cross:
+        block["ln_cross"] = init_norm(d)
+        block["cross"] = init_attention(rng, d, cross=True)
+    return block
+
+
+def init_stack(rng, config, cross=False):
+    """``n_layers`` blocks and, for pre-LN, the final layer norm."""
+    stack = {"blocks": [init_block(rng, config, cross) for _ in range(config.n_layers)]}
+    if config.norm_first:
+        stack["ln_final"] = init_norm(config.d_model)
+    return stack
+
+
+def init_embedding(rng, config):
+    """Input embedding, learned positions and [CLS] vector, as the config asks."""
+    d, size = config.d_model, config.input_size
+    if config.input_kind == "tokens":
+        embed = {"W": (rng.standard_normal((size, d)) / onp.sqrt(d)).astype(DTYPE)}
+    elif config.input_kind == "numeric":
+        limit = 1.0 / onp.sqrt(d)  # as in FT-Transformer
+        embed = {"W": rng.uniform(-limit, limit, (size, d)).astype(DTYPE),
+                 "b": rng.uniform(-limit, limit, (size, d)).astype(DTYPE)}
+    else:
+        embed = init_linear(rng, size, d)
+    if uses_positions(config) and config.positional_encoding == "learned":
+        embed["positions"] = (0.02 * rng.standard_normal((config.max_len, d))).astype(DTYPE)
+    if config.pooling == "cls":
+        embed["cls"] = (0.02 * rng.standard_normal(d)).astype(DTYPE)
+    return embed
+
+
+def init_params(config, rng):
+    """All learned arrays of an encoder with an optional output head, float32."""
+    params = {"embed": init_embedding(rng, config), "encoder": init_stack(rng, config)}
+    if config.n_outputs:
+        params["head"] = init_linear(rng, config.d_model, config.n_outputs)
+    return params
+
+
+# ------------------------------------------------------------------ forward
+
+
+def uses_positions(config):
+    """Numeric features need no positions: each feature has its own embedding vector."""
+    return config.input_kind != "numeric" and config.positional_encoding is not None
+
+
+def embed(params, config, X, rng=None):
+    """Input -> (N, T, D) vectors with positional information and dropout."""
+    if config.input_kind == "tokens":
+        h = token_embedding(params, X)
+    elif config.input_kind == "numeric":
+        h = numeric_feature_embedding(params, X)
+    else:
+        h = series_embedding(params, X)
+    if uses_positions(config):
+        h = add_positional_encoding(params, h, config.positional_encoding)
+    return dropout(h, config.dropout, rng)
+
+
+def prepend_cls(params, h, mask):
+    """Put the learned [CLS] vector in front of every sequence; its output summarises the sequence."""
+    N, _, D = h.shape
+    cls = np.broadcast_to(np.reshape(params["cls"], (1, 1, D)), (N, 1, D))
+    h = np.concatenate([cls, h], axis=1)
+    if mask is not None:
+        mask = onp.concatenate([onp.ones((N, 1), bool), mask], axis=1)
+    return h, mask
+
+
+def encode(params, config, X, mask=None, rng=None, bias=None):
+    """The encoder: embeddings -> N blocks of self-attention + feed-forward -> (N, T', D), mask.
+
+    ``mask`` (N, T) is True at real tokens (None: no padding). With
+    ``pooling="cls"`` one position is prepended (T' = T + 1) and the mask grows
+    with it. ``bias`` is an extra additive attention bias (e.g. causal).
+    """
+    h = embed(params["embed"], config, X, rng)
+    if config.pooling == "cls":
+        h, mask = prepend_cls(params["embed"], h, mask)
+    h = transformer_stack(
+        params["encoder"], h, combine_biases(padding_bias(mask), bias), config, rng
+    )
+    return h, mask
+
+
+def pool(h, mask, pooling):
+    """One vector per sequence: the masked mean of all positions, or the [CLS] position."""
+    if pooling == "cls":
+        return h[:, 0, :]
+    return masked_mean_pool(h, mask)
+
+
+def pooled_features(params, config, X, mask=None, rng=None):
+    """Encoder output pooled to (N, D)."""
+    h, mask = encode(params, config, X, mask, rng)
+    return pool(h, mask, config.pooling)
+
+
+def head_logits(params, features):
+    """Output head: one linear layer to class (or vocabulary) scores; softmax is taken in the loss."""
+    W, b = params["head"]["W"], params["head"]["b"]
+    return np.dot(features, W) + b

@@ -1,0 +1,83 @@
+"""AdamW with gradient-norm clipping, over nested dicts/lists of arrays.
+
+The optimizer is a small object with ``update(params, grads)``; the estimator
+owns the training loop. Updates are in place on the arrays of ``params``
+(outside any differentiated code), so callers pass a working copy.
+"""
+
+import numpy as np
+
+
+def tree_map(f, *trees):
+    """Apply ``f`` leaf-wise to nested dicts/lists of arrays with the same structure."""
+    first = trees[0]
+    if isinstance(first, dict):
+        return {k: tree_map(f, *(t[k] for t in trees)) for k in first}
+    if isinstance(first, list | tuple):
+        return [tree_map(f, *(t[i] for t in trees)) for i in range(len(first))]
+    return f(*trees)
+
+
+def tree_leaves(tree):
+    """The arrays of a nested container, in a fixed order."""
+    if isinstance(tree, dict):
+        return [leaf for k in tree for leaf in tree_leaves(tree[k])]
+    if isinstance(tree, list | tuple):
+        return [leaf for t in tree for leaf in tree_leaves(t)]
+    return [tree]
+
+
+def tree_copy(tree):
+    """A deep copy of the arrays."""
+    return tree_map(np.array, tree)
+
+
+def global_norm(grads):
+    """sqrt of the sum of squares of every gradient entry."""
+    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in tree_leaves(grads))))
+
+
+class AdamW:
+    """Adam (Kingma & Ba, 2015) with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Parameters
+    ----------
+    params : nested dict of arrays
+        The parameters that will be updated; moment buffers mirror them.
+    learning_rate : float
+    weight_decay : float
+        Decoupled decay ``p -= lr * weight_decay * p`` on weight matrices and
+        embeddings (arrays with 2 or more axes); biases and norms are not decayed.
+    max_grad_norm : float or None
+        Gradients are rescaled so their global norm is at most this.
+    """
+
+    def __init__(self, params, learning_rate=1e-3, weight_decay=0.01, max_grad_norm=1.0,
+                 beta1=0.9, beta2=0.999, epsilon=1e-8):
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self.m = tree_map(np.zeros_like, params)
+        self.v = tree_map(np.zeros_like, params)
+        self.t = 0
+
+    def update(self, params, grads):
+        """One step; returns the gradient norm before clipping."""
+        norm = global_norm(grads)
+        scale = 1.0
+        if self.max_grad_norm is not None and norm > self.max_grad_norm:
+            scale = self.max_grad_norm / (norm + 1e-12)
+        self.t += 1
+        lr_t = self.learning_rate * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        for p, g, m, v in zip(*(tree_leaves(t) for t in (params, grads, self.m, self.v)),
+                              strict=True):
+            g = g * p.dtype.type(scale) if scale != 1.0 else g
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * (g * g)
+            if self.weight_decay and p.ndim >= 2:
+                p *= p.dtype.type(1 - self.learning_rate * self.weight_decay)
+            p -= p.dtype.type(lr_t) * m / (np.sqrt(v) + p.dtype.type(self.epsilon))
+        return norm

@@ -1,0 +1,404 @@
+"""TransformerClassifier: a Transformer encoder with a softmax output over classes."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
+
+from ._base import TrainingData, TransformerModelMixin, make_rng
+from ._model import DTYPE, head_logits, pooled_features
+from ._primitives import softmax_cross_entropy
+
+
+def _log_softmax(logits):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimator):
+    """Transformer encoder classifier, trained with autograd.
+
+    Each sample becomes a sequence of vectors: a token sequence through an
+    embedding table, a row of numeric features as one token per feature (as
+    in FT-Transformer), or a multichannel series step by step. Positional
+    information is added; ``n_layers`` blocks of multi-head self-attention
+    and a position-wise feed-forward network, each with a residual
+    connection and layer normalisation, transform the sequence; it is pooled
+    to one vector and a softmax layer gives the class probabilities.
+
+    Parameters
+    ----------
+    d_model : int, default=64
+        Width of every token vector (the paper's d_model).
+    n_heads : int, default=4
+        Attention heads per layer; must divide ``d_model``.
+    n_layers : int, default=2
+        Number of stacked Transformer blocks.
+    d_ff : int or None, default=None
+        Hidden width of the feed-forward layers; ``None`` means ``4 * d_model``.
+    dropout : float, default=0.1
+        Dropout rate on embeddings and on every sub-layer's output.
+    positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
+        How positions are encoded: the paper's fixed sinusoids, a learned
+        vector per position, or nothing (order is then invisible). Numeric
+        feature input needs no positions (each feature has its own
+        embedding) and ignores it.
+    pooling : {"mean", "cls"}, default="mean"
+        One vector per sequence: mean over real tokens, or the output at a
+        learned [CLS] token put in front of the sequence.
+    norm_first : bool, default=True
+        Pre-LN (``x + f(LN(x))``, stable without warm-up) if True; the
+        paper's post-LN (``LN(x + f(x))``) if False.
+    activation : {"gelu", "relu"}, default="gelu"
+        Activation of the feed-forward layers.
+    max_len : int, default=512
+        Longest sequence accepted. Sequences given as lists or strings are
+        cut to their first ``max_len`` tokens; arrays with more columns
+        (or steps) raise an error.
+    input_type : {"auto", "numeric", "tokens"}, default="auto"
+        How a 2-D array is read. ``"auto"``: integer arrays are token ids
+        (0 is padding) and float arrays are numeric features.
+        ``"numeric"`` or ``"tokens"`` forces one reading. Lists of strings
+        (split into words) or of token lists are always token sequences.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; ``"auto"`` is ``min(32, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        AdamW learning rate.
+    alpha : float, default=0.01
+        Decoupled weight decay (AdamW) on weight matrices and embeddings.
+    max_grad_norm : float or None, default=1.0
+        Gradients are clipped to this global norm.
+    max_iter : int, default=100
+        Maximum number of epochs.
+    early_stopping : bool, default=False
+        Stop when the validation accuracy has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the best parameters. The
+        validation data are ``X_val, y_val`` if given to ``fit``, else a
+        stratified ``validation_fraction`` of the training data.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Minimum improvement of the training loss (or validation score with
+        early stopping) that counts.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, dropout and the validation split.
+        The same integer gives the same model and predictions.
+    verbose : int, default=0
+        1 prints one table row per epoch (loss, validation score, seconds).
+    warm_start : bool, default=False
+        Continue from the previous fit's parameters, optimizer state and
+        vocabulary instead of starting afresh.
+    blas_threads : int or None, default=1
+        BLAS threads used inside ``fit`` and ``predict``; one is fastest for
+        these matrix sizes on small machines. ``None`` leaves them alone.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of columns of ``X`` (array input only).
+    params_ : dict
+        The learned arrays, a nested dict mirroring the architecture.
+    config_ : ModelConfig
+        The static model description built at fit.
+    loss_curve_ : list of float
+        Training loss per epoch.
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch, when validation data were used.
+    best_loss_ : float
+        Lowest training loss reached.
+    best_validation_score_ : float or None
+        Best validation accuracy, when validation data were used.
+    n_iter_ : int
+        Epochs run.
+    t_ : int
+        Optimizer steps taken.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : the multilayer perceptron this API follows.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sktransformer import TransformerClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = TransformerClassifier(d_model=16, n_heads=2, n_layers=1, max_iter=30,
+    ...                             random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    def __init__(
+        self,
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        d_ff=None,
+        dropout=0.1,
+        positional_encoding="sinusoidal",
+        pooling="mean",
+        norm_first=True,
+        activation="gelu",
+        max_len=512,
+        input_type="auto",
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        alpha=0.01,
+        max_grad_norm=1.0,
+        max_iter=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        blas_threads=1,
+    ):
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.d_ff = d_ff
+        self.dropout = dropout
+        self.positional_encoding = positional_encoding
+        self.pooling = pooling
+        self.norm_first = norm_first
+        self.activation = activation
+        self.max_len = max_len
+        self.input_type = input_type
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.max_grad_norm = max_grad_norm
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.blas_threads = blas_threads
+
+    # --------------------------------------------------------------- fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+        """Train the classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, seq_len, n_channels),
+                or list of str, or list of token lists
+            Training sequences (see the class docstring for how each is read).
+        y : array-like of shape (n_samples,)
+            Class labels (strings or numbers).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+        X_val, y_val : optional
+            Validation data, scored every epoch (and used by early stopping
+            instead of a split of ``X``).
+
+        Returns
+        -------
+        self : TransformerClassifier
+        """
+        warm = self.warm_start and hasattr(self, "params_")
+        with self._blas_limit():
+            adapter = self._adapter if warm else self._new_adapter()
+            inputs = adapter.transform(self, X) if warm else adapter.fit_transform(self, X)
+            y = self._check_y(y, inputs)
+            classes = np.unique(y)
+            if len(classes) < 2:
+                raise ValueError(
+                    "The number of classes has to be greater than one; got 1 class "
+                    f"({classes[0]!r}). A classifier needs samples of at least 2 classes."
+                )
+            if warm and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"warm_start: y has classes {classes.tolist()}, but the model was fitted "
+                    f"with {self.classes_.tolist()}."
+                )
+            weight = _check_sample_weight(sample_weight, inputs.X, ensure_non_negative=True)
+            target = np.searchsorted(classes, y)
+            data = TrainingData(inputs, target=target, weight=weight.astype(DTYPE))
+            rng = self._rng if warm else make_rng(self.random_state)
+            val = self._validation_data(adapter, classes, data, X_val, y_val, rng)
+            if not warm:
+                self._adapter = adapter
+                self.classes_ = classes
+                self._initialize(adapter, len(classes), rng)
+            return self._fit(*val)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)``, starting from the current model (or a new one).
+
+        Parameters
+        ----------
+        X, y, sample_weight : as in :meth:`fit`
+        classes : array-like of shape (n_classes,), default=None
+            All labels that will ever appear. Needed on the first call unless
+            that call's ``y`` already contains every class.
+
+        Returns
+        -------
+        self : TransformerClassifier
+        """
+        first = not hasattr(self, "params_")
+        with self._blas_limit():
+            adapter = self._new_adapter() if first else self._adapter
+            inputs = adapter.fit_transform(self, X) if first else adapter.transform(self, X)
+            y = self._check_y(y, inputs)
+            if first:
+                all_classes = np.unique(y if classes is None else column_or_1d(classes))
+                if len(all_classes) < 2:
+                    raise ValueError(
+                        "partial_fit needs at least 2 classes on the first call: pass "
+                        "classes=[...] with every label."
+                    )
+            else:
+                all_classes = self.classes_
+                if classes is not None and not np.array_equal(np.unique(classes), all_classes):
+                    raise ValueError(
+                        f"classes={list(classes)} differs from the classes of the first "
+                        f"partial_fit call, {all_classes.tolist()}."
+                    )
+            unknown = np.setdiff1d(y, all_classes)
+            if len(unknown):
+                raise ValueError(f"y contains labels not in classes: {unknown.tolist()}.")
+            weight = _check_sample_weight(sample_weight, inputs.X, ensure_non_negative=True)
+            data = TrainingData(inputs, target=np.searchsorted(all_classes, y),
+                                weight=weight.astype(DTYPE))
+            if first:
+                self._adapter = adapter
+                self.classes_ = all_classes
+                self._initialize(adapter, len(all_classes), make_rng(self.random_state))
+            return self._fit(data, None, n_epochs=1, incremental=True)
+
+    def _check_y(self, y, inputs):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(inputs.X, y)
+        check_classification_targets(y)
+        return y
+
+    def _validation_data(self, adapter, classes, data, X_val, y_val, rng):
+        """(training data, validation data or None), splitting off a validation set if asked."""
+        if (X_val is None) != (y_val is None):
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        if X_val is not None:
+            val_inputs = adapter.transform(self, X_val)
+            y_val = self._check_y(y_val, val_inputs)
+            unknown = np.setdiff1d(y_val, classes)
+            if len(unknown):
+                raise ValueError(f"y_val contains labels not seen in y: {unknown.tolist()}.")
+            return data, TrainingData(val_inputs, target=np.searchsorted(classes, y_val))
+        if not self.early_stopping:
+            return data, None
+        index = np.arange(len(data))
+        seed = int(rng.integers(2**31 - 1))
+        try:
+            train, val = train_test_split(index, test_size=self.validation_fraction,
+                                          random_state=seed, stratify=data.arrays["target"])
+        except ValueError:  # a class too small to stratify
+            train, val = train_test_split(index, test_size=self.validation_fraction,
+                                          random_state=seed)
+        return _subset(data, train), _subset(data, val)
+
+    # -------------------------------------------------------------- the loss
+
+    def _logits(self, params, inputs, rng=None):
+        """Class scores (N, n_classes) for model-ready inputs."""
+        return head_logits(params, pooled_features(params, self.config_, inputs.X, inputs.mask, rng))
+
+    def _loss(self, params, batch, rng):
+        """Sample-weighted mean cross-entropy of a minibatch (dropout on)."""
+        weight = batch["weight"]
+        logits = self._logits(params, batch["inputs"], rng)
+        total = softmax_cross_entropy(logits, batch["target"], weight)
+        return total / DTYPE(max(float(weight.sum()), 1e-12))
+
+    def _validation_score(self, params, data):
+        """Accuracy on the validation data."""
+        logits = self._map_batches(self._logits, data.inputs, params)
+        return float(np.mean(logits.argmax(axis=1) == data.arrays["target"]))
+
+    # ------------------------------------------------------------ prediction
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like or list of sequences
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        logits = self._map_batches(self._logits, self._inputs(X))
+        return _log_softmax(logits.astype(np.float64))
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like or list of sequences
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """The most probable class of each sample.
+
+        Parameters
+        ----------
+        X : array-like or list of sequences
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        logits = self._map_batches(self._logits, self._inputs(X))
+        return self.classes_[logits.argmax(axis=1)]
+
+    @property
+    def vocabulary_(self):
+        """Token -> id learned in ``fit`` when ``X`` was a list of sequences."""
+        check_is_fitted(self)
+        if self._adapter.kind != "sequences":
+            raise AttributeError("vocabulary_ exists only for models fitted on sequences.")
+        return self._adapter.vocabulary
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+def _subset(data, index):
+    return TrainingData(data.inputs.take(index),
+                        **{k: v[index] for k, v in data.arrays.items()})
