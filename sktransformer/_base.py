@@ -15,12 +15,12 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
-from autograd import value_and_grad
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
+from ._grad import value_and_grad_tree
 from ._inputs import INPUT_TYPES, InputAdapter, Inputs
 from ._model import ModelConfig, init_params
 from ._optim import AdamW, tree_copy
@@ -153,7 +153,7 @@ class TransformerModelMixin:
         else:
             optimizer = _copy_optimizer(optimizer, params, self.learning_rate_init, self.alpha,
                                         self.max_grad_norm)
-        loss_and_grad = value_and_grad(self._loss)
+        loss_and_grad = value_and_grad_tree(self._loss)
         history = _History.from_estimator(self)
         track_validation = val_data is not None
         if track_validation and history.validation_scores is None:

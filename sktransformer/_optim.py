@@ -27,6 +27,12 @@ def tree_leaves(tree):
     return [tree]
 
 
+def tree_unflatten(tree, leaves):
+    """A container shaped like ``tree`` holding ``leaves`` (in ``tree_leaves`` order)."""
+    it = iter(leaves)
+    return tree_map(lambda _: next(it), tree)
+
+
 def tree_copy(tree):
     """A deep copy of the arrays."""
     return tree_map(np.array, tree)
