@@ -15,15 +15,15 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._grad import value_and_grad_tree
-from ._inputs import INPUT_TYPES, InputAdapter, Inputs
+from ._inputs import INPUT_TYPES, InputAdapter
 from ._model import ModelConfig, init_params
-from ._optim import AdamW, tree_copy
+from ._optim import AdamW, tree_copy, tree_leaves
 
 PREDICT_BATCH_SIZE = 256  # sequences per forward pass at inference: bounds memory
 
@@ -204,7 +204,7 @@ class TransformerModelMixin:
             warnings.warn(
                 f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.",
-                ConvergenceWarning, stacklevel=3,
+                ConvergenceWarning, stacklevel=4,
             )
         return self
 
@@ -232,6 +232,12 @@ class TransformerModelMixin:
         return loss
 
     # ------------------------------------------------------------ inference
+
+    @property
+    def n_parameters_(self):
+        """Number of learned numbers in the model."""
+        check_is_fitted(self)
+        return int(sum(leaf.size for leaf in tree_leaves(self.params_)))
 
     def _inputs(self, X):
         """Raw X -> model inputs, checked against what fit saw."""

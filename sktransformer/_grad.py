@@ -22,14 +22,14 @@ def value_and_grad_tree(fun):
         leaves = tree_leaves(params)
         with trace_stack.new_trace() as trace:
             roots = [VJPNode.new_root() for _ in leaves]
-            boxed = tree_unflatten(params, [new_box(x, trace, r) for x, r in zip(leaves, roots)])
+            boxed = tree_unflatten(params, [new_box(x, trace, r) for x, r in zip(leaves, roots, strict=True)])
             end = fun(boxed, *args)
             if not (isbox(end) and end._trace == trace):
                 return end, tree_map(lambda x: x * 0, params)
             grads = _backward(end._node, roots)
             value = end._value
         return value, tree_unflatten(params, [
-            grads.get(id(r), leaf * 0) for r, leaf in zip(roots, leaves)
+            grads.get(id(r), leaf * 0) for r, leaf in zip(roots, leaves, strict=True)
         ])
 
     return value_and_grads
@@ -45,6 +45,6 @@ def _backward(end_node, roots):
         if id(node) in root_ids:
             result[id(node)] = grad
             continue
-        for parent, ingrad in zip(node.parents, node.vjp(grad)):
+        for parent, ingrad in zip(node.parents, node.vjp(grad), strict=False):
             outgrads[parent] = add_outgrads(outgrads.get(parent), ingrad)
     return result

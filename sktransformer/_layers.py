@@ -207,7 +207,7 @@ def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bia
 
 
 def transformer_stack(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None):
-    """N repeated blocks, then a final layer norm when pre-LN (the residual stream is never normalised otherwise)."""
+    """N repeated blocks, then a final layer norm if pre-LN (else the residual stream is never normalised)."""
     for i, block_params in enumerate(params["blocks"]):
         x = transformer_block(
             block_params, x, bias, config, rng, memory, memory_bias,

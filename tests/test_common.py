@@ -1,0 +1,30 @@
+"""scikit-learn's estimator checks, on small fast configurations."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sktransformer import TransformerClassifier
+
+FLOAT32_WEIGHTS = (
+    "trained in float32: fitting with integer sample weights and fitting on repeated rows "
+    "agree to ~1e-6, not the 1e-7 the check asks for"
+)
+
+
+def _expected_failed_checks(estimator):
+    return {"check_sample_weight_equivalence_on_dense_data": FLOAT32_WEIGHTS}
+
+
+ESTIMATORS = [
+    # numeric features -> one token per feature, mean pooling, pre-LN (the defaults)
+    TransformerClassifier(d_model=16, n_heads=2, n_layers=1, max_iter=20, batch_size=64,
+                          dropout=0.0, random_state=0),
+    # [CLS] pooling, the paper's post-LN, ReLU, learned positions, dropout on
+    TransformerClassifier(d_model=16, n_heads=4, n_layers=2, max_iter=20, batch_size=64,
+                          pooling="cls", norm_first=False, activation="relu",
+                          positional_encoding="learned", dropout=0.1, random_state=0),
+]
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)

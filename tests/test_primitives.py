@@ -1,0 +1,152 @@
+"""Every hand-written VJP against numerical gradients, and float32 all the way through."""
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd import grad
+from autograd.test_util import check_grads
+
+from sktransformer._layers import causal_bias, padding_bias
+from sktransformer._primitives import (
+    embedding_lookup,
+    gelu,
+    layer_norm,
+    scaled_dot_product_attention,
+    softmax_cross_entropy,
+)
+
+rng = np.random.default_rng(0)
+
+
+def naive_attention(Q, K, V, bias):
+    """softmax(Q K^T / sqrt(d_k) + bias) V written with plain autograd ops (reference)."""
+    S = anp.matmul(Q, anp.swapaxes(K, -1, -2)) / np.sqrt(Q.shape[-1]) + bias
+    P = anp.exp(S - anp.max(S, axis=-1, keepdims=True))
+    return anp.matmul(P / anp.sum(P, axis=-1, keepdims=True), V)
+
+
+def _qkv(n=2, h=3, tq=4, tk=5, k=6, dtype=np.float64):
+    return [rng.normal(size=(n, h, t, k)).astype(dtype) for t in (tq, tk, tk)]
+
+
+@pytest.mark.parametrize("use_bias", ["none", "padding", "causal"])
+def test_attention_gradients_match_numerical(use_bias):
+    Q, K, V = _qkv(tq=5)
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    bias = {"none": None, "padding": padding_bias(mask), "causal": causal_bias(5)}[use_bias]
+    check_grads(lambda q, k, v: scaled_dot_product_attention(q, k, v, bias),
+                modes=["rev"], order=1)(Q, K, V)
+
+
+def test_attention_matches_naive_reference_and_masks_keys():
+    Q, K, V = _qkv()
+    mask = np.array([[1, 1, 0, 0, 0], [1, 1, 1, 1, 0]], bool)
+    bias = padding_bias(mask).astype(np.float64)
+    out = scaled_dot_product_attention(Q, K, V, bias)
+    np.testing.assert_allclose(out, naive_attention(Q, K, V, bias), rtol=1e-10)
+    # values at masked keys have no influence at all
+    V2 = V.copy()
+    V2[0, :, 2:] = 1e6
+    np.testing.assert_array_equal(out[0], scaled_dot_product_attention(Q, K, V2, bias)[0])
+
+
+def test_gelu_gradient_and_known_values():
+    x = rng.normal(size=(3, 7)) * 3
+    check_grads(gelu, modes=["rev"], order=1)(x)
+    exact = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    np.testing.assert_allclose(gelu(x), exact, rtol=1e-12)
+
+
+def test_layer_norm_gradients_and_statistics():
+    x = rng.normal(size=(2, 3, 8))
+    gamma, beta = rng.normal(size=8), rng.normal(size=8)
+    check_grads(layer_norm, modes=["rev"], order=1)(x, gamma, beta)
+    y = layer_norm(x, np.ones(8), np.zeros(8))
+    np.testing.assert_allclose(y.mean(-1), 0, atol=1e-12)
+    np.testing.assert_allclose(y.var(-1), 1, atol=1e-4)
+
+
+def test_softmax_cross_entropy_gradient_and_value():
+    logits = rng.normal(size=(6, 4))
+    targets = np.array([0, 1, 2, 3, 0, 1])
+    weights = rng.uniform(size=6)
+    check_grads(lambda z: softmax_cross_entropy(z, targets, weights), modes=["rev"], order=1)(logits)
+    log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    expected = -(weights * log_p[np.arange(6), targets]).sum()
+    assert softmax_cross_entropy(logits, targets, weights) == pytest.approx(expected)
+
+
+def test_embedding_gradient_accumulates_repeated_ids():
+    table = rng.normal(size=(5, 3))
+    ids = np.array([[0, 2, 2], [4, 2, 0]])
+    check_grads(lambda t: embedding_lookup(t, ids), modes=["rev"], order=1)(table)
+    g = grad(lambda t: anp.sum(embedding_lookup(t, ids)))(table)
+    np.testing.assert_array_equal(g[:, 0], [2, 0, 3, 0, 1])
+
+
+def test_vjps_do_not_modify_incoming_gradient():
+    """autograd hands the same gradient to both branches of a residual: VJPs must copy."""
+    from autograd.core import primitive_vjps
+
+    Q, K, V = _qkv(dtype=np.float32)
+    out = scaled_dot_product_attention(Q, K, V, None)
+    g = rng.normal(size=out.shape).astype(np.float32)
+    g_before = g.copy()
+    vjp = primitive_vjps[scaled_dot_product_attention]((0, 1, 2), out, (Q, K, V, None), {})
+    vjp(g)
+    np.testing.assert_array_equal(g, g_before)
+    x = rng.normal(size=(4, 8)).astype(np.float32)
+    g = rng.normal(size=(4, 8)).astype(np.float32)
+    g_before = g.copy()
+    vjp = primitive_vjps[layer_norm]((0, 1, 2), None, (x, np.ones(8, np.float32),
+                                                       np.zeros(8, np.float32)), {})
+    vjp(g)
+    np.testing.assert_array_equal(g, g_before)
+
+
+def test_backward_pass_stays_float32_inside():
+    """Record the dtype of every gradient that flows through the backward pass, not just the last."""
+    from autograd.core import VJPNode
+
+    from sktransformer._grad import value_and_grad_tree
+    from sktransformer._model import ModelConfig, head_logits, init_params, pooled_features
+
+    seen = set()
+    original_init = VJPNode.__init__
+
+    def recording_init(self, value, fun, args, kwargs, parent_argnums, parents):
+        original_init(self, value, fun, args, kwargs, parent_argnums, parents)
+        inner = self.vjp
+
+        def vjp(g):
+            out = tuple(inner(g))
+            seen.update(np.asarray(o).dtype for o in out if hasattr(o, "dtype"))
+            return out
+
+        self.vjp = vjp
+
+    for kind, X, mask in [
+        ("tokens", rng.integers(1, 10, size=(4, 6)), None),
+        ("numeric", rng.normal(size=(4, 6)).astype(np.float32), None),
+    ]:
+        for pooling, norm_first in [("mean", True), ("cls", False)]:
+            config = ModelConfig(kind, 10 if kind == "tokens" else 6, d_model=8, n_heads=2,
+                                 n_layers=2, d_ff=16, dropout=0.1, pooling=pooling,
+                                 norm_first=norm_first, positional_encoding="learned",
+                                 n_outputs=3, max_len=8)
+            params = init_params(config, np.random.default_rng(0))
+            if kind == "tokens":
+                mask = X > 2
+
+            def loss(p, X=X, mask=mask, config=config):
+                logits = head_logits(p, pooled_features(p, config, X, mask,
+                                                        np.random.default_rng(1)))
+                return softmax_cross_entropy(logits, np.arange(4) % 3, np.ones(4, np.float32))
+
+            VJPNode.__init__ = recording_init
+            try:
+                value, grads = value_and_grad_tree(loss)(params)
+            finally:
+                VJPNode.__init__ = original_init
+            assert np.asarray(value).dtype == np.float32
+    assert seen == {np.dtype(np.float32)}, f"backward pass used {seen}"
