@@ -7,7 +7,8 @@ model reads), ``_base`` (the training loop), then one module per estimator.
 """
 
 from .classifier import TransformerClassifier
+from .encoder import TransformerEncoder
 from .vectorizer import SequenceVectorizer
 
-__all__ = ["SequenceVectorizer", "TransformerClassifier"]
+__all__ = ["SequenceVectorizer", "TransformerClassifier", "TransformerEncoder"]
 __version__ = "0.1.0"

@@ -16,13 +16,14 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._grad import value_and_grad_tree
 from ._inputs import INPUT_TYPES, InputAdapter
-from ._model import ModelConfig, init_params
+from ._model import ModelConfig
 from ._optim import AdamW, tree_copy, tree_leaves
 
 PREDICT_BATCH_SIZE = 256  # sequences per forward pass at inference: bounds memory
@@ -37,6 +38,10 @@ class TrainingData:
 
     def __len__(self):
         return len(self.inputs)
+
+    def subset(self, index):
+        """A TrainingData of the rows at ``index``."""
+        return TrainingData(self.inputs.take(index), **{k: v[index] for k, v in self.arrays.items()})
 
     def take(self, index):
         """The minibatch at ``index``: an ``Inputs`` plus the sliced arrays, as a dict."""
@@ -92,18 +97,19 @@ class TransformerModelMixin:
             return nullcontext()
         return threadpool_limits(limits=self.blas_threads, user_api="blas")
 
-    def _model_config(self, adapter, n_outputs):
-        """The frozen model description, from hyperparameters and what fit saw."""
+    def _model_config(self, adapter, n_outputs, extra_tokens=0):
+        """The frozen model description, from hyperparameters and what fit saw.
+
+        ``extra_tokens`` enlarges the vocabulary of token input (e.g. by a [MASK] id).
+        """
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"d_model={self.d_model} must be divisible by n_heads={self.n_heads} "
                 "(each head gets d_model / n_heads dimensions)."
             )
-        if self.pooling == "cls" and self.max_len < 1:
-            raise ValueError("max_len must be at least 1.")
         return ModelConfig(
             input_kind=adapter.model_kind,
-            input_size=adapter.model_input_size,
+            input_size=adapter.model_input_size + (extra_tokens if adapter.model_kind == "tokens" else 0),
             d_model=self.d_model,
             n_heads=self.n_heads,
             n_layers=self.n_layers,
@@ -117,14 +123,19 @@ class TransformerModelMixin:
             n_outputs=n_outputs,
         )
 
-    def _new_adapter(self, analyzer="word"):
-        return InputAdapter(self.input_type, self.max_len, analyzer)
+    def _read_inputs(self, X, refit):
+        """(adapter, inputs): a new adapter learned from ``X``, or the fitted one when continuing."""
+        if not refit:
+            return self._adapter, self._adapter.transform(self, X)
+        adapter = InputAdapter(self.input_type, self.max_len)
+        return adapter, adapter.fit_transform(self, X)
 
-    def _initialize(self, adapter, n_outputs, rng):
-        """Fresh config, parameters, optimizer, random generator and history."""
+    def _initialize(self, adapter, config, params, rng):
+        """Adopt a fresh model: adapter, config, parameters; reset optimizer and history."""
+        self._adapter = adapter
         self._rng = rng
-        self.config_ = self._model_config(adapter, n_outputs)
-        self.params_ = init_params(self.config_, self._rng)
+        self.config_ = config
+        self.params_ = params
         self._optimizer = None
         self.n_iter_ = 0
         self.t_ = 0
@@ -133,6 +144,22 @@ class TransformerModelMixin:
         self.best_loss_ = np.inf
         self.best_validation_score_ = None
         self._no_improvement_count = 0
+
+    def _split_validation(self, data, val_data, rng, stratify=None):
+        """(training data, validation data or None): the explicit validation data, a split, or none."""
+        if val_data is not None:
+            return data, val_data
+        if not self.early_stopping:
+            return data, None
+        index = np.arange(len(data))
+        seed = int(rng.integers(2**31 - 1))
+        try:
+            train, val = train_test_split(index, test_size=self.validation_fraction,
+                                          random_state=seed, stratify=stratify)
+        except ValueError:  # a class too small to stratify
+            train, val = train_test_split(index, test_size=self.validation_fraction,
+                                          random_state=seed)
+        return data.subset(train), data.subset(val)
 
     def _batch_size(self, n_samples):
         return min(32 if self.batch_size == "auto" else self.batch_size, n_samples)

@@ -120,8 +120,12 @@ class InputAdapter:
 
     # ----------------------------------------------------------- transform
 
-    def transform(self, estimator, X):
-        """Raw ``X`` -> ``Inputs``, checked against what was seen in ``fit``."""
+    def transform(self, estimator, X, reset=False):
+        """Raw ``X`` -> ``Inputs``, checked against what was seen in ``fit``.
+
+        ``reset=True`` records ``n_features_in_`` on ``estimator`` (an
+        estimator that adopts this adapter from another one).
+        """
         if self.kind == "sequences":
             if isinstance(X, np.ndarray) and X.ndim == 2:
                 raise ValueError(
@@ -134,7 +138,7 @@ class InputAdapter:
                 f"{type(estimator).__name__} was fitted on a {self.kind} array; "
                 "it cannot read a list of sequences."
             )
-        X = self._validate(estimator, X, reset=False)
+        X = self._validate(estimator, X, reset=reset)
         if X.ndim != (3 if self.kind == "series" else 2):
             raise ValueError(
                 f"X has {X.ndim} dimensions, but {type(estimator).__name__} was fitted on "

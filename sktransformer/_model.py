@@ -127,14 +127,22 @@ def uses_positions(config):
     return config.input_kind != "numeric" and config.positional_encoding is not None
 
 
-def embed(params, config, X, rng=None):
-    """Input -> (N, T, D) vectors with positional information and dropout."""
+def embed(params, config, X, rng=None, hidden=None):
+    """Input -> (N, T, D) vectors with positional information and dropout.
+
+    ``hidden`` (N, T) bool marks positions whose input is hidden for masked
+    pretraining of numeric or series input: the learned ``params["mask"]``
+    vector stands in for their (zeroed) values. Token input is hidden with a
+    [MASK] token id instead.
+    """
     if config.input_kind == "tokens":
         h = token_embedding(params, X)
     elif config.input_kind == "numeric":
         h = numeric_feature_embedding(params, X)
     else:
         h = series_embedding(params, X)
+    if hidden is not None:
+        h = h + hidden[:, :, None].astype(h.dtype) * params["mask"]
     if uses_positions(config):
         h = add_positional_encoding(params, h, config.positional_encoding)
     return dropout(h, config.dropout, rng)
@@ -150,14 +158,15 @@ def prepend_cls(params, h, mask):
     return h, mask
 
 
-def encode(params, config, X, mask=None, rng=None, bias=None):
+def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None):
     """The encoder: embeddings -> N blocks of self-attention + feed-forward -> (N, T', D), mask.
 
     ``mask`` (N, T) is True at real tokens (None: no padding). With
     ``pooling="cls"`` one position is prepended (T' = T + 1) and the mask grows
-    with it. ``bias`` is an extra additive attention bias (e.g. causal).
+    with it. ``bias`` is an extra additive attention bias (e.g. causal);
+    ``hidden`` is passed to :func:`embed`.
     """
-    h = embed(params["embed"], config, X, rng)
+    h = embed(params["embed"], config, X, rng, hidden)
     if config.pooling == "cls":
         h, mask = prepend_cls(params["embed"], h, mask)
     h = transformer_stack(

@@ -1,8 +1,10 @@
 """TransformerClassifier: a Transformer encoder with a softmax output over classes."""
 
+from dataclasses import replace
+
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -12,7 +14,8 @@ from sklearn.utils.validation import (
 )
 
 from ._base import TrainingData, TransformerModelMixin, make_rng
-from ._model import DTYPE, head_logits, pooled_features
+from ._model import DTYPE, head_logits, init_linear, init_params, pooled_features
+from ._optim import tree_copy
 from ._primitives import softmax_cross_entropy
 
 
@@ -99,6 +102,15 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
     blas_threads : int or None, default=1
         BLAS threads used inside ``fit`` and ``predict``; one is fastest for
         these matrix sizes on small machines. ``None`` leaves them alone.
+    encoder : TransformerEncoder or None, default=None
+        Start from a pretrained encoder and fine-tune it with a new output
+        head. The architecture (``d_model`` ... ``max_len``) and the input
+        vocabulary then come from the encoder and this estimator's own
+        architecture parameters are ignored; ``dropout`` and the training
+        parameters are this estimator's. An unfitted encoder is first fitted,
+        without labels, on the ``X`` given to ``fit``. Inside
+        cross-validation, wrap a fitted encoder in
+        :class:`sklearn.frozen.FrozenEstimator` so cloning keeps its weights.
 
     Attributes
     ----------
@@ -138,6 +150,11 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
     True
     """
 
+    _parameter_constraints: dict = {
+        **TransformerModelMixin._parameter_constraints,
+        "encoder": [HasMethods(["fit", "transform"]), None],
+    }
+
     def __init__(
         self,
         d_model=64,
@@ -164,6 +181,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         verbose=0,
         warm_start=False,
         blas_threads=1,
+        encoder=None,
     ):
         self.d_model = d_model
         self.n_heads = n_heads
@@ -189,6 +207,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         self.verbose = verbose
         self.warm_start = warm_start
         self.blas_threads = blas_threads
+        self.encoder = encoder
 
     # --------------------------------------------------------------- fitting
 
@@ -215,8 +234,12 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         """
         warm = self.warm_start and hasattr(self, "params_")
         with self._blas_limit():
-            adapter = self._adapter if warm else self._new_adapter()
-            inputs = adapter.transform(self, X) if warm else adapter.fit_transform(self, X)
+            encoder = None if warm else self._pretrained_encoder(X)
+            if encoder is not None:
+                adapter = encoder._adapter
+                inputs = adapter.transform(self, X, reset=True)
+            else:
+                adapter, inputs = self._read_inputs(X, refit=not warm)
             y = self._check_y(y, inputs)
             classes = np.unique(y)
             if len(classes) < 2:
@@ -229,16 +252,15 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
                     f"warm_start: y has classes {classes.tolist()}, but the model was fitted "
                     f"with {self.classes_.tolist()}."
                 )
-            weight = _check_sample_weight(sample_weight, inputs.X, ensure_non_negative=True)
-            target = np.searchsorted(classes, y)
-            data = TrainingData(inputs, target=target, weight=weight.astype(DTYPE))
+            data = self._training_data(inputs, y, classes, sample_weight)
             rng = self._rng if warm else make_rng(self.random_state)
-            val = self._validation_data(adapter, classes, data, X_val, y_val, rng)
+            val = self._explicit_validation(adapter, classes, X_val, y_val)
+            data, val = self._split_validation(data, val, rng, stratify=data.arrays["target"])
             if not warm:
-                self._adapter = adapter
                 self.classes_ = classes
-                self._initialize(adapter, len(classes), rng)
-            return self._fit(*val)
+                config, params = self._new_model(adapter, len(classes), encoder, rng)
+                self._initialize(adapter, config, params, rng)
+            return self._fit(data, val)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -257,8 +279,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         """
         first = not hasattr(self, "params_")
         with self._blas_limit():
-            adapter = self._new_adapter() if first else self._adapter
-            inputs = adapter.fit_transform(self, X) if first else adapter.transform(self, X)
+            adapter, inputs = self._read_inputs(X, refit=first)
             y = self._check_y(y, inputs)
             if first:
                 all_classes = np.unique(y if classes is None else column_or_1d(classes))
@@ -274,16 +295,11 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
                         f"classes={list(classes)} differs from the classes of the first "
                         f"partial_fit call, {all_classes.tolist()}."
                     )
-            unknown = np.setdiff1d(y, all_classes)
-            if len(unknown):
-                raise ValueError(f"y contains labels not in classes: {unknown.tolist()}.")
-            weight = _check_sample_weight(sample_weight, inputs.X, ensure_non_negative=True)
-            data = TrainingData(inputs, target=np.searchsorted(all_classes, y),
-                                weight=weight.astype(DTYPE))
+            data = self._training_data(inputs, y, all_classes, sample_weight)
             if first:
-                self._adapter = adapter
+                rng = make_rng(self.random_state)
                 self.classes_ = all_classes
-                self._initialize(adapter, len(all_classes), make_rng(self.random_state))
+                self._initialize(adapter, *self._new_model(adapter, len(all_classes), None, rng), rng)
             return self._fit(data, None, n_epochs=1, incremental=True)
 
     def _check_y(self, y, inputs):
@@ -296,28 +312,45 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         check_classification_targets(y)
         return y
 
-    def _validation_data(self, adapter, classes, data, X_val, y_val, rng):
-        """(training data, validation data or None), splitting off a validation set if asked."""
+    def _encode_labels(self, y, classes, what="y"):
+        unknown = np.setdiff1d(y, classes)
+        if len(unknown):
+            raise ValueError(f"{what} contains labels not in classes: {unknown.tolist()}.")
+        return np.searchsorted(classes, y)
+
+    def _training_data(self, inputs, y, classes, sample_weight):
+        weight = _check_sample_weight(sample_weight, inputs.X, ensure_non_negative=True)
+        return TrainingData(inputs, target=self._encode_labels(y, classes),
+                            weight=weight.astype(DTYPE))
+
+    def _explicit_validation(self, adapter, classes, X_val, y_val):
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
-        if X_val is not None:
-            val_inputs = adapter.transform(self, X_val)
-            y_val = self._check_y(y_val, val_inputs)
-            unknown = np.setdiff1d(y_val, classes)
-            if len(unknown):
-                raise ValueError(f"y_val contains labels not seen in y: {unknown.tolist()}.")
-            return data, TrainingData(val_inputs, target=np.searchsorted(classes, y_val))
-        if not self.early_stopping:
-            return data, None
-        index = np.arange(len(data))
-        seed = int(rng.integers(2**31 - 1))
-        try:
-            train, val = train_test_split(index, test_size=self.validation_fraction,
-                                          random_state=seed, stratify=data.arrays["target"])
-        except ValueError:  # a class too small to stratify
-            train, val = train_test_split(index, test_size=self.validation_fraction,
-                                          random_state=seed)
-        return _subset(data, train), _subset(data, val)
+        if X_val is None:
+            return None
+        inputs = adapter.transform(self, X_val)
+        y_val = self._check_y(y_val, inputs)
+        return TrainingData(inputs, target=self._encode_labels(y_val, classes, "y_val"))
+
+    def _pretrained_encoder(self, X):
+        """The fitted encoder to start from (fitting a clone on ``X`` if it is not fitted), or None."""
+        if self.encoder is None:
+            return None
+        encoder = self.encoder
+        if not hasattr(encoder, "params_"):
+            encoder = clone(encoder).fit(X)
+        return encoder
+
+    def _new_model(self, adapter, n_classes, encoder, rng):
+        """(config, params): from scratch, or the encoder's weights with a new output head."""
+        if encoder is None:
+            config = self._model_config(adapter, n_classes)
+            return config, init_params(config, rng)
+        config = replace(encoder.config_, n_outputs=n_classes, dropout=float(self.dropout))
+        params = {"embed": tree_copy(encoder.params_["embed"]),
+                  "encoder": tree_copy(encoder.params_["encoder"]),
+                  "head": init_linear(rng, config.d_model, n_classes)}
+        return config, params
 
     # -------------------------------------------------------------- the loss
 
@@ -397,8 +430,3 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
-
-
-def _subset(data, index):
-    return TrainingData(data.inputs.take(index),
-                        **{k: v[index] for k, v in data.arrays.items()})

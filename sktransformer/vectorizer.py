@@ -11,7 +11,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 PAD_ID = 0
 UNKNOWN_ID = 1
@@ -128,6 +128,10 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
     so it can feed any estimator that takes a fixed number of features, and
     an :class:`~sktransformer.TransformerClassifier` reads it as token ids.
 
+    ``X`` is a list of strings, a list of token lists (any hashable tokens),
+    or a 2-D array whose rows are token sequences (e.g. columns of category
+    codes or events, one token per cell).
+
     Parameters
     ----------
     analyzer : {"word", "char"} or callable, default="word"
@@ -180,9 +184,25 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         self.min_count = min_count
         self.max_features = max_features
 
-    def _analyze_all(self, X):
-        _check_sequences(X)
-        return [analyze(x, self.analyzer, self.lowercase, i) for i, x in enumerate(X)]
+    def _analyze_all(self, X, reset=False):
+        """Token lists of ``X``: sequences are analysed; the rows of a 2-D array are taken as they are."""
+        if is_sequence_input(X) or (isinstance(X, list | tuple) and len(X) == 0):
+            if reset:
+                for name in ("n_features_in_", "feature_names_in_"):
+                    self.__dict__.pop(name, None)
+            elif hasattr(self, "n_features_in_"):
+                raise ValueError(
+                    "SequenceVectorizer was fitted on a 2-D array of tokens; pass a 2-D array "
+                    "with the same columns."
+                )
+            _check_sequences(X)
+            return [analyze(x, self.analyzer, self.lowercase, i) for i, x in enumerate(X)]
+        X = validate_data(self, X, dtype=None, reset=reset, ensure_all_finite=True)
+        if not reset and not hasattr(self, "n_features_in_"):
+            raise ValueError(
+                "SequenceVectorizer was fitted on sequences; pass a list of strings or token lists."
+            )
+        return [[_hashable_token(t, i) for t in row] for i, row in enumerate(X.tolist())]
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -197,12 +217,12 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         -------
         self : SequenceVectorizer
         """
-        self._fit(self._analyze_all(X))
+        self._fit(self._analyze_all(X, reset=True))
         return self
 
     def _fit(self, token_lists):
         vocabulary = build_vocabulary(token_lists, self.min_count, self.max_features)
-        longest = max((len(t) for t in token_lists), default=1)
+        longest = max((len(t) for t in token_lists), default=1)  # a 2-D array: its width
         self.width_ = self.max_len if self.max_len is not None else max(longest, 1)
         self.vocabulary_ = vocabulary
         return token_lists
@@ -210,7 +230,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit, then return the id matrix of ``X`` (analysing each sequence once)."""
-        token_lists = self._fit(self._analyze_all(X))
+        token_lists = self._fit(self._analyze_all(X, reset=True))
         return to_id_matrix(token_lists, self.vocabulary_, self.width_)
 
     def transform(self, X):
@@ -249,7 +269,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
         tags.input_tags.string = True
-        tags.requires_fit = True
+        tags.input_tags.categorical = True
+        tags.transformer_tags.preserves_dtype = []
         return tags

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sktransformer import TransformerClassifier
+from sktransformer import SequenceVectorizer, TransformerClassifier, TransformerEncoder
 
 FLOAT32_WEIGHTS = (
     "trained in float32: fitting with integer sample weights and fitting on repeated rows "
@@ -11,7 +11,9 @@ FLOAT32_WEIGHTS = (
 
 
 def _expected_failed_checks(estimator):
-    return {"check_sample_weight_equivalence_on_dense_data": FLOAT32_WEIGHTS}
+    if isinstance(estimator, TransformerClassifier):
+        return {"check_sample_weight_equivalence_on_dense_data": FLOAT32_WEIGHTS}
+    return {}
 
 
 ESTIMATORS = [
@@ -22,6 +24,12 @@ ESTIMATORS = [
     TransformerClassifier(d_model=16, n_heads=4, n_layers=2, max_iter=20, batch_size=64,
                           pooling="cls", norm_first=False, activation="relu",
                           positional_encoding="learned", dropout=0.1, random_state=0),
+    TransformerEncoder(d_model=16, n_heads=2, n_layers=1, max_iter=5, batch_size=64, dropout=0.0,
+                       random_state=0),
+    TransformerEncoder(d_model=16, n_heads=2, n_layers=2, max_iter=5, pooling="cls",
+                       norm_first=False, random_state=0),
+    SequenceVectorizer(),
+    SequenceVectorizer(analyzer="char", max_len=5, min_count=2),
 ]
 
 

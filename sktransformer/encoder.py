@@ -1,0 +1,367 @@
+"""TransformerEncoder: self-supervised pretraining, sequences in, fixed-width features out."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import TrainingData, TransformerModelMixin, make_rng
+from ._layers import linear
+from ._model import DTYPE, encode, init_linear, init_params, pool
+from ._primitives import softmax_cross_entropy
+
+# ------------------------------------------------------ masked pretraining (pure)
+
+
+def choose_hidden(real, fraction, rng):
+    """Positions to hide: each real position with probability ``fraction``, at least one per row."""
+    u = rng.random(real.shape)
+    hidden = (u < fraction) & real
+    needs_one = real.any(axis=1) & ~hidden.any(axis=1)
+    if needs_one.any():
+        pick = np.where(real, u, np.inf).argmin(axis=1)
+        hidden[needs_one, pick[needs_one]] = True
+    return hidden
+
+
+def corrupt_tokens(ids, hidden, mask_id, rng, bert_mix=True):
+    """BERT's recipe on hidden positions: 80% [MASK], 10% a random token, 10% unchanged.
+
+    With ``bert_mix=False`` every hidden position becomes [MASK] (for scoring).
+    """
+    corrupted = ids.copy()
+    if not bert_mix:
+        corrupted[hidden] = mask_id
+        return corrupted
+    r = rng.random(ids.shape)
+    corrupted[hidden & (r < 0.8)] = mask_id
+    swap = hidden & (r >= 0.8) & (r < 0.9)
+    corrupted[swap] = rng.integers(1, mask_id, size=int(swap.sum()))
+    return corrupted
+
+
+def masked_token_log_likelihood(params, picked, targets):
+    """Sum of log p(original token) at the hidden positions; picked: their vectors (M, D)."""
+    logits = linear(params["mlm"], picked)  # (M, n_vocab)
+    return -softmax_cross_entropy(logits, targets, np.ones(len(targets), DTYPE))
+
+
+def feature_reconstruction_error(params, picked, cols, targets, kind):
+    """Sum of squared errors of the standardised hidden values, predicted from their vectors (M, D)."""
+    if kind == "numeric":  # one output vector per feature; cols are the feature indices
+        W, b = params["reconstruct"]["W"][cols], params["reconstruct"]["b"][cols]
+        predicted = (picked * W).sum(axis=1) + b  # (M,)
+    else:  # series: one shared linear map back to the channels
+        predicted = linear(params["reconstruct"], picked)  # (M, C)
+    diff = predicted - targets
+    return (diff * diff).sum()
+
+
+class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TransformerModelMixin,
+                         BaseEstimator):
+    """Transformer encoder trained without labels; turns sequences into fixed-width features.
+
+    ``fit`` pretrains the encoder by hiding part of each input and learning
+    to recover it: for token input, masked-token prediction as in BERT (a
+    softmax over the vocabulary at each hidden position); for numeric
+    features or series, reconstruction of the hidden (standardised) values.
+    ``transform`` returns one ``d_model``-wide vector per sample, pooled
+    from the last layer; ``transform_sequence`` the vector of every position.
+
+    The encoder can start a :class:`TransformerClassifier`
+    (``TransformerClassifier(encoder=fitted_encoder)``), which then
+    fine-tunes it with labels.
+
+    Parameters
+    ----------
+    d_model, n_heads, n_layers, d_ff, dropout, positional_encoding, pooling, norm_first, \
+activation, max_len, input_type
+        The architecture, as in :class:`TransformerClassifier`.
+    mask_fraction : float, default=0.15
+        Share of positions hidden in each training sequence (BERT's 15%);
+        at least one per non-empty sequence.
+    batch_size, learning_rate_init, alpha, max_grad_norm, max_iter, early_stopping, \
+validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads
+        Training, as in :class:`TransformerClassifier`. The validation score
+        for early stopping is :meth:`score` on held-out data.
+
+    Attributes
+    ----------
+    params_, config_, loss_curve_, validation_scores_, best_loss_, n_iter_, t_, n_features_in_
+        As in :class:`TransformerClassifier`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransformer import TransformerEncoder
+    >>> X = np.random.default_rng(0).integers(1, 20, size=(40, 10))
+    >>> enc = TransformerEncoder(d_model=16, n_heads=2, n_layers=1, max_iter=3,
+    ...                          random_state=0).fit(X)
+    >>> enc.transform(X).shape
+    (40, 16)
+    >>> H, mask = enc.transform_sequence(X[:2])
+    >>> H.shape, mask.shape
+    ((2, 10, 16), (2, 10))
+    """
+
+    _parameter_constraints: dict = {
+        **TransformerModelMixin._parameter_constraints,
+        "mask_fraction": [Interval(Real, 0, 1, closed="right")],
+    }
+
+    def __init__(
+        self,
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        d_ff=None,
+        dropout=0.1,
+        positional_encoding="sinusoidal",
+        pooling="mean",
+        norm_first=True,
+        activation="gelu",
+        max_len=512,
+        input_type="auto",
+        mask_fraction=0.15,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        alpha=0.01,
+        max_grad_norm=1.0,
+        max_iter=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        blas_threads=1,
+    ):
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.d_ff = d_ff
+        self.dropout = dropout
+        self.positional_encoding = positional_encoding
+        self.pooling = pooling
+        self.norm_first = norm_first
+        self.activation = activation
+        self.max_len = max_len
+        self.input_type = input_type
+        self.mask_fraction = mask_fraction
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.max_grad_norm = max_grad_norm
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.blas_threads = blas_threads
+
+    # --------------------------------------------------------------- fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, X_val=None):
+        """Pretrain on ``X`` by masked prediction; ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array-like or list of sequences
+            As in :meth:`TransformerClassifier.fit`.
+        y : ignored
+        X_val : optional
+            Held-out data scored every epoch (used by early stopping).
+
+        Returns
+        -------
+        self : TransformerEncoder
+        """
+        warm = self.warm_start and hasattr(self, "params_")
+        with self._blas_limit():
+            adapter, inputs = self._read_inputs(X, refit=not warm)
+            rng = self._rng if warm else make_rng(self.random_state)
+            val = None if X_val is None else TrainingData(adapter.transform(self, X_val))
+            data, val = self._split_validation(TrainingData(inputs), val, rng)
+            if not warm:
+                self._start_model(adapter, inputs, rng)
+            return self._fit(data, val)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One epoch of pretraining on ``X``, from the current model (or a new one).
+
+        Returns
+        -------
+        self : TransformerEncoder
+        """
+        first = not hasattr(self, "params_")
+        with self._blas_limit():
+            adapter, inputs = self._read_inputs(X, refit=first)
+            if first:
+                self._start_model(adapter, inputs, make_rng(self.random_state))
+            return self._fit(TrainingData(inputs), None, n_epochs=1, incremental=True)
+
+    def _start_model(self, adapter, inputs, rng):
+        """A fresh network with the pretraining head for this kind of input."""
+        extra = 1 if adapter.model_kind == "tokens" else 0  # the [MASK] token id
+        config = self._model_config(adapter, n_outputs=0, extra_tokens=extra)
+        params = init_params(config, rng)
+        d = config.d_model
+        if config.input_kind == "tokens":
+            params["mlm"] = init_linear(rng, d, config.input_size - 1)
+            self._target_mean = self._target_scale = None
+        else:
+            params["embed"]["mask"] = (0.02 * rng.standard_normal(d)).astype(DTYPE)
+            axes = (0,) if config.input_kind == "numeric" else (0, 1)
+            self._target_mean = inputs.X.mean(axis=axes).astype(DTYPE)
+            self._target_scale = np.maximum(inputs.X.std(axis=axes), 1e-6).astype(DTYPE)
+            if config.input_kind == "numeric":
+                limit = 1.0 / np.sqrt(d)
+                params["reconstruct"] = {
+                    "W": rng.uniform(-limit, limit, (config.input_size, d)).astype(DTYPE),
+                    "b": np.zeros(config.input_size, DTYPE)}
+            else:
+                params["reconstruct"] = init_linear(rng, d, config.input_size)
+        self._initialize(adapter, config, params, rng)
+
+    # ------------------------------------------------------- the objective
+
+    def _masked_objective(self, params, inputs, rng, training):
+        """(sum of per-position scores, number of hidden positions) for one batch.
+
+        The score is the log-likelihood of each hidden token, or minus the
+        squared error of each hidden value, so higher is better either way.
+        """
+        config = self.config_
+        X = inputs.X
+        real = inputs.mask if inputs.mask is not None else np.ones(X.shape[:2], bool)
+        hidden = choose_hidden(real, self.mask_fraction, rng)
+        rows, cols = np.nonzero(hidden)
+        offset = 1 if config.pooling == "cls" else 0
+        dropout_rng = rng if training else None
+        if config.input_kind == "tokens":
+            mask_id = config.input_size - 1
+            corrupted = corrupt_tokens(X, hidden, mask_id, rng, bert_mix=training)
+            h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng)
+            total = masked_token_log_likelihood(params, h[rows, cols + offset], X[rows, cols])
+        else:
+            standardized = (X - self._target_mean) / self._target_scale
+            if config.input_kind == "numeric":
+                corrupted = np.where(hidden, DTYPE(0), X)
+            else:
+                corrupted = np.where(hidden[:, :, None], DTYPE(0), X)
+            h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng, hidden=hidden)
+            total = -feature_reconstruction_error(params, h[rows, cols + offset], cols,
+                                                  standardized[rows, cols], config.input_kind)
+        n_values = len(rows) * (1 if config.input_kind != "series" else X.shape[2])
+        return total, n_values
+
+    def _loss(self, params, batch, rng):
+        """Mean negative log-likelihood of the hidden tokens (or mean squared error of values)."""
+        total, count = self._masked_objective(params, batch["inputs"], rng, training=True)
+        return -total / DTYPE(max(count, 1))
+
+    def _validation_score(self, params, data):
+        return self._mean_score(params, data.inputs)
+
+    def _mean_score(self, params, inputs):
+        """Deterministic (fixed-seed masks) mean score per hidden token or value."""
+        rng = np.random.default_rng(0)
+        total, count = 0.0, 0
+        with self._blas_limit():
+            for start in range(0, len(inputs), 256):
+                chunk = inputs.take(np.arange(start, min(start + 256, len(inputs))))
+                chunk_total, chunk_count = self._masked_objective(params, chunk, rng, False)
+                total += float(chunk_total)
+                count += chunk_count
+        return total / max(count, 1)
+
+    # ------------------------------------------------------------- outputs
+
+    def transform(self, X):
+        """One vector per sample: the pooled output of the last layer.
+
+        Parameters
+        ----------
+        X : array-like or list of sequences
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, d_model), float32
+        """
+        check_is_fitted(self)
+        config = self.config_
+
+        def features(params, inputs):
+            h, mask = encode(params, config, inputs.X, inputs.mask)
+            return pool(h, mask, config.pooling)
+
+        return self._map_batches(features, self._inputs(X))
+
+    def transform_sequence(self, X):
+        """The output vector of every position, with the padding mask.
+
+        Parameters
+        ----------
+        X : array-like or list of sequences
+
+        Returns
+        -------
+        vectors : ndarray of shape (n_samples, seq_len, d_model), float32
+            Zero at padded positions.
+        mask : ndarray of shape (n_samples, seq_len), bool
+            True at real tokens.
+        """
+        check_is_fitted(self)
+        config = self.config_
+        inputs = self._inputs(X)
+        offset = 1 if config.pooling == "cls" else 0
+        width = inputs.X.shape[1]
+        mask = inputs.mask if inputs.mask is not None else np.ones((len(inputs), width), bool)
+
+        def vectors(params, chunk):
+            h, _ = encode(params, config, chunk.X, chunk.mask)
+            h = h[:, offset:]
+            return np.pad(h, ((0, 0), (0, width - h.shape[1]), (0, 0)))  # undo batch trimming
+
+        H = self._map_batches(vectors, inputs)
+        return np.where(mask[:, :, None], H, DTYPE(0)), mask
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of masked tokens, in nats (higher is better); ``y`` is ignored.
+
+        A fixed share (``mask_fraction``) of each sequence is replaced by
+        [MASK] with a fixed seed, so the same ``X`` always gets the same
+        score. For numeric or series input the score is minus the mean
+        squared error of the hidden values (standardised with the training
+        mean and scale).
+
+        Parameters
+        ----------
+        X : array-like or list of sequences
+        y : ignored
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        return self._mean_score(self.params_, self._inputs(X))
+
+    @property
+    def _n_features_out(self):
+        return self.config_.d_model
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.target_tags.required = False
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
