@@ -11,13 +11,14 @@ import time
 import warnings
 
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from sktransformer import TransformerClassifier
 
 # 40 epochs is a fixed budget here, not convergence: silence that reminder.
-warnings.filterwarnings("ignore", message="maximum iterations")
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)
 X = X.reshape(-1, 8, 8) / 16.0  # (n_samples, seq_len=8 rows, n_channels=8 pixels)

@@ -83,6 +83,8 @@ class InputAdapter:
 
     def fit_transform(self, estimator, X):
         """Learn the input kind (and vocabulary) from training ``X``; return its ``Inputs``."""
+        if isinstance(X, str):
+            _check_sequences(X)  # raises a TypeError that says what to do
         if is_sequence_input(X):
             if self.input_type == "numeric":
                 raise ValueError(
@@ -126,6 +128,8 @@ class InputAdapter:
         ``reset=True`` records ``n_features_in_`` on ``estimator`` (an
         estimator that adopts this adapter from another one).
         """
+        if isinstance(X, str):
+            _check_sequences(X)
         if self.kind == "sequences":
             if isinstance(X, np.ndarray) and X.ndim == 2:
                 raise ValueError(

@@ -186,7 +186,10 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
 
     def _analyze_all(self, X, reset=False):
         """Token lists of ``X``: sequences are analysed; the rows of a 2-D array are taken as they are."""
-        if is_sequence_input(X) or (isinstance(X, list | tuple) and len(X) == 0):
+        if isinstance(X, str):
+            _check_sequences(X)  # raises: a lone string is not a collection of sequences
+        fitted_on_sequences = not reset and not hasattr(self, "n_features_in_")
+        if is_sequence_input(X) or (isinstance(X, list | tuple) and (fitted_on_sequences or not X)):
             if reset:
                 for name in ("n_features_in_", "feature_names_in_"):
                     self.__dict__.pop(name, None)

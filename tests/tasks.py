@@ -17,3 +17,43 @@ def order_task(n_samples, length=12, vocab=20, seed=0):
         X[i, a], X[i, b] = 1, 2
         y[i] = int(a < b)
     return X, y
+
+
+def up_down_task(n_samples, length=10, vocab=30, seed=0):
+    """Distinct token ids sorted up (label 1) or down (label 0): same bag, opposite order."""
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n_samples, length), dtype=int)
+    y = rng.integers(0, 2, n_samples)
+    for i in range(n_samples):
+        s = np.sort(rng.choice(np.arange(1, vocab), length, replace=False))
+        X[i] = s if y[i] else s[::-1]
+    return X, y
+
+
+CONSONANTS, VOWELS = list("bdgklmnprstv"), list("aeiou")
+
+
+def invented_words(n_samples, rule, seed=0):
+    """Words of two invented languages, labelled "kalo" and "orvi".
+
+    rule="cv-vc": kalo words are consonant-vowel syllables (ka-lo-mi),
+    orvi words vowel-consonant (or-vi-ek). Both use the same letters in the
+    same proportions, so only the order of letters tells them apart.
+    rule="cv-ccv": orvi words use consonant clusters (stra-ble).
+    """
+    rng = np.random.default_rng(seed)
+    words, labels = [], []
+    for _ in range(n_samples):
+        lang = int(rng.integers(0, 2))
+        if lang == 0:
+            syllable = lambda: rng.choice(CONSONANTS) + rng.choice(VOWELS)  # noqa: E731
+            n = rng.integers(2, 5)
+        elif rule == "cv-vc":
+            syllable = lambda: rng.choice(VOWELS) + rng.choice(CONSONANTS)  # noqa: E731
+            n = rng.integers(2, 5)
+        else:
+            syllable = lambda: rng.choice(CONSONANTS) + rng.choice(CONSONANTS) + rng.choice(VOWELS)  # noqa: E731
+            n = rng.integers(1, 4)
+        words.append("".join(syllable() for _ in range(n)))
+        labels.append(["kalo", "orvi"][lang])
+    return words, np.array(labels)
