@@ -8,7 +8,8 @@ model reads), ``_base`` (the training loop), then one module per estimator.
 
 from .classifier import TransformerClassifier
 from .encoder import TransformerEncoder
+from .language_model import TransformerLanguageModel
 from .vectorizer import SequenceVectorizer
 
-__all__ = ["SequenceVectorizer", "TransformerClassifier", "TransformerEncoder"]
+__all__ = ["SequenceVectorizer", "TransformerClassifier", "TransformerEncoder", "TransformerLanguageModel"]
 __version__ = "0.1.0"

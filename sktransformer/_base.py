@@ -97,26 +97,23 @@ class TransformerModelMixin:
             return nullcontext()
         return threadpool_limits(limits=self.blas_threads, user_api="blas")
 
-    def _model_config(self, adapter, n_outputs, extra_tokens=0):
-        """The frozen model description, from hyperparameters and what fit saw.
-
-        ``extra_tokens`` enlarges the vocabulary of token input (e.g. by a [MASK] id).
-        """
+    def _model_config(self, input_kind, input_size, n_outputs):
+        """The frozen model description, from hyperparameters and what fit saw."""
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"d_model={self.d_model} must be divisible by n_heads={self.n_heads} "
                 "(each head gets d_model / n_heads dimensions)."
             )
         return ModelConfig(
-            input_kind=adapter.model_kind,
-            input_size=adapter.model_input_size + (extra_tokens if adapter.model_kind == "tokens" else 0),
+            input_kind=input_kind,
+            input_size=input_size,
             d_model=self.d_model,
             n_heads=self.n_heads,
             n_layers=self.n_layers,
             d_ff=self.d_ff if self.d_ff is not None else 4 * self.d_model,
             dropout=float(self.dropout),
             positional_encoding=self.positional_encoding,
-            pooling=self.pooling,
+            pooling=getattr(self, "pooling", "mean"),
             norm_first=self.norm_first,
             activation=self.activation,
             max_len=self.max_len,

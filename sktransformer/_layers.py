@@ -153,19 +153,20 @@ def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None):
     values are appended to those of earlier steps, for fast generation.
     """
     if memory is None:
-        Q, K, V = np.split(linear(params["qkv"], x), 3, axis=-1)  # 3 x (N, T, D)
+        Q, K, V = (split_heads(t, n_heads) for t in np.split(linear(params["qkv"], x), 3, axis=-1))
+        if cache is not None:  # generation: this step's keys/values join the earlier ones
+            if "K" in cache:
+                K = onp.concatenate([cache["K"], K], axis=2)
+                V = onp.concatenate([cache["V"], V], axis=2)
+            cache["K"], cache["V"] = K, V
     else:
-        Q = linear(params["q"], x)
-        if cache is not None and "K" in cache:  # encoder memory does not change between steps
+        Q = split_heads(linear(params["q"], x), n_heads)  # (N, H, Tq, K)
+        if cache is not None and "K" in cache:  # the encoder's memory does not change between steps
             K, V = cache["K"], cache["V"]
         else:
-            K, V = np.split(linear(params["kv"], memory), 2, axis=-1)
-    Q, K, V = (split_heads(t, n_heads) for t in (Q, K, V))  # (N, H, T, K)
-    if cache is not None:
-        if memory is None and "K" in cache:
-            K = onp.concatenate([cache["K"], K], axis=2)
-            V = onp.concatenate([cache["V"], V], axis=2)
-        cache["K"], cache["V"] = K, V
+            K, V = (split_heads(t, n_heads) for t in np.split(linear(params["kv"], memory), 2, axis=-1))
+            if cache is not None:
+                cache["K"], cache["V"] = K, V
     Z = scaled_dot_product_attention(Q, K, V, bias)  # (N, H, Tq, K)
     return linear(params["out"], merge_heads(Z))
 

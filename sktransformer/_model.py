@@ -13,8 +13,10 @@ import numpy as onp
 
 from ._layers import (
     add_positional_encoding,
+    causal_bias,
     combine_biases,
     dropout,
+    linear,
     masked_mean_pool,
     numeric_feature_embedding,
     padding_bias,
@@ -192,3 +194,41 @@ def head_logits(params, features):
     """Output head: one linear layer to class (or vocabulary) scores; softmax is taken in the loss."""
     W, b = params["head"]["W"], params["head"]["b"]
     return np.dot(features, W) + b
+
+
+# ------------------------------------------------------------------ decoder
+
+
+def init_decoder(config, rng, cross=False):
+    """Token embedding, a stack of (causal) blocks, and a head over ``n_outputs`` next tokens.
+
+    ``cross=True`` gives every block a cross-attention sub-layer (the
+    decoder of an encoder-decoder model).
+    """
+    return {"embed": init_embedding(rng, config), "decoder": init_stack(rng, config, cross),
+            "head": init_linear(rng, config.d_model, config.n_outputs)}
+
+
+def new_cache(config):
+    """Empty per-layer key/value caches for incremental decoding."""
+    return [{"self": {}, "cross": {}} for _ in range(config.n_layers)]
+
+
+def decode(params, config, ids, mask=None, rng=None, memory=None, memory_mask=None, cache=None,
+           offset=0):
+    """Decoder: tokens -> causal self-attention [+ cross-attention to ``memory``] -> next-token logits.
+
+    ids (N, T) at positions offset..offset+T-1 -> logits (N, T, n_outputs).
+    Position i attends to positions <= i only (the causal mask), so its
+    logits are a prediction of token i + 1 from tokens 0..i. With ``cache``
+    (inference), keys and values of earlier calls are reused and only the
+    new tokens are computed; ``mask`` must then be None.
+    """
+    h = token_embedding(params["embed"], ids)
+    h = add_positional_encoding(params["embed"], h, config.positional_encoding, offset)
+    h = dropout(h, config.dropout, rng)
+    n_new = ids.shape[1]
+    bias = combine_biases(padding_bias(mask), causal_bias(n_new, offset + n_new, offset))
+    h = transformer_stack(params["decoder"], h, bias, config, rng, memory,
+                          padding_bias(memory_mask), cache)
+    return linear(params["head"], h)

@@ -344,7 +344,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
     def _new_model(self, adapter, n_classes, encoder, rng):
         """(config, params): from scratch, or the encoder's weights with a new output head."""
         if encoder is None:
-            config = self._model_config(adapter, n_classes)
+            config = self._model_config(adapter.model_kind, adapter.model_input_size, n_classes)
             return config, init_params(config, rng)
         config = replace(encoder.config_, n_outputs=n_classes, dropout=float(self.dropout))
         params = {"embed": tree_copy(encoder.params_["embed"]),

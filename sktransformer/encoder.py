@@ -211,7 +211,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _start_model(self, adapter, inputs, rng):
         """A fresh network with the pretraining head for this kind of input."""
         extra = 1 if adapter.model_kind == "tokens" else 0  # the [MASK] token id
-        config = self._model_config(adapter, n_outputs=0, extra_tokens=extra)
+        config = self._model_config(adapter.model_kind, adapter.model_input_size + extra, 0)
         params = init_params(config, rng)
         d = config.d_model
         if config.input_kind == "tokens":

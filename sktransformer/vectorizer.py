@@ -119,6 +119,33 @@ def to_id_matrix(token_lists, vocabulary, width):
     return ids
 
 
+def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True):
+    """Token lists of ``X`` for ``estimator``: raw sequences analysed, or a 2-D array's rows as they are.
+
+    A 2-D array goes through ``validate_data`` (so ``n_features_in_`` is
+    recorded with ``reset=True`` and checked otherwise); an estimator
+    fitted on raw sequences takes any list as raw sequences.
+    """
+    name = type(estimator).__name__
+    if isinstance(X, str):
+        _check_sequences(X)  # raises: a lone string is not a collection of sequences
+    fitted_on_sequences = not reset and not hasattr(estimator, "n_features_in_")
+    if is_sequence_input(X) or (isinstance(X, list | tuple) and (fitted_on_sequences or not X)):
+        if reset:
+            for attribute in ("n_features_in_", "feature_names_in_"):
+                estimator.__dict__.pop(attribute, None)
+        elif hasattr(estimator, "n_features_in_"):
+            raise ValueError(
+                f"{name} was fitted on a 2-D array of tokens; pass a 2-D array with the same columns."
+            )
+        _check_sequences(X)
+        return [analyze(x, analyzer, lowercase, i) for i, x in enumerate(X)]
+    X = validate_data(estimator, X, dtype=None, reset=reset, ensure_all_finite=True)
+    if not reset and not hasattr(estimator, "n_features_in_"):
+        raise ValueError(f"{name} was fitted on sequences; pass a list of strings or token lists.")
+    return [[_hashable_token(t, i) for t in row] for i, row in enumerate(X.tolist())]
+
+
 class SequenceVectorizer(TransformerMixin, BaseEstimator):
     """Turn text or token lists into a padded matrix of integer token ids.
 
@@ -185,27 +212,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         self.max_features = max_features
 
     def _analyze_all(self, X, reset=False):
-        """Token lists of ``X``: sequences are analysed; the rows of a 2-D array are taken as they are."""
-        if isinstance(X, str):
-            _check_sequences(X)  # raises: a lone string is not a collection of sequences
-        fitted_on_sequences = not reset and not hasattr(self, "n_features_in_")
-        if is_sequence_input(X) or (isinstance(X, list | tuple) and (fitted_on_sequences or not X)):
-            if reset:
-                for name in ("n_features_in_", "feature_names_in_"):
-                    self.__dict__.pop(name, None)
-            elif hasattr(self, "n_features_in_"):
-                raise ValueError(
-                    "SequenceVectorizer was fitted on a 2-D array of tokens; pass a 2-D array "
-                    "with the same columns."
-                )
-            _check_sequences(X)
-            return [analyze(x, self.analyzer, self.lowercase, i) for i, x in enumerate(X)]
-        X = validate_data(self, X, dtype=None, reset=reset, ensure_all_finite=True)
-        if not reset and not hasattr(self, "n_features_in_"):
-            raise ValueError(
-                "SequenceVectorizer was fitted on sequences; pass a list of strings or token lists."
-            )
-        return [[_hashable_token(t, i) for t in row] for i, row in enumerate(X.tolist())]
+        return read_token_lists(self, X, reset, self.analyzer, self.lowercase)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -276,3 +283,46 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         tags.input_tags.categorical = True
         tags.transformer_tags.preserves_dtype = []
         return tags
+
+
+class GenerativeVocabulary:
+    """Token <-> id for models that generate tokens.
+
+    Ids: 0 padding, 1 unknown, 2..V+1 the vocabulary's tokens, then an
+    end-of-sequence id and a begin-of-sequence id. The model's outputs cover
+    the tokens and end-of-sequence only (nothing else is ever a target):
+    output ``k`` is id ``k + 2``.
+    """
+
+    END_TOKEN = "<eos>"
+
+    def __init__(self, vocabulary):
+        self.vocabulary = vocabulary
+        self.eos = len(vocabulary) + N_RESERVED
+        self.bos = self.eos + 1
+        self.n_ids = self.bos + 1
+        self.n_outputs = len(vocabulary) + 1
+        self._tokens = [None] * self.n_outputs
+        for token, i in vocabulary.items():
+            self._tokens[i - N_RESERVED] = token
+        self._tokens[-1] = self.END_TOKEN
+
+    def encode(self, tokens, bos=True, eos=True):
+        """[<bos>] + ids of ``tokens`` (unknown ones as 1) + [<eos>]."""
+        ids = [self.vocabulary.get(t, UNKNOWN_ID) for t in tokens]
+        return ([self.bos] if bos else []) + ids + ([self.eos] if eos else [])
+
+    @staticmethod
+    def output_index(ids):
+        """Model output column of each id (-1 for padding and unknown, which are never targets)."""
+        ids = np.asarray(ids)
+        return np.where(ids >= N_RESERVED, ids - N_RESERVED, -1)
+
+    def token(self, output_index):
+        """The token of an output column (``"<eos>"`` for the last)."""
+        return self._tokens[output_index]
+
+    @property
+    def output_tokens(self):
+        """Column labels of the model's outputs: the tokens in id order, then ``"<eos>"``."""
+        return list(self._tokens)

@@ -1,0 +1,550 @@
+"""Training and inference speed of sktransformer, against the same model in PyTorch.
+
+Run from the repository root::
+
+    python benchmarks/bench.py                  # full run, a few minutes on 2 cores
+    python benchmarks/bench.py --quick          # about a minute
+    python benchmarks/bench.py --configs standard --repeats 7 --no-torch
+
+Everything runs on one thread (numpy's BLAS and torch alike) in float32, on
+synthetic data: token ids drawn uniformly from [1, vocab), random binary
+labels. Both implementations train the same architecture: token embedding
+scaled by sqrt(d_model) + sinusoidal positions, pre-LN blocks (GELU,
+tanh approximation), dropout 0.1, a final layer norm, masked mean pooling, a
+linear head, AdamW (lr 1e-3, weight decay 0.01) and gradient-norm clipping at
+1.0. sktransformer is driven only through its public ``fit`` /
+``predict_proba``.
+
+The machine is shared and noisy, so ours and torch runs alternate, every
+figure is the median over ``--repeats`` runs, and each ours/torch ratio is the
+median of the per-repeat ratios of back-to-back runs.
+
+What each number means, per configuration:
+
+- step time: wall time of ``fit`` (one epoch of ``steps`` minibatches,
+  set-up included) divided by the optimizer steps taken (``clf.t_``). For
+  torch: model and optimizer construction plus the training loop, over the
+  same number of steps, divided likewise.
+- train tokens/s: batch_size * seq_len / step time.
+- predict seq/s: sequences per second of ``predict_proba`` on 1024 sequences
+  (in batches of 256); for torch, eval mode + ``no_grad`` forward + softmax,
+  batches of 256.
+- peak fit memory: in a fresh subprocess per implementation, resident memory
+  after imports and data creation is the baseline; the high-water mark is
+  reset (``5`` written to /proc/self/clear_refs), a short fit runs, and the
+  figure is VmHWM (from /proc/self/status) minus the baseline.
+- GFLOP/s: training FLOPs per step / step time, with FLOPs per step =
+  6 * N * tokens + 12 * L * T^2 * D * batch (N = non-embedding weights,
+  tokens = batch * T; the second term is attention's scores and mixing,
+  forward and backward).
+- % matmul peak: GFLOP/s over this machine's numpy float32 1024x1024 @
+  1024x1024 speed on one thread, measured at the start of the same run.
+
+Then a scaling table: seconds per epoch (one ``fit`` with ``max_iter=1``) as
+seq_len doubles (standard config, fixed n_samples) and as n_samples doubles
+(seq 64), median of up to 3 runs per cell. "x" columns give the growth over
+the previous row: 2 is linear; attention's T^2 term pushes it towards 4 as
+seq_len grows.
+
+Targets are printed beside the results and marked PASS or MISS.
+"""
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from statistics import median
+
+# One thread for every library, also in the memory subprocesses (set before numpy loads).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmark this working tree
+from sktransformer import TransformerClassifier  # noqa: E402
+
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+CONFIGS = {
+    "tiny": dict(vocab=1000, d_model=32, n_heads=2, n_layers=1, d_ff=128, seq_len=16, batch=16),
+    "standard": dict(vocab=1000, d_model=64, n_heads=4, n_layers=2, d_ff=256, seq_len=64, batch=32),
+    "big": dict(vocab=1000, d_model=128, n_heads=4, n_layers=4, d_ff=512, seq_len=128, batch=32),
+}
+STEPS = {"tiny": 50, "standard": 40, "big": 20}  # optimizer steps per timed fit
+QUICK_STEPS = {"tiny": 25, "standard": 20, "big": 8}
+SCALING_REPEATS = 3  # at most, per scaling cell
+MEMORY_STEPS = 3  # the peak is reached within the first steps
+PREDICT_SAMPLES, PREDICT_BATCH = 1024, 256
+MATMUL_SIZE = 1024
+
+# (what, config, comparison, bound)
+TARGETS = [
+    ("step time ours/torch", "tiny", "<=", 1.3),
+    ("step time ours/torch", "standard", "<=", 1.3),
+    ("step time ours/torch", "big", "<=", 1.2),
+    ("predict throughput ours/torch", "standard", ">=", 0.8),
+    ("peak fit memory ours/torch", "standard", "<=", 0.5),
+    ("fraction of matmul peak", "standard", ">=", 0.30),
+    ("fraction of matmul peak", "big", ">=", 0.50),
+]
+
+
+# ---------------------------------------------------------------- data
+
+
+def make_data(cfg, n_samples, seed=0):
+    """Token ids in [1, vocab) of shape (n_samples, seq_len) and random binary labels."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(1, cfg["vocab"], size=(n_samples, cfg["seq_len"]), dtype=np.int64)
+    y = rng.integers(0, 2, size=n_samples)
+    return X, y
+
+
+# ---------------------------------------------------------------- ours
+
+
+def ours_classifier(cfg, seed=0):
+    return TransformerClassifier(
+        d_model=cfg["d_model"], n_heads=cfg["n_heads"], n_layers=cfg["n_layers"],
+        d_ff=cfg["d_ff"], dropout=0.1, positional_encoding="sinusoidal", pooling="mean",
+        norm_first=True, activation="gelu", batch_size=cfg["batch"], learning_rate_init=1e-3,
+        alpha=0.01, max_grad_norm=1.0, max_iter=1, random_state=seed, blas_threads=1,
+    )
+
+
+def ours_fit(cfg, X, y, seed=0):
+    """(seconds, optimizer steps, fitted classifier) of one ``fit``."""
+    clf = ours_classifier(cfg, seed)
+    start = time.perf_counter()
+    clf.fit(X, y)
+    return time.perf_counter() - start, clf.t_, clf
+
+
+def ours_predict(clf, X):
+    start = time.perf_counter()
+    clf.predict_proba(X)
+    return time.perf_counter() - start
+
+
+def non_embedding_weights(clf):
+    """Learned numbers outside the embedding table (blocks, final norm, head)."""
+    params = clf.params_
+    return int(sum(np.size(leaf) for key, sub in params.items() if key != "embed"
+                   for leaf in _leaves(sub)))
+
+
+def _leaves(tree):
+    if isinstance(tree, dict):
+        for value in tree.values():
+            yield from _leaves(value)
+    elif isinstance(tree, (list, tuple)):
+        for value in tree:
+            yield from _leaves(value)
+    else:
+        yield tree
+
+
+# ---------------------------------------------------------------- torch
+
+
+def import_torch():
+    """The torch module set to one thread, or None if it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set, or parallel work already started
+        pass
+    return torch
+
+
+def build_torch_model(torch, cfg):
+    """The same architecture in torch.nn."""
+    nn = torch.nn
+    d, max_len = cfg["d_model"], cfg["seq_len"]
+
+    class TorchTransformer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(cfg["vocab"], d, padding_idx=0)
+            position = torch.arange(max_len, dtype=torch.float32)[:, None]
+            frequency = torch.exp(-math.log(10000.0) * torch.arange(0, d, 2, dtype=torch.float32) / d)
+            pe = torch.zeros(max_len, d)
+            pe[:, 0::2] = torch.sin(position * frequency)
+            pe[:, 1::2] = torch.cos(position * frequency)
+            self.register_buffer("pe", pe)
+            self.dropout = nn.Dropout(0.1)
+            layer = nn.TransformerEncoderLayer(
+                d, cfg["n_heads"], cfg["d_ff"], dropout=0.1, activation=nn.GELU(approximate="tanh"),
+                batch_first=True, norm_first=True,
+            )
+            self.encoder = nn.TransformerEncoder(layer, cfg["n_layers"], norm=nn.LayerNorm(d),
+                                                 enable_nested_tensor=False)
+            self.head = nn.Linear(d, 2)
+
+        def forward(self, ids):
+            padding = ids == 0
+            h = self.embed(ids) * math.sqrt(d) + self.pe[: ids.shape[1]]
+            h = self.encoder(self.dropout(h), src_key_padding_mask=padding)
+            keep = (~padding).unsqueeze(-1).to(h.dtype)
+            pooled = (h * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+            return self.head(pooled)
+
+    return TorchTransformer()
+
+
+def torch_fit(torch, cfg, X, y, seed=0):
+    """(seconds, optimizer steps, model) of one epoch over (X, y), construction included."""
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    model = build_torch_model(torch, cfg)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    model.train()
+    steps, total = 0, 0.0
+    order = torch.randperm(len(X_t))
+    for first in range(0, len(X_t), cfg["batch"]):
+        index = order[first : first + cfg["batch"]].sort().values
+        loss = torch.nn.functional.cross_entropy(model(X_t[index]), y_t[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        total += loss.item()
+        steps += 1
+    return time.perf_counter() - start, steps, model
+
+
+def torch_predict(torch, model, X):
+    X_t = torch.from_numpy(X)
+    model.eval()
+    start = time.perf_counter()
+    with torch.no_grad():
+        parts = [torch.softmax(model(X_t[i : i + PREDICT_BATCH]), dim=1).numpy()
+                 for i in range(0, len(X_t), PREDICT_BATCH)]
+    np.concatenate(parts)
+    return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------- memory
+
+
+def _status_kb(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def memory_child(impl, config_name):
+    """Run inside a fresh subprocess: print the peak resident memory of a short fit, as JSON."""
+    cfg = CONFIGS[config_name]
+    torch = import_torch() if impl == "torch" else None
+    X, y = make_data(cfg, MEMORY_STEPS * cfg["batch"])
+    baseline = _status_kb("VmRSS")
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        reset = True
+    except OSError:
+        reset = False  # the high-water mark then includes the imports
+    if impl == "torch":
+        torch_fit(torch, cfg, X, y)
+    else:
+        ours_fit(cfg, X, y)
+    peak = _status_kb("VmHWM")
+    print(json.dumps({"baseline_mb": baseline / 1024, "peak_mb": peak / 1024,
+                      "delta_mb": (peak - baseline) / 1024, "reset": reset}))
+
+
+def peak_fit_memory(impl, config_name):
+    """Peak minus baseline resident memory (MB) of a fit, measured in a fresh subprocess."""
+    result = subprocess.run(
+        [sys.executable, __file__, "--_memory-child", impl, config_name],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        print(f"  (memory subprocess for {impl} failed: {result.stderr.strip()[-300:]})")
+        return None
+    info = json.loads(result.stdout.strip().splitlines()[-1])
+    if not info["reset"]:
+        print("  (could not reset VmHWM: the peak includes imports)")
+    return info["delta_mb"]
+
+
+# ---------------------------------------------------------------- FLOPs
+
+
+def matmul_peak_gflops(repeats=7):
+    """(median, best) GFLOP/s of numpy float32 1024x1024 @ 1024x1024 on one BLAS thread."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE)).astype(np.float32)
+    B = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE)).astype(np.float32)
+    flops = 2 * MATMUL_SIZE**3
+    with threadpool_limits(limits=1, user_api="blas"):
+        A @ B  # warm-up
+        rates = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            A @ B
+            rates.append(flops / (time.perf_counter() - start) / 1e9)
+    return median(rates), max(rates)
+
+
+def flops_per_step(cfg, n_weights):
+    T, D, L, batch = cfg["seq_len"], cfg["d_model"], cfg["n_layers"], cfg["batch"]
+    return 6 * n_weights * batch * T + 12 * L * T**2 * D * batch
+
+
+def flops_formula(cfg, n_weights):
+    T, D, L, batch = cfg["seq_len"], cfg["d_model"], cfg["n_layers"], cfg["batch"]
+    return (f"6*N*tokens + 12*L*T^2*D*batch = 6*{n_weights:,}*{batch * T:,} + "
+            f"12*{L}*{T}^2*{D}*{batch} = {flops_per_step(cfg, n_weights) / 1e9:.3f} GFLOP/step")
+
+
+# ---------------------------------------------------------------- one configuration
+
+
+def paired_ratio(ours, theirs):
+    """Median over repeats of ours_i / theirs_i (back-to-back runs share the machine's state)."""
+    return median(a / b for a, b in zip(ours, theirs, strict=True))
+
+
+def bench_config(name, torch, repeats, steps, peak_gflops):
+    """Measure one configuration, print its table; return the figures the targets read."""
+    cfg = CONFIGS[name]
+    layers = f"{cfg['n_layers']} layer" + ("s" if cfg["n_layers"] > 1 else "")
+    print(f"\n== {name}: vocab {cfg['vocab']}, d_model {cfg['d_model']}, {cfg['n_heads']} heads, "
+          f"{layers}, d_ff {cfg['d_ff']}, seq {cfg['seq_len']}, batch {cfg['batch']} ==")
+    X, y = make_data(cfg, steps * cfg["batch"])
+    X_pred, _ = make_data(cfg, PREDICT_SAMPLES, seed=1)
+
+    # Warm-up (caches, lazy initialisation), not timed.
+    X_warm, y_warm = X[: 2 * cfg["batch"]], y[: 2 * cfg["batch"]]
+    ours_fit(cfg, X_warm, y_warm)
+    if torch is not None:
+        torch_fit(torch, cfg, X_warm, y_warm)
+
+    ours_step, torch_step, ours_pred, torch_pred = [], [], [], []
+    for r in range(repeats):  # alternate ours and torch
+        seconds, n_steps, clf = ours_fit(cfg, X, y, seed=r)
+        ours_step.append(seconds / n_steps)
+        ours_pred.append(ours_predict(clf, X_pred))
+        if torch is not None:
+            seconds, n_steps, model = torch_fit(torch, cfg, X, y, seed=r)
+            torch_step.append(seconds / n_steps)
+            torch_pred.append(torch_predict(torch, model, X_pred))
+
+    n_weights = non_embedding_weights(clf)
+    flops = flops_per_step(cfg, n_weights)
+    tokens = cfg["batch"] * cfg["seq_len"]
+    print(f"  {steps} steps per timed fit, {repeats} repeats; {clf.n_parameters_:,} parameters, "
+          f"N = {n_weights:,} non-embedding")
+    print(f"  FLOPs per step: {flops_formula(cfg, n_weights)}")
+
+    ours_mem = peak_fit_memory("ours", name)
+    torch_mem = peak_fit_memory("torch", name) if torch is not None else None
+
+    result = {
+        "step": (median(ours_step), median(torch_step) if torch_step else None,
+                 paired_ratio(ours_step, torch_step) if torch_step else None),
+        # throughput ratio ours/torch = torch time / ours time
+        "predict": (PREDICT_SAMPLES / median(ours_pred),
+                    PREDICT_SAMPLES / median(torch_pred) if torch_pred else None,
+                    paired_ratio(torch_pred, ours_pred) if torch_pred else None),
+        "memory": (ours_mem, torch_mem,
+                   ours_mem / torch_mem if ours_mem is not None and torch_mem else None),
+    }
+    ours_gflops = flops / median(ours_step) / 1e9
+    torch_gflops = flops / median(torch_step) / 1e9 if torch_step else None
+    result["peak_fraction"] = ours_gflops / peak_gflops
+
+    targets = {(what, cfg_name): (op, bound) for what, cfg_name, op, bound in TARGETS}
+
+    def target(what):
+        return targets.get((what, name))
+
+    print(f"  {'':26}{'ours':>12}{'torch':>12}{'ours/torch':>12}   target")
+    ours_s, torch_s, step_ratio = result["step"]
+    _row("step time (ms)", _scale(ours_s, 1e3), _scale(torch_s, 1e3), step_ratio,
+         target("step time ours/torch"), ratio_judged=True)
+    _row("train tokens/s", tokens / result["step"][0],
+         tokens / result["step"][1] if torch_step else None,
+         1 / result["step"][2] if torch_step else None, None)
+    _row(f"predict seq/s (batch {PREDICT_BATCH})", *result["predict"],
+         target("predict throughput ours/torch"), ratio_judged=True)
+    _row("peak fit memory (MB)", *result["memory"],
+         target("peak fit memory ours/torch"), ratio_judged=True)
+    _row("GFLOP/s", ours_gflops, torch_gflops,
+         ours_gflops / torch_gflops if torch_gflops else None, None)
+    frac_target = target("fraction of matmul peak")
+    _row("% of numpy matmul peak", 100 * result["peak_fraction"],
+         100 * torch_gflops / peak_gflops if torch_gflops else None, None,
+         None if frac_target is None else (frac_target[0], 100 * frac_target[1]),
+         judged_value=100 * result["peak_fraction"])
+    return result
+
+
+def _scale(value, factor):
+    return None if value is None else value * factor
+
+
+def _fmt(value):
+    if value is None:
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.3g}" if abs(value) < 10 else f"{value:.2f}"
+
+
+def _judge(value, target):
+    if target is None:
+        return ""
+    op, bound = target
+    if value is None:
+        return f"{op} {bound:g}  n/a"
+    ok = value <= bound if op == "<=" else value >= bound
+    return f"{op} {bound:g}  {'PASS' if ok else 'MISS'}"
+
+
+def _row(label, ours, theirs, ratio, target, ratio_judged=False, judged_value=None):
+    judged = ratio if ratio_judged else judged_value
+    print(f"  {label:26}{_fmt(ours):>12}{_fmt(theirs):>12}{_fmt(ratio):>12}   {_judge(judged, target)}")
+
+
+# ---------------------------------------------------------------- scaling
+
+
+def epoch_seconds(cfg, n_samples, torch, repeats):
+    """(ours, torch or None): median seconds of one epoch over n_samples, runs alternating."""
+    X, y = make_data(cfg, n_samples)
+    ours, theirs = [], []
+    for r in range(repeats):
+        ours.append(ours_fit(cfg, X, y, seed=r)[0])
+        if torch is not None:
+            theirs.append(torch_fit(torch, cfg, X, y, seed=r)[0])
+    return median(ours), median(theirs) if theirs else None
+
+
+def scaling_table(title, rows, torch, repeats):
+    """rows: (label, cfg, n_samples). Prints seconds per epoch and growth per row."""
+    print(f"\n  {title}")
+    print(f"  {'':14}{'ours s':>10}{'x':>7}{'torch s':>10}{'x':>7}{'ours/torch':>12}")
+    previous = None
+    for label, cfg, n_samples in rows:
+        ours, theirs = epoch_seconds(cfg, n_samples, torch, repeats)
+        grow_ours = f"{ours / previous[0]:.2f}" if previous else ""
+        grow_torch = f"{theirs / previous[1]:.2f}" if previous and theirs else ""
+        print(f"  {label:14}{ours:>10.3f}{grow_ours:>7}{_fmt(theirs):>10}{grow_torch:>7}"
+              f"{_fmt(ours / theirs if theirs else None):>12}", flush=True)
+        previous = (ours, theirs)
+
+
+def bench_scaling(torch, quick, repeats):
+    base = CONFIGS["standard"]
+    seq_lens = (32, 64, 128) if quick else (32, 64, 128, 256, 512)
+    sizes = (256, 512) if quick else (256, 512, 1024, 2048)
+    fixed_n = 128 if quick else 256
+    print("\n== scaling (standard config; seconds per epoch = one fit with max_iter=1, "
+          f"median of {repeats}) ==")
+    scaling_table(f"seq_len doubling, n_samples {fixed_n}",
+                  [(f"seq {T}", {**base, "seq_len": T}, fixed_n) for T in seq_lens], torch, repeats)
+    scaling_table("n_samples doubling, seq 64",
+                  [(f"n {n}", {**base, "seq_len": 64}, n) for n in sizes], torch, repeats)
+
+
+# ---------------------------------------------------------------- summary
+
+
+def print_summary(results, torch_present):
+    print("\n== targets ==")
+    for what, name, op, bound in TARGETS:
+        if name not in results:
+            continue
+        res = results[name]
+        value = {
+            "step time ours/torch": res["step"][2],
+            "predict throughput ours/torch": res["predict"][2],
+            "peak fit memory ours/torch": res["memory"][2],
+            "fraction of matmul peak": res["peak_fraction"],
+        }[what]
+        shown = "n/a (no torch)" if value is None and not torch_present else _fmt(value)
+        print(f"  {what + ' @ ' + name:44}{shown:>14}   {_judge(value, (op, bound))}")
+
+
+def machine_line(peak):
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    kernel = ", ".join(f"{i['internal_api']} {i.get('version')} ({i.get('architecture')})" for i in blas)
+    coretype = os.environ.get("OPENBLAS_CORETYPE")
+    return (f"numpy {np.__version__}, BLAS: {kernel}"
+            + (f", OPENBLAS_CORETYPE={coretype}" if coretype else "")
+            + f"\nnumpy float32 {MATMUL_SIZE}^3 matmul, 1 thread: {peak[0]:.1f} GFLOP/s median "
+            f"(best {peak[1]:.1f}); this median is the 'matmul peak' below")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer steps and repeats, smaller scaling table (about a minute)")
+    parser.add_argument("--configs", default="tiny,standard,big",
+                        help="comma-separated subset of: " + ",".join(CONFIGS))
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed runs per configuration (default 5, or 1 with --quick)")
+    parser.add_argument("--_memory-child", nargs=2, metavar=("IMPL", "CONFIG"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = set(args.configs) - set(CONFIGS)
+    if unknown:
+        parser.error(f"unknown configs {sorted(unknown)}; choose from {list(CONFIGS)}")
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 5
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args._memory_child:
+        memory_child(*args._memory_child)
+        return
+    started = time.perf_counter()
+    threadpool_limits(limits=1)  # every pool, for the whole run
+    torch = None if args.no_torch else import_torch()
+    peak = matmul_peak_gflops()
+    print("sktransformer benchmark" + (" (--quick)" if args.quick else ""))
+    print(machine_line(peak))
+    if torch is not None:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} thread")
+    elif args.no_torch:
+        print("torch comparison skipped (--no-torch)")
+    else:
+        print("torch is not installed: comparison skipped (pip install torch to enable it)")
+
+    steps = QUICK_STEPS if args.quick else STEPS
+    results = {}
+    for name in args.configs:
+        results[name] = bench_config(name, torch, args.repeats, steps[name], peak[0])
+    bench_scaling(torch, args.quick, min(args.repeats, SCALING_REPEATS))
+    print_summary(results, torch is not None)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,409 @@
+"""TransformerLanguageModel: a decoder-only (GPT-style) Transformer that predicts the next token."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import TrainingData, TransformerModelMixin, make_rng
+from ._inputs import Inputs
+from ._model import DTYPE, decode, init_decoder, new_cache
+from ._primitives import softmax_cross_entropy
+from .vectorizer import N_RESERVED, GenerativeVocabulary, analyze, build_vocabulary, read_token_lists
+
+# ------------------------------------------------------------ pure helpers
+
+
+def context_windows(documents, max_len, stride):
+    """Cut id sequences into model inputs of at most ``max_len`` tokens, each target scored once.
+
+    ``documents`` are id lists that start with <bos> and end with <eos>.
+    Window k of a document reads ids ``s .. s + max_len - 1`` (``s = k *
+    stride``) and predicts ids ``s + 1 .. s + max_len``; a target already
+    predicted by an earlier window (with less context) is not scored again.
+
+    Returns ``(inputs, targets, document, position)``: (M, T) ids padded
+    with 0; (M, T) the id to predict at each cell, or -1 where nothing is
+    scored; (M,) the document of each window; (M, T) the position of each
+    scored target in its document, or -1.
+    """
+    rows = []
+    for d, ids in enumerate(documents):
+        last_scored, start = 0, 0
+        while True:
+            window = ids[start : start + max_len + 1]
+            positions = np.arange(start + 1, start + len(window))
+            scored = positions > last_scored
+            rows.append((d, window[:-1], np.where(scored, window[1:], -1), np.where(scored, positions, -1)))
+            last_scored = positions[-1]
+            if last_scored >= len(ids) - 1:
+                break
+            start += stride
+    width = max(len(r[1]) for r in rows)
+    inputs = np.zeros((len(rows), width), np.int32)
+    targets = np.full((len(rows), width), -1, np.int64)
+    position = np.full((len(rows), width), -1, np.int64)
+    for i, (_, x, t, p) in enumerate(rows):
+        inputs[i, : len(x)], targets[i, : len(t)], position[i, : len(p)] = x, t, p
+    return inputs, targets, np.array([r[0] for r in rows]), position
+
+
+def sample_next(logits, temperature, top_k, rng):
+    """Draw a token index from softmax(logits / temperature), optionally among the top k only.
+
+    ``temperature=0`` is greedy decoding (the most probable token).
+    """
+    if temperature == 0:
+        return int(np.argmax(logits))
+    logits = logits.astype(np.float64) / temperature
+    if top_k is not None and top_k < len(logits):
+        cutoff = np.partition(logits, -top_k)[-top_k]
+        logits = np.where(logits >= cutoff, logits, -np.inf)
+    p = np.exp(logits - logits.max())
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+def _log_softmax(logits):
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+class TransformerLanguageModel(TransformerModelMixin, BaseEstimator):
+    """Decoder-only Transformer language model (the GPT family's architecture), trained with autograd.
+
+    Each position attends only to itself and earlier positions (a causal
+    mask), and the output layer gives probabilities over the whole
+    vocabulary for the next token. ``fit`` minimises next-token
+    cross-entropy; ``score`` is the mean log-likelihood per token (so
+    ``GridSearchCV`` can tune it without labels), ``perplexity`` its
+    exponential, and ``generate`` samples a continuation one token at a
+    time, reusing cached keys and values instead of recomputing the prefix.
+
+    Parameters
+    ----------
+    d_model, n_heads, n_layers, d_ff, dropout, positional_encoding, norm_first, activation
+        The architecture, as in :class:`TransformerClassifier`.
+    max_len : int, default=128
+        Context length: the model sees at most this many tokens. Longer
+        documents are cut into windows for training and scored with a
+        sliding context (each token predicted from up to ``max_len`` earlier
+        tokens, at least ``max_len // 2``).
+    analyzer : {"char", "word"} or callable, default="char"
+        How strings are split into tokens (characters by default, case
+        kept). Sequences given as token lists are used as they are; a 2-D
+        array is read row by row, one token per cell.
+    batch_size, learning_rate_init, alpha, max_grad_norm, max_iter, early_stopping, \
+validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads
+        Training, as in :class:`TransformerClassifier`; ``batch_size``
+        counts windows of up to ``max_len`` tokens.
+
+    Attributes
+    ----------
+    vocabulary_ : dict
+        Token -> id (ids from 2; 0 is padding, 1 unknown).
+    tokens_ : list
+        Labels of the probability columns of :meth:`predict_proba`: the
+        vocabulary's tokens in id order, then ``"<eos>"`` (end of sequence).
+    params_, config_, loss_curve_, validation_scores_, best_loss_, n_iter_, t_
+        As in :class:`TransformerClassifier`.
+
+    Examples
+    --------
+    >>> from sktransformer import TransformerLanguageModel
+    >>> text = ["abcabcabcabc", "abcabc", "cabcab"] * 10
+    >>> lm = TransformerLanguageModel(d_model=16, n_heads=2, n_layers=1, max_iter=20,
+    ...                               learning_rate_init=0.01, random_state=0).fit(text)
+    >>> lm.generate("abcab", max_new_tokens=4, temperature=0)
+    'cabc'
+    >>> lm.perplexity(["abcabc"]) < 2.0
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **{k: v for k, v in TransformerModelMixin._parameter_constraints.items()
+           if k not in ("pooling", "input_type")},
+        "analyzer": [StrOptions({"word", "char"}), callable],
+    }
+
+    def __init__(
+        self,
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        d_ff=None,
+        dropout=0.1,
+        positional_encoding="sinusoidal",
+        norm_first=True,
+        activation="gelu",
+        max_len=128,
+        analyzer="char",
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        alpha=0.01,
+        max_grad_norm=1.0,
+        max_iter=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        blas_threads=1,
+    ):
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.d_ff = d_ff
+        self.dropout = dropout
+        self.positional_encoding = positional_encoding
+        self.norm_first = norm_first
+        self.activation = activation
+        self.max_len = max_len
+        self.analyzer = analyzer
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.max_grad_norm = max_grad_norm
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.blas_threads = blas_threads
+
+    # --------------------------------------------------------------- fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, X_val=None):
+        """Learn to predict each next token of the sequences ``X``; ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or 2-D array of tokens
+        y : ignored
+        X_val : optional
+            Held-out sequences scored every epoch (used by early stopping).
+
+        Returns
+        -------
+        self : TransformerLanguageModel
+        """
+        warm = self.warm_start and hasattr(self, "params_")
+        with self._blas_limit():
+            documents = self._token_lists(X, reset=not warm)
+            vocab = self._vocab if warm else GenerativeVocabulary(build_vocabulary(documents))
+            data = self._windows(vocab, documents, stride=self.max_len)
+            rng = self._rng if warm else make_rng(self.random_state)
+            val = None
+            if X_val is not None:
+                val = self._windows(vocab, self._token_lists(X_val, reset=False), self.max_len)
+            data, val = self._split_validation(data, val, rng)
+            if not warm:
+                self._vocab = vocab
+                config = self._decoder_config(vocab)
+                self._initialize(None, config, init_decoder(config, rng), rng)
+            return self._fit(data, val)
+
+    def _token_lists(self, X, reset):
+        return read_token_lists(self, X, reset, self.analyzer, lowercase=False)
+
+    def _decoder_config(self, vocab):
+        return self._model_config("tokens", vocab.n_ids, vocab.n_outputs)
+
+    def _windows(self, vocab, documents, stride):
+        """TrainingData of context windows (targets as output columns, -1 = not scored)."""
+        inputs, targets, _, _ = context_windows([vocab.encode(d) for d in documents],
+                                                self.max_len, stride)
+        target_columns = np.where(targets >= 0, vocab.output_index(np.maximum(targets, 0)), -1)
+        return TrainingData(Inputs(inputs, inputs != 0), target=target_columns)
+
+    # ------------------------------------------------------------- the loss
+
+    def _logits(self, params, inputs, rng=None):
+        return decode(params, self.config_, inputs.X, inputs.mask, rng)
+
+    def _loss(self, params, batch, rng):
+        """Mean next-token cross-entropy over the scored positions of a batch of windows."""
+        inputs = batch["inputs"]
+        target = batch["target"][:, : inputs.X.shape[1]]
+        rows, cols = np.nonzero(target >= 0)
+        logits = self._logits(params, inputs, rng)
+        total = softmax_cross_entropy(logits[rows, cols], target[rows, cols],
+                                      np.ones(len(rows), DTYPE))
+        return total / DTYPE(max(len(rows), 1))
+
+    def _validation_score(self, params, data):
+        """Mean log-likelihood per token of the validation windows."""
+        total, count = 0.0, 0
+        for start in range(0, len(data), 256):
+            batch = data.take(np.arange(start, min(start + 256, len(data))))
+            target = batch["target"][:, : batch["inputs"].X.shape[1]]
+            log_p = _log_softmax(self._logits(params, batch["inputs"]))
+            rows, cols = np.nonzero(target >= 0)
+            total += float(log_p[rows, cols, target[rows, cols]].sum())
+            count += len(rows)
+        return total / max(count, 1)
+
+    # ---------------------------------------------------------- evaluation
+
+    def _next_token_log_proba(self, X):
+        """Per document: (targets, log-probabilities (n_tokens + 1, n_outputs)) for tokens 1.. and <eos>."""
+        check_is_fitted(self)
+        vocab = self._vocab
+        documents = [vocab.encode(d) for d in self._token_lists(X, reset=False)]
+        stride = max(1, self.max_len // 2)
+        inputs, targets, document, position = context_windows(documents, self.max_len, stride)
+        log_p = self._map_batches(
+            lambda params, chunk: np.pad(
+                _log_softmax(self._logits(params, chunk)),
+                ((0, 0), (0, inputs.shape[1] - chunk.X.shape[1]), (0, 0))),
+            Inputs(inputs, inputs != 0))
+        results = []
+        for d, ids in enumerate(documents):
+            out = np.zeros((len(ids) - 1, vocab.n_outputs))
+            rows, cols = np.nonzero((position >= 0) & (document[:, None] == d))
+            out[position[rows, cols] - 1] = log_p[rows, cols]
+            results.append((vocab.output_index(ids[1:]), out))
+        return results
+
+    def predict_proba(self, X):
+        """Next-token probabilities after every prefix of every sequence.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or 2-D array of tokens
+
+        Returns
+        -------
+        proba : list of ndarray of shape (seq_len, n_outputs)
+            For each sequence, row ``i`` is the distribution of the token
+            that follows tokens ``0..i``; columns are labelled by
+            ``tokens_`` (the vocabulary in id order, then ``"<eos>"``). For a
+            2-D array input, one array of shape (n_samples, seq_len, n_outputs).
+        """
+        results = [np.exp(log_p[1:]) for _, log_p in self._next_token_log_proba(X)]
+        if hasattr(self, "n_features_in_"):
+            return np.stack(results)
+        return results
+
+    def score(self, X, y=None):
+        """Mean log-likelihood per predicted token, in nats (higher is better).
+
+        Every token of every sequence is predicted from the tokens before it
+        (the first from the start of the sequence alone), and so is the end
+        of each sequence. Tokens not in the vocabulary are left out.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or 2-D array of tokens
+        y : ignored
+
+        Returns
+        -------
+        score : float
+        """
+        total, count = 0.0, 0
+        for targets, log_p in self._next_token_log_proba(X):
+            known = targets >= 0
+            total += float(log_p[np.flatnonzero(known), targets[known]].sum())
+            count += int(known.sum())
+        return total / max(count, 1)
+
+    def perplexity(self, X):
+        """exp(-score(X)): the effective number of equally likely choices per token."""
+        return float(np.exp(-self.score(X)))
+
+    # ------------------------------------------------------------ generation
+
+    def generate(self, prompt, max_new_tokens=50, temperature=1.0, top_k=None, random_state=None,
+                 use_cache=True):
+        """Continue ``prompt`` by sampling one token at a time.
+
+        Parameters
+        ----------
+        prompt : str or list of tokens
+            A string (split with ``analyzer``) or a token list; may be empty.
+        max_new_tokens : int, default=50
+            At most this many tokens are generated (fewer if the model ends
+            the sequence).
+        temperature : float, default=1.0
+            Divides the logits: lower is more conservative; 0 is greedy.
+        top_k : int or None, default=None
+            Sample only among the ``top_k`` most probable tokens.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the sampling; the same seed gives the same text.
+        use_cache : bool, default=True
+            Reuse each layer's keys and values from earlier steps (fast);
+            False recomputes the whole context at every step.
+
+        Returns
+        -------
+        continuation : str or list
+            The generated tokens only, joined into a string for a string
+            prompt (without separator for characters, with spaces for words).
+        """
+        check_is_fitted(self)
+        if not isinstance(max_new_tokens, Integral) or max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}.")
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature!r}.")
+        if top_k is not None and (not isinstance(top_k, Integral) or top_k < 1):
+            raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}.")
+        is_text = isinstance(prompt, str)
+        if not is_text and not isinstance(prompt, list | tuple | np.ndarray):
+            raise TypeError(f"prompt must be a string or a list of tokens, got {type(prompt).__name__}.")
+        tokens = analyze(prompt, self.analyzer, lowercase=False)
+        ids = self._vocab.encode(tokens, eos=False)
+        rng = make_rng(random_state)
+        generated = []
+        with self._blas_limit():
+            for next_index in self._sample(ids, max_new_tokens, temperature, top_k, rng, use_cache):
+                generated.append(self._vocab.token(next_index))
+        if is_text:
+            return ("" if self.analyzer == "char" else " ").join(map(str, generated))
+        return generated
+
+    def _sample(self, ids, max_new_tokens, temperature, top_k, rng, use_cache):
+        """Yield sampled output columns until <eos> or ``max_new_tokens``."""
+        vocab, config = self._vocab, self.config_
+        ids, cache, n_cached = list(ids), None, 0
+        for _ in range(max_new_tokens):
+            if not use_cache or cache is None or len(ids) > self.max_len:
+                context = ids[-self.max_len:]  # (re)start: the whole context at positions 0..
+                cache = new_cache(config) if use_cache else None
+                logits = decode(self.params_, config, np.array([context]), cache=cache)
+                n_cached = len(context)
+            else:  # only the newest token, at the next position, attending to the cache
+                logits = decode(self.params_, config, np.array([ids[-1:]]), cache=cache,
+                                offset=n_cached)
+                n_cached += 1
+            index = sample_next(logits[0, -1], temperature, top_k, rng)
+            if index == vocab.n_outputs - 1:  # <eos>
+                return
+            yield index
+            ids.append(index + N_RESERVED)  # output column -> token id
+
+    @property
+    def vocabulary_(self):
+        """Token -> id."""
+        check_is_fitted(self)
+        return self._vocab.vocabulary
+
+    @property
+    def tokens_(self):
+        """Column labels of predict_proba: tokens in id order, then "<eos>"."""
+        check_is_fitted(self)
+        return self._vocab.output_tokens
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.target_tags.required = False
+        return tags
