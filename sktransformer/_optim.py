@@ -68,6 +68,10 @@ class AdamW:
         self.v = tree_map(np.zeros_like, params)
         self.t = 0
 
+    def load_state(self, other):
+        """Continue from a copy of another AdamW's moments and step count."""
+        self.m, self.v, self.t = tree_copy(other.m), tree_copy(other.v), other.t
+
     def update(self, params, grads):
         """One step; returns the gradient norm before clipping."""
         norm = global_norm(grads)

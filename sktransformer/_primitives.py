@@ -14,10 +14,36 @@ Letters used in shape comments: N samples, H heads, T positions (Tq queries,
 Tk keys), K head width, D model width, C classes or vocabulary entries.
 """
 
+import threading
+
 import numpy as onp
 from autograd.extend import defvjp, defvjp_argnums, primitive
 
 MASKED = -1e9  # additive attention bias of a masked key: exp() of it is exactly 0
+
+# When autograd traces a primitive it calls the primitive, then at once the
+# primitive's VJP maker with the output. Intermediates of the forward pass
+# (softmax weights, normalised inputs, tanh values) are handed over through
+# this slot so the backward pass need not recompute them.
+_stash = threading.local()
+
+
+def _keep_for_backward(ans, *intermediates):
+    """Return ``ans``, keeping ``intermediates`` for the VJP maker autograd calls next."""
+    _stash.entry = (ans, intermediates)
+    return ans
+
+
+def _kept(ans):
+    """The intermediates kept with ``ans`` by its forward pass, or None (then recompute)."""
+    entry = getattr(_stash, "entry", None)
+    _stash.entry = None
+    return entry[1] if entry is not None and entry[0] is ans else None
+
+
+def release_kept():
+    """Drop intermediates kept by an untraced (inference) call."""
+    _stash.entry = None
 
 
 def _swap(x):
@@ -64,15 +90,15 @@ def scaled_dot_product_attention(Q, K, V, bias=None):
     >>> scaled_dot_product_attention(Q, K, V).shape
     (1, 1, 3, 2)
     """
-    return _attention_weights(Q, K, bias) @ V
+    P = _attention_weights(Q, K, bias)
+    return _keep_for_backward(P @ V, P)
 
 
 def _attention_vjp(argnums, Z, args, kwargs):
     Q, K, V = args[:3]
     bias = args[3] if len(args) > 3 else kwargs.get("bias")
-    # Recompute the weights instead of keeping them alive: O(T^2) memory saved
-    # per layer for one extra Q K^T product.
-    P = _attention_weights(Q, K, bias)  # (N, H, Tq, Tk)
+    kept = _kept(Z)
+    P = kept[0] if kept else _attention_weights(Q, K, bias)  # (N, H, Tq, Tk)
     scale = Q.dtype.type(1.0 / onp.sqrt(Q.shape[-1]))
 
     def vjp(g):  # g: (N, H, Tq, K)
@@ -111,11 +137,13 @@ def gelu(x):
     >>> bool(abs(gelu(np.array([1.0]))[0] - 0.8412) < 1e-3)
     True
     """
-    return x.dtype.type(0.5) * x * (1 + _gelu_tanh(x))
+    t = _gelu_tanh(x)
+    return _keep_for_backward(x.dtype.type(0.5) * x * (1 + t), t)
 
 
 def _gelu_vjp(ans, x):
-    t = _gelu_tanh(x)
+    kept = _kept(ans)
+    t = kept[0] if kept else _gelu_tanh(x)
     c = x.dtype.type(_GELU_C)
     # d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2)
     dx = x.dtype.type(0.5) * ((1 + t) + x * (1 - t * t) * c * (1 + x.dtype.type(3 * 0.044715) * (x * x)))
@@ -143,14 +171,15 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     >>> bool(abs(y.mean()) < 1e-7)
     True
     """
-    x_hat, _ = _normalize(x, eps)
-    return x_hat * gamma + beta
+    x_hat, inv_std = _normalize(x, eps)
+    return _keep_for_backward(x_hat * gamma + beta, x_hat, inv_std)
 
 
 def _layer_norm_vjp(argnums, ans, args, kwargs):
     x, gamma = args[0], args[1]
     eps = args[3] if len(args) > 3 else kwargs.get("eps", 1e-5)
-    x_hat, inv_std = _normalize(x, eps)
+    kept = _kept(ans)
+    x_hat, inv_std = kept if kept else _normalize(x, eps)
     lead = tuple(range(x.ndim - 1))
 
     def vjp(g):
