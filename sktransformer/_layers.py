@@ -26,7 +26,14 @@ import functools
 import autograd.numpy as np
 import numpy as onp
 
-from ._primitives import MASKED, embedding_lookup, gelu, layer_norm, scaled_dot_product_attention
+from ._primitives import (
+    MASKED,
+    affine,
+    embedding_lookup,
+    gelu,
+    layer_norm,
+    scaled_dot_product_attention,
+)
 
 # ---------------------------------------------------------------- embeddings
 
@@ -78,10 +85,8 @@ def add_positional_encoding(params, x, kind, offset=0):
 
 
 def linear(params, x):
-    """x W + b over the last axis; (..., D_in) -> (..., D_out), as one 2-D matrix product."""
-    W = params["W"]
-    y = np.dot(np.reshape(x, (-1, W.shape[0])), W) + params["b"]
-    return np.reshape(y, x.shape[:-1] + (W.shape[1],))
+    """x W + b over the last axis; (..., D_in) -> (..., D_out)."""
+    return affine(x, params["W"], params["b"])
 
 
 def norm(params, x):

@@ -192,8 +192,7 @@ def pooled_features(params, config, X, mask=None, rng=None):
 
 def head_logits(params, features):
     """Output head: one linear layer to class (or vocabulary) scores; softmax is taken in the loss."""
-    W, b = params["head"]["W"], params["head"]["b"]
-    return np.dot(features, W) + b
+    return linear(params["head"], features)
 
 
 # ------------------------------------------------------------------ decoder

@@ -150,3 +150,11 @@ def test_backward_pass_stays_float32_inside():
                 VJPNode.__init__ = original_init
             assert np.asarray(value).dtype == np.float32
     assert seen == {np.dtype(np.float32)}, f"backward pass used {seen}"
+
+
+def test_affine_gradients_for_3d_input():
+    from sktransformer._primitives import affine
+
+    x, W, b = rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 5)), rng.normal(size=5)
+    check_grads(affine, modes=["rev"], order=1)(x, W, b)
+    np.testing.assert_allclose(affine(x, W, b), x @ W + b)
