@@ -9,7 +9,9 @@ model reads), ``_base`` (the training loop), then one module per estimator.
 from .classifier import TransformerClassifier
 from .encoder import TransformerEncoder
 from .language_model import TransformerLanguageModel
+from .seq2seq import TransformerSeq2Seq
 from .vectorizer import SequenceVectorizer
 
-__all__ = ["SequenceVectorizer", "TransformerClassifier", "TransformerEncoder", "TransformerLanguageModel"]
+__all__ = ["SequenceVectorizer", "TransformerClassifier", "TransformerEncoder", "TransformerLanguageModel",
+           "TransformerSeq2Seq"]
 __version__ = "0.1.0"

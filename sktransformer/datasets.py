@@ -32,7 +32,9 @@ def _noun_phrase(rng):
 def _sentence(rng):
     subject, plural = _noun_phrase(rng)
     words = [subject]
-    if rng.random() < 0.3:  # a relative clause between subject and verb: agreement at a distance
+    if rng.random() < 0.3:
+        words.append(_PLACES[rng.integers(len(_PLACES))])
+    if rng.random() < 0.5:  # a relative clause between subject and verb: agreement at a distance
         verb = _VERBS[rng.integers(len(_VERBS))]
         other, other_plural = _noun_phrase(rng)
         words.append(f"who {verb[int(plural)]} {other}")

@@ -2,7 +2,13 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sktransformer import SequenceVectorizer, TransformerClassifier, TransformerEncoder
+from sktransformer import (
+    SequenceVectorizer,
+    TransformerClassifier,
+    TransformerEncoder,
+    TransformerLanguageModel,
+    TransformerSeq2Seq,
+)
 
 FLOAT32_WEIGHTS = (
     "trained in float32: fitting with integer sample weights and fitting on repeated rows "
@@ -10,9 +16,19 @@ FLOAT32_WEIGHTS = (
 )
 
 
+RAGGED_OUTPUT = (
+    "predict returns variable-length token sequences (a list of lists), which this check "
+    "compares as a fixed-shape numeric array"
+)
+
+
 def _expected_failed_checks(estimator):
     if isinstance(estimator, TransformerClassifier):
         return {"check_sample_weight_equivalence_on_dense_data": FLOAT32_WEIGHTS}
+    if isinstance(estimator, TransformerSeq2Seq):
+        return {name: RAGGED_OUTPUT for name in ("check_methods_sample_order_invariance",
+                                                 "check_methods_subset_invariance",
+                                                 "check_fit_idempotent")}
     return {}
 
 
@@ -30,6 +46,9 @@ ESTIMATORS = [
                        norm_first=False, random_state=0),
     SequenceVectorizer(),
     SequenceVectorizer(analyzer="char", max_len=5, min_count=2),
+    # 2-D arrays are read row by row as token sequences (one token per cell)
+    TransformerLanguageModel(d_model=16, n_heads=2, n_layers=1, max_iter=3, random_state=0),
+    TransformerSeq2Seq(d_model=16, n_heads=2, n_layers=1, max_iter=3, random_state=0),
 ]
 
 

@@ -1,0 +1,483 @@
+"""TransformerSeq2Seq: the encoder-decoder Transformer of the original paper, for sequence transduction."""
+
+from dataclasses import replace
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
+
+from ._base import TrainingData, TransformerModelMixin, make_rng
+from ._inputs import Inputs
+from ._model import DTYPE, decode, encode, init_decoder, init_params, new_cache
+from ._primitives import release_kept, softmax_cross_entropy
+from .vectorizer import (
+    N_RESERVED,
+    PAD_ID,
+    GenerativeVocabulary,
+    analyze,
+    build_vocabulary,
+    read_token_lists,
+    to_id_matrix,
+)
+
+
+def _log_softmax(logits):
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+# ------------------------------------------------------------ search (pure)
+
+
+def greedy_search(step, n_samples, bos, eos_column, max_steps):
+    """Most probable next token at every step, for a batch; returns (columns, total log-prob) per sample.
+
+    ``step(last_ids (N, 1)) -> log-probabilities (N, n_outputs)`` advances
+    the decoder by one token (it keeps its own key/value cache).
+    """
+    outputs = [[] for _ in range(n_samples)]
+    scores = np.zeros(n_samples)
+    done = np.zeros(n_samples, bool)
+    last = np.full((n_samples, 1), bos)
+    for t in range(max_steps + 1):
+        log_p = step(last)
+        best = log_p.argmax(axis=1) if t < max_steps else np.full(n_samples, eos_column)  # out of room
+        scores += np.where(done, 0.0, log_p[np.arange(n_samples), best])
+        for i in np.flatnonzero(~done & (best != eos_column)):
+            outputs[i].append(int(best[i]))
+        done |= best == eos_column
+        if done.all():
+            break
+        last = (best + N_RESERVED)[:, None]
+    return outputs, scores
+
+
+def beam_search(step, reorder, bos, eos_column, beam_width, max_steps):
+    """Keep the ``beam_width`` most probable prefixes of one sample; returns (columns, total log-prob).
+
+    ``step`` is as in :func:`greedy_search` for a batch of beams;
+    ``reorder(index)`` makes the decoder's cache follow the surviving beams.
+    Finished hypotheses (ended by <eos>) compete on total log-probability.
+    """
+    beams = [([], 0.0)]
+    finished = []
+    last = np.array([[bos]])
+    for t in range(max_steps + 1):
+        log_p = step(last)  # (n_beams, n_outputs)
+        totals = np.array([score for _, score in beams])[:, None] + log_p
+        if t == max_steps:  # out of room: only ending is allowed
+            for b, (prefix, _) in enumerate(beams):
+                finished.append((prefix, float(totals[b, eos_column])))
+            break
+        order = np.argsort(totals, axis=None)[::-1]
+        next_beams, parents = [], []
+        for flat in order:
+            b, column = divmod(int(flat), log_p.shape[1])
+            if column == eos_column:
+                finished.append((beams[b][0], float(totals[b, column])))
+            else:
+                next_beams.append((beams[b][0] + [column], float(totals[b, column])))
+                parents.append(b)
+            if len(next_beams) == beam_width:
+                break
+        best_finished = max((s for _, s in finished), default=-np.inf)
+        if not next_beams or best_finished >= next_beams[0][1]:
+            break  # no open prefix can still beat the best finished one: scores only fall
+        beams = next_beams
+        reorder(np.array(parents))
+        last = np.array([[prefix[-1] + N_RESERVED] for prefix, _ in beams])
+    return max(finished, key=lambda f: f[1])
+
+
+class TransformerSeq2Seq(TransformerModelMixin, BaseEstimator):
+    """Encoder-decoder Transformer for sequence-to-sequence tasks (translation, transduction).
+
+    The encoder reads the source sequence with self-attention and produces
+    the keys and values that every decoder layer attends to
+    (cross-attention); the decoder reads what it has produced so far under
+    a causal mask and gives probabilities over the target vocabulary for
+    the next token. Training uses teacher forcing (the decoder reads the
+    true previous tokens); ``predict`` decodes greedily or with beam search,
+    one token at a time with cached keys and values.
+
+    Parameters
+    ----------
+    d_model, n_heads, n_layers, d_ff, dropout, positional_encoding, norm_first, activation
+        The architecture, as in :class:`TransformerClassifier`; encoder and
+        decoder have ``n_layers`` layers each.
+    max_len : int, default=128
+        Sources and targets longer than this are cut to it.
+    analyzer : {"word", "char"} or callable, default="word"
+        How source strings are split into tokens.
+    target_analyzer : {"word", "char"} or callable or None, default=None
+        How target strings are split (``None``: like ``analyzer``). Output
+        strings are joined without separator for characters, with spaces
+        otherwise.
+    beam_width : int, default=1
+        1 decodes greedily; more keeps that many hypotheses (beam search),
+        and the result is never less probable under the model than greedy's.
+    max_output_len : int or None, default=None
+        Longest output of ``predict``; ``None`` is ``max_len``.
+    batch_size, learning_rate_init, alpha, max_grad_norm, max_iter, early_stopping, \
+validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads
+        Training, as in :class:`TransformerClassifier`. The validation
+        score (early stopping) is teacher-forced token accuracy.
+
+    Attributes
+    ----------
+    source_vocabulary_, target_vocabulary_ : dict
+        Token -> id of each side.
+    params_, config_, loss_curve_, validation_scores_, best_loss_, n_iter_, t_
+        As in :class:`TransformerClassifier`.
+
+    Examples
+    --------
+    >>> from sktransformer import TransformerSeq2Seq
+    >>> X = ["a b c", "b c", "c a b", "a a"] * 8
+    >>> y = ["c b a", "c b", "b a c", "a a"] * 8
+    >>> model = TransformerSeq2Seq(d_model=32, n_heads=2, n_layers=1, max_iter=40,
+    ...                            learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> model.predict(["a b c", "c a b"]).tolist()
+    ['c b a', 'b a c']
+    """
+
+    _parameter_constraints: dict = {
+        **{k: v for k, v in TransformerModelMixin._parameter_constraints.items()
+           if k not in ("pooling", "input_type")},
+        "analyzer": [StrOptions({"word", "char"}), callable],
+        "target_analyzer": [StrOptions({"word", "char"}), callable, None],
+        "beam_width": [Interval(Integral, 1, None, closed="left")],
+        "max_output_len": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        d_ff=None,
+        dropout=0.1,
+        positional_encoding="sinusoidal",
+        norm_first=True,
+        activation="gelu",
+        max_len=128,
+        analyzer="word",
+        target_analyzer=None,
+        beam_width=1,
+        max_output_len=None,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        alpha=0.01,
+        max_grad_norm=1.0,
+        max_iter=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        blas_threads=1,
+    ):
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.d_ff = d_ff
+        self.dropout = dropout
+        self.positional_encoding = positional_encoding
+        self.norm_first = norm_first
+        self.activation = activation
+        self.max_len = max_len
+        self.analyzer = analyzer
+        self.target_analyzer = target_analyzer
+        self.beam_width = beam_width
+        self.max_output_len = max_output_len
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.max_grad_norm = max_grad_norm
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.blas_threads = blas_threads
+
+    # ------------------------------------------------------------ reading
+
+    def _sources(self, X, reset):
+        return read_token_lists(self, X, reset, self.analyzer, lowercase=False)
+
+    def _targets(self, y):
+        """Target token lists: strings are analysed, token lists kept, a scalar is a 1-token sequence."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        if isinstance(y, str) or not hasattr(y, "__len__"):
+            raise TypeError("y must be a list of target sequences (strings or token lists).")
+        analyzer = self.target_analyzer if self.target_analyzer is not None else self.analyzer
+        y = y.tolist() if isinstance(y, np.ndarray) else list(y)
+        return [analyze(t if isinstance(t, str | list | tuple | np.ndarray) else [t], analyzer,
+                        False, i) for i, t in enumerate(y)]
+
+    def _source_inputs(self, token_lists):
+        width = max(1, min(self.max_len, max(len(t) for t in token_lists)))
+        ids = to_id_matrix(token_lists, self._source_vocabulary, width)
+        return Inputs(ids, ids != PAD_ID)
+
+    def _teacher_forcing(self, target_lists):
+        """Decoder inputs [<bos>, y_1..y_n] and targets [y_1..y_n, <eos>] (output columns; -1 = none)."""
+        vocab = self._target_vocab
+        encoded = [vocab.encode(t[: self.max_len]) for t in target_lists]
+        width = max(len(e) for e in encoded) - 1
+        inputs = np.zeros((len(encoded), width), np.int32)
+        targets = np.full((len(encoded), width), -1, np.int64)
+        for i, e in enumerate(encoded):
+            inputs[i, : len(e) - 1] = e[:-1]
+            targets[i, : len(e) - 1] = vocab.output_index(e[1:])
+        return inputs, targets
+
+    def _training_data(self, X, y, reset):
+        sources = self._sources(X, reset)
+        targets = self._targets(y)
+        check_consistent_length(sources, targets)
+        return sources, targets
+
+    # ------------------------------------------------------------ fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Learn to map each source sequence in ``X`` to its target sequence in ``y``.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or 2-D array of tokens
+            Source sequences.
+        y : list of str or list of token lists
+            Target sequences (a 1-D array of labels is read as one-token targets).
+        X_val, y_val : optional
+            Validation pairs, scored every epoch (teacher-forced token accuracy).
+
+        Returns
+        -------
+        self : TransformerSeq2Seq
+        """
+        warm = self.warm_start and hasattr(self, "params_")
+        with self._blas_limit():
+            sources, targets = self._training_data(X, y, reset=not warm)
+            if not warm:
+                self._source_vocabulary = build_vocabulary(sources)
+                self._target_vocab = GenerativeVocabulary(build_vocabulary(targets))
+                self._target_is_text = all(isinstance(t, str) for t in (y.tolist() if isinstance(
+                    y, np.ndarray) else list(y)))
+            data = self._pairs(sources, targets)
+            rng = self._rng if warm else make_rng(self.random_state)
+            val = None
+            if (X_val is None) != (y_val is None):
+                raise ValueError("Pass both X_val and y_val, or neither.")
+            if X_val is not None:
+                val_sources = self._sources(X_val, reset=False)
+                val_targets = self._targets(y_val)
+                check_consistent_length(val_sources, val_targets)
+                val = self._pairs(val_sources, val_targets)
+            data, val = self._split_validation(data, val, rng)
+            if not warm:
+                config = self._model_config("tokens", self._target_vocab.n_ids,
+                                            self._target_vocab.n_outputs)
+                source_config = replace(config, input_size=len(self._source_vocabulary) + N_RESERVED,
+                                        n_outputs=0)
+                params = {"source": init_params(source_config, rng),
+                          "target": init_decoder(config, rng, cross=True)}
+                self._source_config = source_config
+                self._initialize(None, config, params, rng)
+            return self._fit(data, val)
+
+    def _pairs(self, sources, targets):
+        decoder_inputs, decoder_targets = self._teacher_forcing(targets)
+        return TrainingData(self._source_inputs(sources), decoder_input=decoder_inputs,
+                            target=decoder_targets)
+
+    # ------------------------------------------------------------ the model
+
+    def _memory(self, params, source, rng=None):
+        """Encoder output (N, S, D) and its mask: what the decoder's cross-attention reads."""
+        return encode(params["source"], self._source_config, source.X, source.mask, rng)
+
+    def _teacher_forced_logits(self, params, batch, rng=None):
+        memory, memory_mask = self._memory(params, batch["inputs"], rng)
+        decoder_input = batch["decoder_input"]
+        width = int(np.flatnonzero((decoder_input != PAD_ID).any(axis=0)).max()) + 1
+        decoder_input = decoder_input[:, :width]
+        logits = decode(params["target"], self.config_, decoder_input, decoder_input != PAD_ID, rng,
+                        memory=memory, memory_mask=memory_mask)
+        return logits, batch["target"][:, :width]
+
+    def _loss(self, params, batch, rng):
+        """Mean cross-entropy of each target token given the source and the true previous tokens."""
+        logits, target = self._teacher_forced_logits(params, batch, rng)
+        rows, cols = np.nonzero(target >= 0)
+        total = softmax_cross_entropy(logits[rows, cols], target[rows, cols],
+                                      np.ones(len(rows), DTYPE))
+        return total / DTYPE(max(len(rows), 1))
+
+    def _validation_score(self, params, data):
+        """Teacher-forced token accuracy on the validation pairs."""
+        correct, count = 0, 0
+        for start in range(0, len(data), 256):
+            batch = data.take(np.arange(start, min(start + 256, len(data))))
+            logits, target = self._teacher_forced_logits(params, batch)
+            scored = target >= 0
+            correct += int((logits.argmax(axis=-1) == target)[scored].sum())
+            count += int(scored.sum())
+        release_kept()
+        return correct / max(count, 1)
+
+    # ------------------------------------------------------------ decoding
+
+    def _decode_batch(self, source, beam_width, max_steps):
+        """Output columns and log-probabilities for a batch of sources."""
+        params, config = self.params_, self.config_
+        vocab = self._target_vocab
+        memory, memory_mask = self._memory(params, source)
+        eos = vocab.n_outputs - 1
+        if beam_width == 1:
+            state = {"cache": new_cache(config), "offset": 0}
+
+            def step(last):
+                logits = decode(params["target"], config, last, memory=memory,
+                                memory_mask=memory_mask, cache=state["cache"], offset=state["offset"])
+                state["offset"] += 1
+                return _log_softmax(logits[:, -1].astype(np.float64))
+
+            return greedy_search(step, len(source), vocab.bos, eos, max_steps)
+        outputs, scores = [], []
+        for i in range(len(source)):
+            greedy = self._decode_batch(source.take([i]), 1, max_steps)
+            best = self._beam(memory[i : i + 1], None if memory_mask is None else memory_mask[i : i + 1],
+                              beam_width, max_steps)
+            if greedy[1][0] > best[1]:  # beam search pruned the greedy path and did worse: keep it
+                best = (greedy[0][0], greedy[1][0])
+            outputs.append(best[0])
+            scores.append(best[1])
+        return outputs, np.array(scores)
+
+    def _beam(self, memory, memory_mask, beam_width, max_steps):
+        """Beam search for one source; its memory (batch of 1) broadcasts over the beams."""
+        params, config = self.params_, self.config_
+        vocab = self._target_vocab
+        state = {"cache": new_cache(config), "offset": 0}
+
+        def step(last):
+            logits = decode(params["target"], config, last, memory=memory, memory_mask=memory_mask,
+                            cache=state["cache"], offset=state["offset"])
+            state["offset"] += 1
+            return _log_softmax(logits[:, -1].astype(np.float64))
+
+        def reorder(parents):  # self-attention caches follow the surviving beams
+            for layer in state["cache"]:
+                layer["self"]["K"] = layer["self"]["K"][parents]
+                layer["self"]["V"] = layer["self"]["V"][parents]
+
+        return beam_search(step, reorder, vocab.bos, vocab.n_outputs - 1, beam_width, max_steps)
+
+    def _predict_columns(self, X, beam_width=None):
+        check_is_fitted(self)
+        beam_width = self.beam_width if beam_width is None else beam_width
+        max_steps = self.max_output_len if self.max_output_len is not None else self.max_len
+        source = self._source_inputs(self._sources(X, reset=False))
+        outputs, scores = [], []
+        with self._blas_limit():
+            for start in range(0, len(source), 256):
+                chunk = source.take(np.arange(start, min(start + 256, len(source))))
+                out, sc = self._decode_batch(chunk, beam_width, max_steps)
+                outputs += out
+                scores.append(sc)
+        release_kept()
+        return outputs, np.concatenate(scores)
+
+    def _as_output(self, columns):
+        vocab = self._target_vocab
+        tokens = [[vocab.token(c) for c in seq] for seq in columns]
+        if not self._target_is_text:
+            return tokens
+        analyzer = self.target_analyzer if self.target_analyzer is not None else self.analyzer
+        sep = "" if analyzer == "char" else " "
+        return np.array([sep.join(map(str, t)) for t in tokens], dtype=object)
+
+    def predict(self, X):
+        """Output sequence for each source sequence.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or 2-D array of tokens
+
+        Returns
+        -------
+        y : ndarray of str (object dtype) if ``fit`` got strings, else list of token lists
+        """
+        return self._as_output(self._predict_columns(X)[0])
+
+    def predict_log_proba_of_output(self, X, beam_width=None):
+        """Model log-probability (nats) of each predicted output sequence, <eos> included."""
+        return self._predict_columns(X, beam_width)[1]
+
+    def score(self, X, y):
+        """Exact-sequence accuracy: the share of outputs equal to their target token for token.
+
+        Parameters
+        ----------
+        X : source sequences
+        y : target sequences
+
+        Returns
+        -------
+        accuracy : float
+        """
+        predicted, reference = self._compare(X, y)
+        return float(np.mean([p == r for p, r in zip(predicted, reference, strict=True)]))
+
+    def token_accuracy(self, X, y):
+        """Share of target positions where the predicted output has the right token.
+
+        Positions are compared index by index up to the longer of the two
+        sequences, so a missing or extra token counts as wrong.
+        """
+        predicted, reference = self._compare(X, y)
+        right = total = 0
+        for p, r in zip(predicted, reference, strict=True):
+            n = max(len(p), len(r))
+            right += sum(1 for i in range(min(len(p), len(r))) if p[i] == r[i])
+            total += n
+        return right / max(total, 1)
+
+    def _compare(self, X, y):
+        check_is_fitted(self)
+        columns, _ = self._predict_columns(X)
+        vocab = self._target_vocab
+        predicted = [[vocab.token(c) for c in seq] for seq in columns]
+        reference = self._targets(y)
+        check_consistent_length(predicted, reference)
+        return predicted, [list(r[: self.max_len]) for r in reference]
+
+    @property
+    def source_vocabulary_(self):
+        """Source token -> id."""
+        check_is_fitted(self)
+        return self._source_vocabulary
+
+    @property
+    def target_vocabulary_(self):
+        """Target token -> id."""
+        check_is_fitted(self)
+        return self._target_vocab.vocabulary
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
+
