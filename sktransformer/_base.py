@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from ._grad import value_and_grad_tree
 from ._inputs import INPUT_TYPES, InputAdapter
-from ._model import ModelConfig
+from ._model import ModelConfig, encode, new_cache
 from ._optim import AdamW, tree_copy, tree_leaves
 from ._primitives import release_kept
 
@@ -273,6 +273,73 @@ class TransformerModelMixin:
     def _inputs(self, X):
         """Raw X -> model inputs, checked against what fit saw."""
         return self._adapter.transform(self, X)
+
+    def attention_weights(self, X):
+        """The softmax attention weights of every layer and head, and the tokens they belong to.
+
+        Parameters
+        ----------
+        X : input of the kind the estimator was fitted on
+
+        Returns
+        -------
+        weights : list of ndarray of shape (n_samples, n_heads, seq_len, seq_len)
+            One array per layer: ``weights[l][i, h, q, k]`` is how much
+            position ``q`` of sample ``i`` attends to position ``k`` in head
+            ``h``. Each row sums to 1 over the keys a position may see
+            (padding and, for the decoder, future positions get 0); rows of
+            padding positions are 0.
+        tokens : list of list
+            The label of each position of each sample: its tokens (raw
+            sequences: only the real ones, padding follows), token ids,
+            feature names or time steps, with ``"[CLS]"`` or ``"<bos>"``
+            first where the model adds one.
+        """
+        check_is_fitted(self)
+        inputs, tokens = self._attention_inputs(X)
+        config = self.config_
+
+        full = self._attention_width(inputs)
+
+        def forward(params, chunk):
+            cache = new_cache(config, record=True)
+            mask = self._attention_forward(params, chunk, cache)
+            layers = []
+            for layer in cache:
+                w = layer["self"]["weights"]  # (n, H, T', T'), T' <= full after batch trimming
+                if mask is not None:
+                    w = w * mask[:, None, :, None]  # padding positions attend to nothing
+                pad = full - w.shape[2]
+                layers.append(np.pad(w, ((0, 0), (0, 0), (0, pad), (0, pad))))
+            return np.stack(layers, axis=1)  # (n, L, H, T, T)
+
+        stacked = self._map_batches(forward, inputs, batch_size=64)
+        return [stacked[:, layer] for layer in range(stacked.shape[1])], tokens
+
+    def _attention_width(self, inputs):
+        return inputs.X.shape[1] + (1 if self.config_.pooling == "cls" else 0)
+
+    def _attention_inputs(self, X):
+        """Model inputs and position labels for :meth:`attention_weights` (encoder models)."""
+        inputs = self._inputs(X)
+        adapter, n_positions = self._adapter, inputs.X.shape[1]
+        if adapter.kind == "sequences":
+            tokens = [t[:n_positions] for t in adapter._analyze(X)]
+        elif adapter.kind == "tokens":
+            tokens = [list(map(int, row)) for row in inputs.X]
+        else:
+            names = (list(map(str, self.feature_names_in_)) if hasattr(self, "feature_names_in_")
+                     and adapter.kind == "numeric" else
+                     [f"{'x' if adapter.kind == 'numeric' else 't'}{j}" for j in range(n_positions)])
+            tokens = [list(names) for _ in range(len(inputs))]
+        if self.config_.pooling == "cls":
+            tokens = [["[CLS]"] + t for t in tokens]
+        return inputs, tokens
+
+    def _attention_forward(self, params, inputs, cache):
+        """Run the encoder, recording attention into ``cache``; returns the (grown) mask."""
+        _, mask = encode(params, self.config_, inputs.X, inputs.mask, cache=cache)
+        return mask
 
     def _map_batches(self, fn, inputs, params=None, batch_size=PREDICT_BATCH_SIZE):
         """``fn(params, Inputs)`` over row chunks of ``inputs``, concatenated; no autograd tracing."""

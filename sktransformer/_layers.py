@@ -29,6 +29,7 @@ import numpy as onp
 from ._primitives import (
     MASKED,
     affine,
+    attention_weights,
     embedding_lookup,
     gelu,
     layer_norm,
@@ -173,6 +174,8 @@ def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None):
             if cache is not None:
                 cache["K"], cache["V"] = K, V
     Z = scaled_dot_product_attention(Q, K, V, bias)  # (N, H, Tq, K)
+    if cache is not None and cache.get("record"):
+        cache["weights"] = attention_weights(Q, K, bias)  # (N, H, Tq, Tk), for inspection
     return linear(params["out"], merge_heads(Z))
 
 

@@ -160,19 +160,20 @@ def prepend_cls(params, h, mask):
     return h, mask
 
 
-def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None):
+def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache=None):
     """The encoder: embeddings -> N blocks of self-attention + feed-forward -> (N, T', D), mask.
 
     ``mask`` (N, T) is True at real tokens (None: no padding). With
     ``pooling="cls"`` one position is prepended (T' = T + 1) and the mask grows
     with it. ``bias`` is an extra additive attention bias (e.g. causal);
-    ``hidden`` is passed to :func:`embed`.
+    ``hidden`` is passed to :func:`embed`; ``cache`` (from :func:`new_cache`
+    with ``record=True``) collects each layer's attention weights.
     """
     h = embed(params["embed"], config, X, rng, hidden)
     if config.pooling == "cls":
         h, mask = prepend_cls(params["embed"], h, mask)
     h = transformer_stack(
-        params["encoder"], h, combine_biases(padding_bias(mask), bias), config, rng
+        params["encoder"], h, combine_biases(padding_bias(mask), bias), config, rng, cache=cache
     )
     return h, mask
 
@@ -208,9 +209,14 @@ def init_decoder(config, rng, cross=False):
             "head": init_linear(rng, config.d_model, config.n_outputs)}
 
 
-def new_cache(config):
-    """Empty per-layer key/value caches for incremental decoding."""
-    return [{"self": {}, "cross": {}} for _ in range(config.n_layers)]
+def new_cache(config, record=False):
+    """Empty per-layer key/value caches for incremental decoding.
+
+    With ``record=True`` each attention layer also stores its softmax
+    weights under ``"weights"`` (for inspection, never during training).
+    """
+    return [{"self": {"record": record}, "cross": {"record": record}}
+            for _ in range(config.n_layers)]
 
 
 def decode(params, config, ids, mask=None, rng=None, memory=None, memory_mask=None, cache=None,

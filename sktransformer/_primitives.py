@@ -51,7 +51,7 @@ def _swap(x):
     return onp.swapaxes(x, -1, -2)
 
 
-def _attention_weights(Q, K, bias):
+def attention_weights(Q, K, bias):
     """softmax(Q K^T / sqrt(d_k) + bias) over keys, shape (N, H, Tq, Tk)."""
     scale = Q.dtype.type(1.0 / onp.sqrt(Q.shape[-1]))
     S = (Q * scale) @ _swap(K)  # (N, H, Tq, Tk)
@@ -90,7 +90,7 @@ def scaled_dot_product_attention(Q, K, V, bias=None):
     >>> scaled_dot_product_attention(Q, K, V).shape
     (1, 1, 3, 2)
     """
-    P = _attention_weights(Q, K, bias)
+    P = attention_weights(Q, K, bias)
     return _keep_for_backward(P @ V, P)
 
 
@@ -98,7 +98,7 @@ def _attention_vjp(argnums, Z, args, kwargs):
     Q, K, V = args[:3]
     bias = args[3] if len(args) > 3 else kwargs.get("bias")
     kept = _kept(Z)
-    P = kept[0] if kept else _attention_weights(Q, K, bias)  # (N, H, Tq, Tk)
+    P = kept[0] if kept else attention_weights(Q, K, bias)  # (N, H, Tq, Tk)
     scale = Q.dtype.type(1.0 / onp.sqrt(Q.shape[-1]))
 
     def vjp(g):  # g: (N, H, Tq, K)

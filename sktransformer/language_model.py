@@ -389,6 +389,23 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             yield index
             ids.append(index + N_RESERVED)  # output column -> token id
 
+    def _attention_inputs(self, X):
+        """<bos> + each sequence's first max_len - 1 tokens, and their labels."""
+        check_is_fitted(self)
+        documents = [d[: self.max_len - 1] for d in self._token_lists(X, reset=False)]
+        ids = [self._vocab.encode(d, eos=False) for d in documents]
+        matrix = np.zeros((len(ids), max(map(len, ids))), np.int32)
+        for i, row in enumerate(ids):
+            matrix[i, : len(row)] = row
+        return Inputs(matrix, matrix != 0), [["<bos>"] + list(d) for d in documents]
+
+    def _attention_width(self, inputs):
+        return inputs.X.shape[1]
+
+    def _attention_forward(self, params, inputs, cache):
+        decode(params, self.config_, inputs.X, inputs.mask, cache=cache)
+        return inputs.mask
+
     @property
     def vocabulary_(self):
         """Token -> id."""

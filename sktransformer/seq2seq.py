@@ -463,6 +463,19 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         check_consistent_length(predicted, reference)
         return predicted, [list(r[: self.max_len]) for r in reference]
 
+    def _attention_inputs(self, X):
+        """Source ids and tokens: :meth:`attention_weights` shows the encoder's self-attention."""
+        check_is_fitted(self)
+        sources = [t[: self.max_len] for t in self._sources(X, reset=False)]
+        return self._source_inputs(sources), sources
+
+    def _attention_width(self, inputs):
+        return inputs.X.shape[1]
+
+    def _attention_forward(self, params, inputs, cache):
+        _, mask = encode(params["source"], self._source_config, inputs.X, inputs.mask, cache=cache)
+        return mask
+
     @property
     def source_vocabulary_(self):
         """Source token -> id."""
