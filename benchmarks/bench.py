@@ -48,6 +48,14 @@ seq_len doubles (standard config, fixed n_samples) and as n_samples doubles
 columns give the growth over the previous row: 2 is linear; attention's T^2
 term pushes it towards 4 as seq_len grows.
 
+Allocator: by default (``--allocator tuned``) the whole run calls
+``sktransformer.performance.tune_allocator()`` first, so ours and torch run
+under the same glibc malloc settings in one process (torch's own training
+otherwise changes glibc's dynamic mmap threshold for everything that runs
+after it, which would flatter whichever implementation runs second). The row
+"step, own process, default malloc" is ours alone in a fresh process with
+glibc's defaults and no torch loaded: what a user gets without opting in.
+
 Targets are printed beside the results and marked PASS or MISS.
 """
 
@@ -72,6 +80,7 @@ from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmark this working tree
 from sktransformer import TransformerClassifier  # noqa: E402
+from sktransformer.performance import tune_allocator  # noqa: E402
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -273,10 +282,35 @@ def memory_child(impl, config_name):
                       "delta_mb": (peak - baseline) / 1024, "reset": reset}))
 
 
-def peak_fit_memory(impl, config_name):
+def step_child(config_name, steps, repeats):
+    """Run inside a fresh subprocess (default malloc, no torch): print ours' median step time."""
+    cfg = CONFIGS[config_name]
+    X, y = make_data(cfg, steps * cfg["batch"])
+    ours_fit(cfg, X[: 2 * cfg["batch"]], y[: 2 * cfg["batch"]])  # warm-up
+    times = []
+    for r in range(repeats):
+        seconds, n_steps, _ = ours_fit(cfg, X, y, seed=r)
+        times.append(seconds / n_steps)
+    print(json.dumps({"step": median(times)}))
+
+
+def default_malloc_step(config_name, steps, repeats):
+    """Ours' step time (s) in a fresh process with glibc's default malloc settings."""
+    result = subprocess.run(
+        [sys.executable, __file__, "--_step-child", config_name, str(steps), str(repeats),
+         "--allocator", "default"],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        print(f"  (step subprocess failed: {result.stderr.strip()[-300:]})")
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])["step"]
+
+
+def peak_fit_memory(impl, config_name, allocator):
     """Peak minus baseline resident memory (MB) of a fit, measured in a fresh subprocess."""
     result = subprocess.run(
-        [sys.executable, __file__, "--_memory-child", impl, config_name],
+        [sys.executable, __file__, "--_memory-child", impl, config_name, "--allocator", allocator],
         capture_output=True, text=True, check=False,
     )
     if result.returncode != 0:
@@ -326,7 +360,7 @@ def paired_ratio(ours, theirs):
     return median(a / b for a, b in zip(ours, theirs, strict=True))
 
 
-def bench_config(name, torch, repeats, steps, peak_gflops):
+def bench_config(name, torch, repeats, steps, peak_gflops, allocator):
     """Measure one configuration, print its table; return the figures the targets read."""
     cfg = CONFIGS[name]
     layers = f"{cfg['n_layers']} layer" + ("s" if cfg["n_layers"] > 1 else "")
@@ -359,8 +393,9 @@ def bench_config(name, torch, repeats, steps, peak_gflops):
           f"N = {n_weights:,} non-embedding")
     print(f"  FLOPs per step: {flops_formula(cfg, n_weights)}")
 
-    ours_mem = peak_fit_memory("ours", name)
-    torch_mem = peak_fit_memory("torch", name) if torch is not None else None
+    ours_mem = peak_fit_memory("ours", name, allocator)
+    torch_mem = peak_fit_memory("torch", name, allocator) if torch is not None else None
+    ours_default = default_malloc_step(name, steps, min(repeats, 3)) if allocator == "tuned" else None
 
     result = {
         "step": (median(ours_step), median(torch_step) if torch_step else None,
@@ -385,6 +420,9 @@ def bench_config(name, torch, repeats, steps, peak_gflops):
     ours_s, torch_s, step_ratio = result["step"]
     _row("step time (ms)", _scale(ours_s, 1e3), _scale(torch_s, 1e3), step_ratio,
          target("step time ours/torch"), ratio_judged=True)
+    if ours_default is not None:
+        _row("step, own process, default malloc (ms)", 1e3 * ours_default, None,
+             ours_default / torch_s if torch_step else None, None)
     _row("train tokens/s", tokens / result["step"][0],
          tokens / result["step"][1] if torch_step else None,
          1 / result["step"][2] if torch_step else None, None)
@@ -499,6 +537,7 @@ def print_summary(results, torch_present):
 
 def machine_line(peak):
     blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    blas = [i for i in blas if "numpy" in i["filepath"]] or blas  # not scipy's or torch's copy
     kernel = ", ".join(f"{i['internal_api']} {i.get('version')} ({i.get('architecture')})" for i in blas)
     coretype = os.environ.get("OPENBLAS_CORETYPE")
     return (f"numpy {np.__version__}, BLAS: {kernel}"
@@ -516,7 +555,12 @@ def parse_args(argv=None):
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed runs per configuration (default 5, or 1 with --quick)")
+    parser.add_argument("--allocator", choices=("tuned", "default"), default="tuned",
+                        help="tuned: call sktransformer.performance.tune_allocator() first (both "
+                             "implementations share it); default: glibc's settings")
     parser.add_argument("--_memory-child", nargs=2, metavar=("IMPL", "CONFIG"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--_step-child", nargs=3, metavar=("CONFIG", "STEPS", "REPEATS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -532,14 +576,21 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.allocator == "tuned":
+        tune_allocator()
     if args._memory_child:
         memory_child(*args._memory_child)
+        return
+    if args._step_child:
+        name, steps, repeats = args._step_child
+        step_child(name, int(steps), int(repeats))
         return
     started = time.perf_counter()
     threadpool_limits(limits=1)  # every pool, for the whole run
     torch = None if args.no_torch else import_torch()
     peak = matmul_peak_gflops()
-    print("sktransformer benchmark" + (" (--quick)" if args.quick else ""))
+    print("sktransformer benchmark" + (" (--quick)" if args.quick else "")
+          + f", allocator: {args.allocator}")
     print(machine_line(peak))
     if torch is not None:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} thread")
@@ -551,7 +602,7 @@ def main(argv=None):
     steps = QUICK_STEPS if args.quick else STEPS
     results = {}
     for name in args.configs:
-        results[name] = bench_config(name, torch, args.repeats, steps[name], peak[0])
+        results[name] = bench_config(name, torch, args.repeats, steps[name], peak[0], args.allocator)
     bench_scaling(torch, args.quick, min(args.repeats, SCALING_REPEATS))
     print_summary(results, torch is not None)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
