@@ -2,16 +2,27 @@
 
 Files, leaf to root: ``_primitives`` (fused ops with hand-written gradients),
 ``_layers`` (attention, feed-forward, blocks), ``_model`` (config, parameters,
-forward pass), ``_optim`` (AdamW), ``_inputs`` and ``vectorizer`` (what the
-model reads), ``_base`` (the training loop), then one module per estimator.
+forward pass), ``_optim`` (AdamW), ``_grad`` (gradients of a parameter
+tree), ``_inputs`` and ``vectorizer`` (what the model reads), ``_base`` (the
+training loop), then one module per estimator; ``persistence`` (safe model
+files), ``performance`` (opt-in speed settings), ``datasets``, ``plot``.
 """
 
-from .classifier import TransformerClassifier
-from .encoder import TransformerEncoder
-from .language_model import TransformerLanguageModel
-from .seq2seq import TransformerSeq2Seq
-from .vectorizer import SequenceVectorizer
-
-__all__ = ["SequenceVectorizer", "TransformerClassifier", "TransformerEncoder", "TransformerLanguageModel",
-           "TransformerSeq2Seq"]
 __version__ = "0.1.0"
+
+from .classifier import TransformerClassifier  # noqa: E402
+from .encoder import TransformerEncoder  # noqa: E402
+from .language_model import TransformerLanguageModel  # noqa: E402
+from .persistence import load, save  # noqa: E402
+from .seq2seq import TransformerSeq2Seq  # noqa: E402
+from .vectorizer import SequenceVectorizer  # noqa: E402
+
+__all__ = [
+    "SequenceVectorizer",
+    "TransformerClassifier",
+    "TransformerEncoder",
+    "TransformerLanguageModel",
+    "TransformerSeq2Seq",
+    "load",
+    "save",
+]

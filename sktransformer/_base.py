@@ -10,9 +10,12 @@ A concrete estimator supplies three things:
 """
 
 import gc
+import signal
+import sys
+import threading
 import time
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -29,6 +32,7 @@ from ._optim import AdamW, tree_copy, tree_leaves
 from ._primitives import release_kept
 
 PREDICT_BATCH_SIZE = 256  # sequences per forward pass at inference: bounds memory
+ATTENTION_BUDGET = 2**24  # attention weights per inference chunk (64 MiB in float32)
 
 
 class TrainingData:
@@ -186,8 +190,9 @@ class TransformerModelMixin:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            stop_reason = self._epochs(params, optimizer, data, val_data, history, n_epochs,
-                                       incremental)
+            with _stop_on_interrupt() as interrupted:
+                stop_reason = self._epochs(params, optimizer, data, val_data, history, n_epochs,
+                                           incremental, interrupted)
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -206,13 +211,17 @@ class TransformerModelMixin:
             )
         return self
 
-    def _epochs(self, params, optimizer, data, val_data, history, n_epochs, incremental):
+    def _epochs(self, params, optimizer, data, val_data, history, n_epochs, incremental,
+                interrupted):
         """The epoch loop; returns why it stopped ("converged", "interrupted", ...) or None."""
         loss_and_grad = value_and_grad_tree(self._loss)
         for _ in range(n_epochs):
             start = time.perf_counter()
             try:
-                loss = self._run_epoch(params, optimizer, loss_and_grad, data, self._rng)
+                if interrupted():
+                    raise KeyboardInterrupt
+                loss = self._run_epoch(params, optimizer, loss_and_grad, data, self._rng,
+                                       interrupted)
             except KeyboardInterrupt:
                 warnings.warn(
                     "Training interrupted (KeyboardInterrupt): keeping the model as of the last "
@@ -239,27 +248,37 @@ class TransformerModelMixin:
                 return "converged"
         return None
 
-    def _run_epoch(self, params, optimizer, loss_and_grad, data, rng):
-        """One pass over shuffled minibatches; returns the sample-weighted mean loss."""
+    def _run_epoch(self, params, optimizer, loss_and_grad, data, rng, interrupted=lambda: False):
+        """One pass over shuffled minibatches; returns the sample-weighted mean loss.
+
+        A Ctrl-C (SIGINT) while it runs stops it after the current step, so
+        the parameters are never left half-updated.
+        """
         n = len(data)
         batch_size = self._batch_size(n)
         order = rng.permutation(n)
         total, weight = 0.0, 0.0
-        for start in range(0, n, batch_size):
-            batch = data.take(np.sort(order[start : start + batch_size]))
-            loss = self._step(params, optimizer, loss_and_grad, batch, rng)
-            batch_weight = float(batch["weight"].sum()) if "weight" in batch else 1.0
-            total += loss * batch_weight
-            weight += batch_weight
+        starts = range(0, n, batch_size)
+        with _progress(len(starts), self.verbose >= 2) as bar:
+            for start in starts:
+                batch = data.take(np.sort(order[start : start + batch_size]))
+                loss = self._step(params, optimizer, loss_and_grad, batch, rng)
+                batch_weight = float(batch["weight"].sum()) if "weight" in batch else 1.0
+                total += loss * batch_weight
+                weight += batch_weight
+                bar.update(loss)
+                if interrupted():
+                    raise KeyboardInterrupt
         return total / max(weight, 1e-12)
 
     def _step(self, params, optimizer, loss_and_grad, batch, rng):
-        """Loss, gradients by autograd, one AdamW update (skipped if the loss is not finite)."""
+        """Loss, gradients by autograd, one AdamW update (not applied if anything is not finite)."""
         loss, grads = loss_and_grad(params, batch, rng)
         loss = float(loss)
         if not np.isfinite(loss):
-            raise _NonFiniteLoss(loss)
-        optimizer.update(params, grads)
+            raise _NonFiniteLoss(f"{loss} (loss)")
+        if not optimizer.update(params, grads):
+            raise _NonFiniteLoss("non-finite (gradients)")
         return loss
 
     # ------------------------------------------------------------ inference
@@ -342,8 +361,16 @@ class TransformerModelMixin:
         return mask
 
     def _map_batches(self, fn, inputs, params=None, batch_size=PREDICT_BATCH_SIZE):
-        """``fn(params, Inputs)`` over row chunks of ``inputs``, concatenated; no autograd tracing."""
+        """``fn(params, Inputs)`` over row chunks of ``inputs``, concatenated; no autograd tracing.
+
+        Chunks hold at most ``batch_size`` rows and at most about
+        ``ATTENTION_BUDGET`` attention weights (rows x heads x T^2), so memory
+        stays bounded for long sequences too.
+        """
         params = self.params_ if params is None else params
+        width = inputs.X.shape[1] + 1 if inputs.X.ndim > 1 else 1
+        per_row = self.config_.n_heads * width * width
+        batch_size = max(1, min(batch_size, ATTENTION_BUDGET // per_row))
         with self._blas_limit():
             parts = [fn(params, inputs.take(np.arange(i, min(i + batch_size, len(inputs)))))
                      for i in range(0, len(inputs), batch_size)]
@@ -418,3 +445,61 @@ def _print_row(epoch, loss, score, seconds, improved):
         cells.append(f"{score:>11.4f}")
     cells.append(f"{seconds:>10.2f}s")
     print("  ".join(cells) + ("  *" if improved else ""), flush=True)
+
+
+@contextmanager
+def _stop_on_interrupt():
+    """Turn SIGINT into a flag checked between steps (main thread only; elsewhere a no-op)."""
+    flag = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.append(signum))
+    except ValueError:  # not allowed here (e.g. an embedded interpreter)
+        yield lambda: False
+        return
+    try:
+        yield lambda: bool(flag)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _PlainProgress:
+    """A one-line batch counter on stderr, for when tqdm is not installed."""
+
+    def __init__(self, total):
+        self.total, self.done = total, 0
+
+    def update(self, loss):
+        self.done += 1
+        sys.stderr.write(f"\r  batch {self.done}/{self.total}  loss {loss:.4f}")
+        if self.done == self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+class _NoProgress:
+    def update(self, loss):
+        pass
+
+
+@contextmanager
+def _progress(total, enabled):
+    """A per-batch progress bar (tqdm if installed, else a plain counter) when ``enabled``."""
+    if not enabled:
+        yield _NoProgress()
+        return
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        yield _PlainProgress(total)
+        return
+    with tqdm(total=total, leave=False, unit="batch") as bar:
+
+        class _Tqdm:
+            def update(self, loss):
+                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                bar.update(1)
+
+        yield _Tqdm()

@@ -73,8 +73,10 @@ class AdamW:
         self.m, self.v, self.t = tree_copy(other.m), tree_copy(other.v), other.t
 
     def update(self, params, grads):
-        """One step; returns the gradient norm before clipping."""
+        """One step; returns False (and changes nothing) if a gradient is not finite."""
         norm = global_norm(grads)
+        if not np.isfinite(norm):
+            return False
         scale = 1.0
         if self.max_grad_norm is not None and norm > self.max_grad_norm:
             scale = self.max_grad_norm / (norm + 1e-12)
@@ -90,4 +92,4 @@ class AdamW:
             if self.weight_decay and p.ndim >= 2:
                 p *= p.dtype.type(1 - self.learning_rate * self.weight_decay)
             p -= p.dtype.type(lr_t) * m / (np.sqrt(v) + p.dtype.type(self.epsilon))
-        return norm
+        return True
