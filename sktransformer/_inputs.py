@@ -173,11 +173,11 @@ class InputAdapter:
         return Inputs(ids, ids != PAD_ID)
 
     def _validate(self, estimator, X, reset):
-        X = validate_data(estimator, X, reset=reset, dtype="numeric", allow_nd=True,
-                          ensure_min_features=1)
-        if X.ndim > 3:
-            raise ValueError(f"X has {X.ndim} dimensions; expected 2-D or 3-D input.")
-        return X
+        ndim = np.ndim(X) if isinstance(X, np.ndarray | list | tuple) else None
+        if ndim is not None and ndim > 3:  # before validate_data, whose width check would mislead
+            raise ValueError(f"X has {ndim} dimensions; expected 2-D or 3-D input.")
+        return validate_data(estimator, X, reset=reset, dtype="numeric", allow_nd=True,
+                             ensure_min_features=1)
 
     def _check_length(self, length):
         if length > self.max_len:
