@@ -289,3 +289,14 @@ def test_blas_threads_are_limited_during_fit(small_numeric, fast_params, monkeyp
     monkeypatch.setattr(clf, "_run_epoch", spy)
     clf.fit(X, y)
     assert seen and set(seen) == {1}
+
+
+def test_verbose_2_shows_a_per_batch_progress_bar(small_numeric, fast_params, capsys, monkeypatch):
+    import sys
+
+    X, y = small_numeric
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # the plain fallback
+    TransformerClassifier(**{**fast_params, "verbose": 2, "max_iter": 2}).fit(X, y)
+    captured = capsys.readouterr()
+    assert "batch 2/2" in captured.err  # 60 samples, batches of 32
+    assert len(captured.out.strip().splitlines()) == 2 + 2  # the epoch table as with verbose=1

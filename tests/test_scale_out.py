@@ -1,0 +1,74 @@
+"""Grid search on a dask.distributed cluster (a LocalCluster on loopback), and out-of-core partial_fit."""
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+joblib = pytest.importorskip("joblib")
+
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+
+from sktransformer import TransformerClassifier  # noqa: E402
+
+FAST = dict(d_model=16, n_heads=2, n_layers=1, max_iter=3, random_state=0)
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    return X, (X[:, 0] > 0).astype(int)
+
+
+def test_grid_search_on_dask_matches_local_search(client):
+    X, y = _data()
+    grid = {"n_heads": [1, 2], "n_layers": [1, 2]}
+    local = GridSearchCV(TransformerClassifier(**FAST), grid, cv=2).fit(X, y)
+    with joblib.parallel_backend("dask"):
+        remote = GridSearchCV(TransformerClassifier(**FAST), grid, cv=2).fit(X, y)
+    np.testing.assert_array_equal(remote.cv_results_["mean_test_score"],
+                                  local.cv_results_["mean_test_score"])
+    assert remote.best_params_ == local.best_params_
+
+
+def _fit_and_report_blas_threads(X, y):
+    """Fit on a worker, recording the BLAS threads in use during training."""
+    from threadpoolctl import threadpool_info
+
+    seen = []
+
+    class Spy(TransformerClassifier):
+        def _run_epoch(self, *args, **kwargs):
+            seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+            return super()._run_epoch(*args, **kwargs)
+
+    Spy(**FAST).fit(X, y)
+    return seen
+
+
+def test_blas_threads_are_limited_inside_workers(client):
+    X, y = _data()
+    seen = client.submit(_fit_and_report_blas_threads, X, y, pure=False).result()
+    assert seen and set(seen) == {1}
+
+
+def test_out_of_core_partial_fit_with_dask_ml_incremental(client):
+    dask_ml = pytest.importorskip("dask_ml.wrappers")
+    import dask.array as da
+
+    X, y = _data()
+    X_blocks, y_blocks = da.from_array(X, chunks=20), da.from_array(y, chunks=20)
+    model = dask_ml.Incremental(TransformerClassifier(**FAST), scoring="accuracy")
+    model.fit(X_blocks, y_blocks, classes=[0, 1])
+    assert model.estimator_.n_iter_ == 3  # one partial_fit epoch per block
+    assert 0.0 <= model.score(X_blocks, y_blocks) <= 1.0
