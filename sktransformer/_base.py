@@ -254,14 +254,11 @@ class TransformerModelMixin:
         A Ctrl-C (SIGINT) while it runs stops it after the current step, so
         the parameters are never left half-updated.
         """
-        n = len(data)
-        batch_size = self._batch_size(n)
-        order = rng.permutation(n)
+        batches = minibatches(data, self._batch_size(len(data)), rng)
         total, weight = 0.0, 0.0
-        starts = range(0, n, batch_size)
-        with _progress(len(starts), self.verbose >= 2) as bar:
-            for start in starts:
-                batch = data.take(np.sort(order[start : start + batch_size]))
+        with _progress(len(batches), self.verbose >= 2) as bar:
+            for index in batches:
+                batch = data.take(index)
                 loss = self._step(params, optimizer, loss_and_grad, batch, rng)
                 batch_weight = float(batch["weight"].sum()) if "weight" in batch else 1.0
                 total += loss * batch_weight
@@ -376,6 +373,26 @@ class TransformerModelMixin:
                      for i in range(0, len(inputs), batch_size)]
         release_kept()
         return np.concatenate(parts, axis=0)
+
+
+def minibatches(data, batch_size, rng, bucket_batches=32):
+    """Shuffled row indices of each minibatch of an epoch.
+
+    For padded sequences of different lengths, rows are first grouped into
+    buckets of ``bucket_batches`` batches (after shuffling) and sorted by
+    length within a bucket, so each batch holds sequences of similar length
+    and is trimmed to little padding; the batches are then shuffled again.
+    """
+    n = len(data)
+    order = rng.permutation(n)
+    mask = data.inputs.mask
+    if mask is not None and n > batch_size:
+        lengths = mask.sum(axis=1)
+        bucket = batch_size * bucket_batches
+        order = np.concatenate([chunk[np.argsort(lengths[chunk], kind="stable")]
+                                for chunk in np.split(order, range(bucket, n, bucket))])
+    batches = [np.sort(order[i : i + batch_size]) for i in range(0, n, batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 class _NonFiniteLoss(Exception):
