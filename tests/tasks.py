@@ -57,3 +57,16 @@ def invented_words(n_samples, rule, seed=0):
         words.append("".join(syllable() for _ in range(n)))
         labels.append(["kalo", "orvi"][lang])
     return words, np.array(labels)
+
+
+def model_outputs(model, X):
+    """What a fitted model says about X, as plain lists (to compare two models or two moments)."""
+    from sktransformer import TransformerLanguageModel, TransformerSeq2Seq
+
+    if isinstance(model, TransformerSeq2Seq):
+        return list(model.predict(X))
+    if isinstance(model, TransformerLanguageModel):
+        return [p.tolist() for p in model.predict_proba(X)]
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X).tolist()
+    return model.transform(X).tolist()

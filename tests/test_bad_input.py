@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
+from tasks import model_outputs
 
 from sktransformer import (
     SequenceVectorizer,
@@ -39,17 +40,7 @@ FITTED = {
 }
 
 
-def _predict(model, X):
-    if isinstance(model, TransformerSeq2Seq):
-        return list(model.predict(X))
-    if isinstance(model, TransformerLanguageModel):
-        return [p.tolist() for p in model.predict_proba(X)]
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(X).tolist()
-    return model.transform(X).tolist()
-
-
-REFERENCE = {name: _predict(model, X) for name, (model, X) in FITTED.items()}
+REFERENCE = {name: model_outputs(model, X) for name, (model, X) in FITTED.items()}
 TRIED = set()  # distinct malformed inputs tried (reported by the last test)
 
 # ----------------------------------------------------------- malformed X
@@ -148,7 +139,7 @@ def test_malformed_inputs_to_fitted_models(data):
         # A documented result, not an error: only these cases may pass.
         assert (name, case) in DOCUMENTED_OK or case in ("huge",), f"{name}.{method}({case}) accepted"
     for other, (fitted, X) in FITTED.items():
-        assert _predict(fitted, X) == REFERENCE[other], f"{name}.{method}({case}) changed {other}"
+        assert model_outputs(fitted, X) == REFERENCE[other], f"{name}.{method}({case}) changed {other}"
 
 
 DOCUMENTED_OK = {

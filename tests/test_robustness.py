@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV
+from tasks import model_outputs
 
 from sktransformer import (
     SequenceVectorizer,
@@ -45,28 +46,18 @@ def _fitted_models():
     ]
 
 
-def _outputs(model, X):
-    if isinstance(model, TransformerSeq2Seq):
-        return list(model.predict(X))
-    if isinstance(model, TransformerLanguageModel):
-        return [p.tolist() for p in model.predict_proba(X)]
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(X).tolist()
-    return model.transform(X).tolist()
-
-
 # ------------------------------------------------------------------ files
 
 
 @pytest.mark.parametrize("index", range(6))
-def test_save_load_round_trip_gives_identical_outputs(index, tmp_path):
+def test_save_load_round_trip_gives_identicalmodel_outputs(index, tmp_path):
     model, X = _fitted_models()[index]
     path = tmp_path / "model.skops"
     save(model, path)
     loaded = load(path)
     assert type(loaded) is type(model)
-    assert _outputs(loaded, X) == _outputs(model, X)
-    assert _outputs(pickle.loads(pickle.dumps(model)), X) == _outputs(model, X)
+    assert model_outputs(loaded, X) == model_outputs(model, X)
+    assert model_outputs(pickle.loads(pickle.dumps(model)), X) == model_outputs(model, X)
 
 
 def test_truncated_tampered_and_foreign_files_are_refused(tmp_path):
