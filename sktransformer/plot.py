@@ -52,8 +52,10 @@ def _one_sample_batch(estimator, x):
                 "sequences; pass X[i], not X."
             )
         return [x]
-    if hasattr(x, "to_frame"):  # a pandas Series: a one-row frame keeps the feature names
-        return x.to_frame().T
+    if hasattr(x, "to_frame") and hasattr(estimator, "feature_names_in_"):
+        return x.to_frame().T  # a row of a DataFrame: a one-row frame keeps the feature names
+    if np.ndim(x) == 1 and np.asarray(x).dtype.kind in "OUS":  # an array of string tokens
+        return [list(x)]
     ndim = np.ndim(x)
     series = getattr(getattr(estimator, "config_", None), "input_kind", None) == "series"
     sample_ndim = 2 if series else 1
@@ -116,10 +118,12 @@ def sample_attention(estimator, x, layer=-1):
     return weights[:, :n, :n], list(labels[0][:n]), layer
 
 
-def _figure_size(n_positions, n_columns=1, n_rows=1):
-    """Inches that keep one tick label per position legible."""
-    side = float(np.clip(1.5 + 0.3 * n_positions, 3.0, 10.0))
-    return (min(side * n_columns + 1.0, 18.0), min(side * n_rows + 0.5, 14.0))
+def _figure_size(n_positions, n_columns=1, n_rows=1, max_width=18.0):
+    """Inches that keep one tick label per position legible, in a grid of square heat maps."""
+    side = float(np.clip(1.6 + 0.25 * n_positions, 2.5, 8.0))  # a map and its tick labels
+    width, height = n_columns * side + 1.2, n_rows * (side + 0.7) + 0.4  # colorbar; titles
+    shrink = min(1.0, max_width / width)
+    return width * shrink, height * shrink
 
 
 def _heat_map(ax, weights, tokens, cmap, vmax, show_y_labels=True):
@@ -286,6 +290,8 @@ def plot_loss_curve(estimator, ax=None):
     ('training loss', 'validation score')
     """
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     check_is_fitted(estimator, "loss_curve_")
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
@@ -295,7 +301,8 @@ def plot_loss_curve(estimator, ax=None):
     epochs = np.arange(1, len(losses) + 1)
     lines = ax.plot(epochs, losses, marker="o", markersize=3, color="C0", label="training loss")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss")
+    ax.set_ylabel("training loss", color="C0")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no ticks between epochs
     ax.grid(alpha=0.3)
     validation_ax = None
     scores = getattr(estimator, "validation_scores_", None)
@@ -305,7 +312,7 @@ def plot_loss_curve(estimator, ax=None):
         score_epochs = epochs[len(epochs) - len(scores):]
         lines += validation_ax.plot(score_epochs, scores, marker="s", markersize=3, color="C1",
                                     label="validation score")
-        validation_ax.set_ylabel("validation score")
+        validation_ax.set_ylabel("validation score", color="C1")
     ax.legend(lines, [line.get_label() for line in lines], loc="center right")
     ax.set_title(f"{type(estimator).__name__}: {len(losses)} epochs")
     return fig, ax, validation_ax

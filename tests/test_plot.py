@@ -6,24 +6,15 @@ import sys
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_iris
+from sklearn.exceptions import NotFittedError
+
+from sktransformer import TransformerClassifier, TransformerEncoder, TransformerLanguageModel
+from sktransformer.plot import INSTALL_HINT, plot_attention, plot_attention_heads, plot_loss_curve
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")  # no display in tests; must precede the pyplot import
 import matplotlib.pyplot as plt  # noqa: E402
-from sklearn.datasets import load_iris  # noqa: E402
-from sklearn.exceptions import NotFittedError  # noqa: E402
-
-from sktransformer import (  # noqa: E402
-    TransformerClassifier,
-    TransformerEncoder,
-    TransformerLanguageModel,
-)
-from sktransformer.plot import (  # noqa: E402
-    INSTALL_HINT,
-    plot_attention,
-    plot_attention_heads,
-    plot_loss_curve,
-)
 
 TINY = dict(d_model=16, n_heads=2, max_iter=2, random_state=0)
 SENTENCES = ["the cat sat", "a dog ran far away", "the dog sat", "a cat ran", "cats sat far"] * 4
@@ -111,6 +102,23 @@ def test_an_array_row_or_a_batch_of_one_gives_the_same_map(numeric_clf, iris):
         _, ax = plot_attention(numeric_clf, x)
         np.testing.assert_allclose(ax.images[0].get_array(), weights)
         assert labels(ax.get_yticklabels()) == tokens == ["x0", "x1", "x2", "x3"]
+
+
+def test_a_dataframe_row_is_labelled_with_the_feature_names(iris):
+    pd = pytest.importorskip("pandas")
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sepal length", "sepal width", "petal length", "petal width"])
+    clf = TransformerClassifier(n_layers=1, **TINY).fit(frame, y)
+    weights, tokens = expected(clf, frame.iloc[[3]], -1, 0)
+    for x in (frame.iloc[3], frame.iloc[[3]]):  # a Series, a one-row frame
+        _, ax = plot_attention(clf, x)
+        np.testing.assert_allclose(ax.images[0].get_array(), weights)
+        assert labels(ax.get_xticklabels()) == tokens == list(frame.columns)
+
+
+def test_an_array_of_string_tokens_is_a_token_list(text_clf):
+    _, ax = plot_attention(text_clf, np.array(["the", "cat", "sat"]))
+    np.testing.assert_allclose(ax.images[0].get_array(), expected(text_clf, ["the cat sat"], -1, 0)[0])
 
 
 def test_a_series_sample_is_a_2d_array():
