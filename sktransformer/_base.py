@@ -1,12 +1,15 @@
 """What every sktransformer estimator shares: hyperparameters, input handling and the training loop.
 
-The loop is layered like skorch's: ``_fit`` (set-up, epochs, stopping) ->
-``_run_epoch`` (shuffle, minibatches) -> ``_step`` (one gradient step).
-A concrete estimator supplies three things:
+The loop is layered like skorch's: ``_fit`` (copy of the state, stopping,
+publishing) -> ``_epochs`` -> ``_run_epoch`` (length-bucketed, shuffled
+minibatches) -> ``_step`` (one gradient step). A concrete estimator supplies:
 
+- its own ``fit``: read ``X`` (and targets) into ``TrainingData``, build a
+  model with ``_initialize`` unless continuing, then call ``_fit``;
 - ``_loss(params, batch, rng)``: the scalar training loss of a minibatch;
 - ``_validation_score(params, data)``: higher is better;
-- ``_n_outputs`` and target handling in its own ``fit``.
+- for ``attention_weights``, ``_attention_inputs`` / ``_attention_forward``
+  when its network is not a plain encoder.
 """
 
 import gc
