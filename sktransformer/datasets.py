@@ -114,7 +114,13 @@ _TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eigh
 
 
 def spell_number(n):
-    """0..999 in English words, e.g. 342 -> 'three hundred forty two'."""
+    """0..999 in English words.
+
+    Examples
+    --------
+    >>> spell_number(342), spell_number(14), spell_number(0)
+    ('three hundred forty two', 'fourteen', 'zero')
+    """
     if not 0 <= n <= 999:
         raise ValueError(f"spell_number handles 0..999, got {n}.")
     words = []

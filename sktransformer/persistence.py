@@ -80,12 +80,31 @@ def save(model, path):
 def load(path):
     """Read a model written by :func:`save`, trusting only sktransformer's own types.
 
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    model : the fitted estimator that was saved
+
     Raises
     ------
     ValueError
         The file is not a model file (truncated, tampered with, another
         format), comes from a newer format version, or names a type that is
         not sktransformer's.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sktransformer import load
+    >>> path = os.path.join(tempfile.mkdtemp(), "not-a-model.skops")
+    >>> _ = open(path, "wb").write(b"garbage")
+    >>> load(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: ... is not a readable sktransformer model file: File is not a zip file
     """
     sio = _skops()
     path = Path(path)
