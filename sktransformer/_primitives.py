@@ -221,7 +221,8 @@ def _layer_norm_vjp(argnums, ans, args, kwargs):
 defvjp_argnums(layer_norm, _layer_norm_vjp)
 
 
-def _log_softmax(logits):
+def log_softmax(logits):
+    """log softmax over the last axis, computed stably (plain numpy, for inference and the loss)."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - onp.log(onp.exp(shifted).sum(axis=-1, keepdims=True))
 
@@ -237,13 +238,13 @@ def softmax_cross_entropy(logits, targets, weights):
     >>> bool(abs(loss - 2 * np.log(4)) < 1e-12)
     True
     """
-    log_p = _log_softmax(logits)
+    log_p = log_softmax(logits)
     return -(weights * log_p[onp.arange(len(targets)), targets]).sum()
 
 
 def _softmax_cross_entropy_vjp(ans, logits, targets, weights):
     def vjp(g):
-        d = onp.exp(_log_softmax(logits))  # softmax - onehot, weighted
+        d = onp.exp(log_softmax(logits))  # softmax - onehot, weighted
         d[onp.arange(len(targets)), targets] -= 1
         return d * (weights * g)[:, None].astype(logits.dtype, copy=False)
 

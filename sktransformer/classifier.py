@@ -16,12 +16,7 @@ from sklearn.utils.validation import (
 from ._base import TrainingData, TransformerModelMixin, make_rng
 from ._model import DTYPE, head_logits, init_linear, init_params, pooled_features
 from ._optim import tree_copy
-from ._primitives import softmax_cross_entropy
-
-
-def _log_softmax(logits):
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+from ._primitives import log_softmax, softmax_cross_entropy
 
 
 class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimator):
@@ -386,7 +381,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         """
         check_is_fitted(self)
         logits = self._map_batches(self._logits, self._inputs(X))
-        return _log_softmax(logits.astype(np.float64))
+        return log_softmax(logits.astype(np.float64))
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.

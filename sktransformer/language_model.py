@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import TrainingData, TransformerModelMixin, make_rng
 from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
-from ._primitives import softmax_cross_entropy
+from ._primitives import log_softmax, softmax_cross_entropy
 from .vectorizer import N_RESERVED, GenerativeVocabulary, analyze, build_vocabulary, read_token_lists
 
 # ------------------------------------------------------------ pure helpers
@@ -63,11 +63,6 @@ def sample_next(logits, temperature, top_k, rng):
         logits = np.where(logits >= cutoff, logits, -np.inf)
     p = np.exp(logits - logits.max())
     return int(rng.choice(len(p), p=p / p.sum()))
-
-
-def _log_softmax(logits):
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 class TransformerLanguageModel(TransformerModelMixin, BaseEstimator):
@@ -244,7 +239,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         for start in range(0, len(data), 256):
             batch = data.take(np.arange(start, min(start + 256, len(data))))
             target = batch["target"][:, : batch["inputs"].X.shape[1]]
-            log_p = _log_softmax(self._logits(params, batch["inputs"]))
+            log_p = log_softmax(self._logits(params, batch["inputs"]))
             rows, cols = np.nonzero(target >= 0)
             total += float(log_p[rows, cols, target[rows, cols]].sum())
             count += len(rows)
@@ -261,7 +256,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         inputs, targets, document, position = context_windows(documents, self.max_len, stride)
         log_p = self._map_batches(
             lambda params, chunk: np.pad(
-                _log_softmax(self._logits(params, chunk)),
+                log_softmax(self._logits(params, chunk)),
                 ((0, 0), (0, inputs.shape[1] - chunk.X.shape[1]), (0, 0))),
             Inputs(inputs, inputs != 0))
         results = []

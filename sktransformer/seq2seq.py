@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from ._base import TrainingData, TransformerModelMixin, make_rng
 from ._inputs import Inputs
 from ._model import DTYPE, decode, encode, init_decoder, init_params, new_cache
-from ._primitives import release_kept, softmax_cross_entropy
+from ._primitives import log_softmax, release_kept, softmax_cross_entropy
 from .vectorizer import (
     N_RESERVED,
     PAD_ID,
@@ -21,12 +21,6 @@ from .vectorizer import (
     read_token_lists,
     to_id_matrix,
 )
-
-
-def _log_softmax(logits):
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
 
 # ------------------------------------------------------------ search (pure)
 
@@ -351,7 +345,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                 logits = decode(params["target"], config, last, memory=memory,
                                 memory_mask=memory_mask, cache=state["cache"], offset=state["offset"])
                 state["offset"] += 1
-                return _log_softmax(logits[:, -1].astype(np.float64))
+                return log_softmax(logits[:, -1].astype(np.float64))
 
             return greedy_search(step, len(source), vocab.bos, eos, max_steps)
         outputs, scores = [], []
@@ -375,7 +369,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             logits = decode(params["target"], config, last, memory=memory, memory_mask=memory_mask,
                             cache=state["cache"], offset=state["offset"])
             state["offset"] += 1
-            return _log_softmax(logits[:, -1].astype(np.float64))
+            return log_softmax(logits[:, -1].astype(np.float64))
 
         def reorder(parents):  # self-attention caches follow the surviving beams
             for layer in state["cache"]:
