@@ -378,18 +378,21 @@ class TransformerModelMixin:
         return np.concatenate(parts, axis=0)
 
 
-def minibatches(data, batch_size, rng, bucket_batches=32):
+def minibatches(data, batch_size, rng, bucket_batches=None):
     """Shuffled row indices of each minibatch of an epoch.
 
-    For padded sequences of different lengths, rows are first grouped into
-    buckets of ``bucket_batches`` batches (after shuffling) and sorted by
-    length within a bucket, so each batch holds sequences of similar length
-    and is trimmed to little padding; the batches are then shuffled again.
+    With ``bucket_batches``, padded sequences are first grouped into buckets
+    of that many batches (after shuffling) and sorted by length within a
+    bucket, so each batch holds sequences of similar length and is trimmed
+    to little padding; the batches are then shuffled again. The estimators
+    do not bucket by default: measured on the language-model test corpus
+    (batch 32), buckets of 32 batches trained 40% faster but raised held-out
+    perplexity from 1.50 to 1.57 (buckets of 4: 28% faster, 1.53).
     """
     n = len(data)
     order = rng.permutation(n)
     mask = data.inputs.mask
-    if mask is not None and n > batch_size:
+    if bucket_batches and mask is not None and n > batch_size:
         lengths = mask.sum(axis=1)
         bucket = batch_size * bucket_batches
         order = np.concatenate([chunk[np.argsort(lengths[chunk], kind="stable")]

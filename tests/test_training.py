@@ -14,14 +14,16 @@ def test_minibatches_cover_every_row_once_and_bucket_by_length():
     lengths = rng.integers(1, 60, size=1000)
     mask = np.arange(60)[None, :] < lengths[:, None]
     data = TrainingData(Inputs(mask.astype(np.int32), mask))
-    batches = minibatches(data, 32, np.random.default_rng(1))
+    batches = minibatches(data, 32, np.random.default_rng(1), bucket_batches=32)
     assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
     padding = sum(lengths[b].max() * len(b) - lengths[b].sum() for b in batches)
     shuffled = np.random.default_rng(2).permutation(1000)
     random_padding = sum(lengths[b].max() * len(b) - lengths[b].sum()
                          for b in np.array_split(shuffled, len(batches)))
     assert padding < 0.2 * random_padding  # batches of similar lengths: little padding to compute
-    assert minibatches(data, 32, np.random.default_rng(1))[0].tolist() == batches[0].tolist()
+    assert minibatches(data, 32, np.random.default_rng(1), 32)[0].tolist() == batches[0].tolist()
+    unbucketed = minibatches(data, 32, np.random.default_rng(1))
+    assert sorted(np.concatenate(unbucketed).tolist()) == list(range(1000))
 
 
 def test_gradients_of_a_parameter_tree_match_autograd():
