@@ -12,6 +12,7 @@ minibatches) -> ``_step`` (one gradient step). A concrete estimator supplies:
   when its network is not a plain encoder.
 """
 
+import functools
 import gc
 import signal
 import sys
@@ -26,7 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ._grad import value_and_grad_tree
 from ._inputs import INPUT_TYPES, InputAdapter
@@ -57,6 +58,12 @@ class TrainingData:
         batch = {k: v[index] for k, v in self.arrays.items()}
         batch["inputs"] = self.inputs.take(index)
         return batch
+
+
+@functools.cache
+def _threadpools():
+    """One threadpoolctl controller per process: finding the BLAS libraries costs ~3 ms a call."""
+    return ThreadpoolController()
 
 
 def make_rng(random_state):
@@ -104,7 +111,7 @@ class TransformerModelMixin:
         """Limit BLAS threads for the duration of a call (one is fastest for these sizes)."""
         if self.blas_threads is None:
             return nullcontext()
-        return threadpool_limits(limits=self.blas_threads, user_api="blas")
+        return _threadpools().limit(limits=self.blas_threads, user_api="blas")
 
     def _model_config(self, input_kind, input_size, n_outputs):
         """The frozen model description, from hyperparameters and what fit saw."""
