@@ -151,3 +151,14 @@ def test_encode_and_pool_shapes(pooling):
     h, mask = encode(params, config, ids, ids > 0)
     assert h.shape == (N, T + (pooling == "cls"), D) and mask.shape == h.shape[:2]
     assert pooled_features(params, config, ids, ids > 0).shape == (N, D)
+
+
+def test_dropout_keeps_the_expectation_and_drops_at_the_rate():
+    from sktransformer._layers import dropout
+
+    x = np.ones((200, 500), np.float32)
+    out = dropout(x, 0.1, np.random.default_rng(0))
+    assert out.dtype == np.float32
+    assert abs((out == 0).mean() - 0.1) < 0.005
+    assert abs(out.mean() - 1.0) < 0.01
+    assert dropout(x, 0.1, None) is x and dropout(x, 0.0, np.random.default_rng(0)) is x
