@@ -66,6 +66,32 @@ def _threadpools():
     return ThreadpoolController()
 
 
+_BLAS_LOCK = threading.Lock()
+_blas_users = {"count": 0, "limiter": None}
+
+
+@contextmanager
+def _limit_blas(n_threads):
+    """Limit BLAS threads while any call needs it; the first call in limits, the last out restores.
+
+    The BLAS thread count is process-wide: with calls overlapping in several
+    threads, a plain save-and-restore per call would let one call restore
+    the limited value another call saved, leaving the process at 1 thread.
+    """
+    with _BLAS_LOCK:
+        if _blas_users["count"] == 0:
+            _blas_users["limiter"] = _threadpools().limit(limits=n_threads, user_api="blas")
+        _blas_users["count"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas_users["count"] -= 1
+            if _blas_users["count"] == 0:
+                _blas_users["limiter"].restore_original_limits()
+                _blas_users["limiter"] = None
+
+
 def make_rng(random_state):
     """A numpy Generator from ``random_state`` without touching numpy's global state."""
     if isinstance(random_state, np.random.Generator):
@@ -111,7 +137,7 @@ class TransformerModelMixin:
         """Limit BLAS threads for the duration of a call (one is fastest for these sizes)."""
         if self.blas_threads is None:
             return nullcontext()
-        return _threadpools().limit(limits=self.blas_threads, user_api="blas")
+        return _limit_blas(self.blas_threads)
 
     def _model_config(self, input_kind, input_size, n_outputs):
         """The frozen model description, from hyperparameters and what fit saw."""
@@ -193,6 +219,10 @@ class TransformerModelMixin:
         history = _History.from_estimator(self)
         if val_data is not None and history.validation_scores is None:
             history.validation_scores = []
+        if self.early_stopping and val_data is not None and history.n_iter > 0:
+            # Continuing: the model as it is now is the one to beat on this validation data.
+            history.best_score = self._validation_score(params, val_data)
+            history.best_params = tree_copy(params)
         if self.verbose and not incremental:
             _print_header(val_data is not None)
         # autograd's tape makes many short-lived objects but no reference cycles: the cyclic
@@ -351,8 +381,8 @@ class TransformerModelMixin:
         adapter, n_positions = self._adapter, inputs.X.shape[1]
         if adapter.kind == "sequences":
             tokens = [t[:n_positions] for t in adapter._analyze(X)]
-        elif adapter.kind == "tokens":
-            tokens = [list(map(int, row)) for row in inputs.X]
+        elif adapter.kind == "tokens":  # the user's ids; -1 marks an id never seen in fit
+            tokens = [list(map(int, row)) for row in adapter.token_labels(inputs.X)]
         else:
             names = (list(map(str, self.feature_names_in_)) if hasattr(self, "feature_names_in_")
                      and adapter.kind == "numeric" else

@@ -101,12 +101,15 @@ class InputAdapter:
             self.kind, self.input_size = "series", X.shape[2]
             self._check_length(X.shape[1])
             return Inputs(self._as_float32(X))
-        if self.input_type == "tokens" or (self.input_type == "auto" and X.dtype.kind in "iub"):
+        if self.input_type == "tokens" or (self.input_type == "auto" and X.dtype.kind in "iu"):
             ids = self._as_ids(estimator, X)
             self._check_length(ids.shape[1])
             self.kind = "tokens"
-            self.n_vocab = int(ids.max()) + 2  # the last id stands for ids never seen in fit
-            return Inputs(ids, ids != PAD_ID)
+            # The ids seen in fit get consecutive embedding rows 1..K, whatever their values
+            # (sparse or hashed ids cost nothing); any other id shares row K + 1, "unknown".
+            self.token_ids = np.unique(ids[ids != PAD_ID])
+            self.n_vocab = len(self.token_ids) + 2
+            return self._token_inputs(ids)
         self.kind, self.input_size = "numeric", X.shape[1]
         return Inputs(self._as_float32(X))
 
@@ -156,10 +159,23 @@ class InputAdapter:
                 )
             return Inputs(self._as_float32(X))
         if self.kind == "tokens":
-            ids = self._as_ids(estimator, X)
-            ids = np.where(ids >= self.n_vocab - 1, self.n_vocab - 1, ids)  # unseen -> unknown
-            return Inputs(ids, ids != PAD_ID)
+            return self._token_inputs(self._as_ids(estimator, X))
         return Inputs(self._as_float32(X))
+
+    def _token_inputs(self, ids):
+        """User token ids -> embedding rows: 0 stays padding, seen ids 1..K, others K + 1."""
+        seen = self.token_ids
+        position = np.searchsorted(seen, ids)
+        known = seen[np.minimum(position, len(seen) - 1)] == ids if len(seen) else np.zeros_like(
+            ids, bool)
+        rows = np.where(ids == PAD_ID, PAD_ID, np.where(known, position + 1, len(seen) + 1))
+        rows = rows.astype(np.int32)
+        return Inputs(rows, rows != PAD_ID)
+
+    def token_labels(self, rows):
+        """The user's token id of each embedding row (0 for padding, -1 for unknown)."""
+        table = np.concatenate([[PAD_ID], self.token_ids, [-1]])
+        return table[rows]
 
     # ------------------------------------------------------------- helpers
 
@@ -195,6 +211,8 @@ class InputAdapter:
 
     @staticmethod
     def _as_ids(estimator, X):
+        if X.dtype.kind == "f" and X.size and np.abs(X).max() > 2**53:
+            raise ValueError("Token ids must be integers smaller than 2**53.")
         if X.dtype.kind == "f" and not np.array_equal(X, np.round(X)):
             raise ValueError(
                 "Token ids must be whole numbers, but X has fractional values. For numeric "
@@ -205,6 +223,4 @@ class InputAdapter:
                 f"Negative values in data passed to {type(estimator).__name__}: token ids "
                 "must be >= 0 (0 is padding)."
             )
-        if X.size and X.max() > np.iinfo(np.int32).max - 2:
-            raise ValueError("Token ids must be smaller than 2**31 - 2.")
-        return X.astype(np.int32)
+        return X.astype(np.int64)

@@ -78,7 +78,13 @@ def add_positional_encoding(params, x, kind, offset=0):
     if kind == "sinusoidal":
         return x + sinusoidal_positional_encoding(n_positions, d_model, x.dtype, offset)
     if kind == "learned":
-        return x + params["positions"][offset : offset + n_positions]
+        table = params["positions"]
+        if offset + n_positions > len(table):
+            raise ValueError(
+                f"Position {offset + n_positions - 1} is beyond the {len(table)} learned positions "
+                "(max_len); use shorter sequences or a larger max_len."
+            )
+        return x + table[offset : offset + n_positions]
     return x
 
 
@@ -101,7 +107,7 @@ def dropout(x, rate, rng):
         return x
     # 16 random bits per entry instead of a float: half the time. The rate is rounded to a
     # multiple of 1/65536 and the scale uses the rounded rate, so the expectation is exact.
-    dropped = round(rate * 65536)
+    dropped = min(round(rate * 65536), 65535)
     keep = rng.integers(0, 65536, size=x.shape, dtype=onp.uint16) >= dropped
     return x * onp.where(keep, x.dtype.type(65536 / (65536 - dropped)), x.dtype.type(0))
 

@@ -13,6 +13,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from ._atomic import atomic
 from ._base import TrainingData, TransformerModelMixin, make_rng
 from ._model import DTYPE, head_logits, init_linear, init_params, pooled_features
 from ._optim import tree_copy
@@ -207,6 +208,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
     # --------------------------------------------------------------- fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Train the classifier.
 
@@ -258,6 +260,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
             return self._fit(data, val)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``, starting from the current model (or a new one).
 
@@ -274,7 +277,12 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         """
         first = not hasattr(self, "params_")
         with self._blas_limit():
-            adapter, inputs = self._read_inputs(X, refit=first)
+            encoder = self._pretrained_encoder(X) if first else None
+            if encoder is not None:
+                adapter = encoder._adapter
+                inputs = adapter.transform(self, X, reset=True)
+            else:
+                adapter, inputs = self._read_inputs(X, refit=first)
             y = self._check_y(y, inputs)
             if first:
                 all_classes = np.unique(y if classes is None else column_or_1d(classes))
@@ -294,7 +302,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
             if first:
                 rng = make_rng(self.random_state)
                 self.classes_ = all_classes
-                self._initialize(adapter, *self._new_model(adapter, len(all_classes), None, rng), rng)
+                self._initialize(adapter, *self._new_model(adapter, len(all_classes), encoder, rng), rng)
             return self._fit(data, None, n_epochs=1, incremental=True)
 
     def _check_y(self, y, inputs):

@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._atomic import atomic
 from ._base import TrainingData, TransformerModelMixin, make_rng
 from ._layers import linear
 from ._model import DTYPE, encode, init_linear, init_params, pool
@@ -168,6 +169,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     # --------------------------------------------------------------- fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
     def fit(self, X, y=None, *, X_val=None):
         """Pretrain on ``X`` by masked prediction; ``y`` is ignored.
 
@@ -194,6 +196,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             return self._fit(data, val)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
     def partial_fit(self, X, y=None):
         """One epoch of pretraining on ``X``, from the current model (or a new one).
 

@@ -1,12 +1,13 @@
 """TransformerLanguageModel: a decoder-only (GPT-style) Transformer that predicts the next token."""
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._atomic import atomic
 from ._base import TrainingData, TransformerModelMixin, make_rng
 from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
@@ -175,6 +176,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     # --------------------------------------------------------------- fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
     def fit(self, X, y=None, *, X_val=None):
         """Learn to predict each next token of the sequences ``X``; ``y`` is ignored.
 
@@ -346,8 +348,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         check_is_fitted(self)
         if not isinstance(max_new_tokens, Integral) or max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}.")
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature!r}.")
+        if not isinstance(temperature, Real) or not np.isfinite(temperature) or temperature < 0:
+            raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}.")
         if top_k is not None and (not isinstance(top_k, Integral) or top_k < 1):
             raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}.")
         is_text = isinstance(prompt, str)

@@ -1,5 +1,6 @@
 """TransformerSeq2Seq: the encoder-decoder Transformer of the original paper, for sequence transduction."""
 
+import warnings
 from dataclasses import replace
 from numbers import Integral
 
@@ -8,6 +9,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
+from ._atomic import atomic
 from ._base import TrainingData, TransformerModelMixin, make_rng
 from ._inputs import Inputs
 from ._model import DTYPE, decode, encode, init_decoder, init_params, new_cache
@@ -211,7 +213,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         """Target token lists: strings are analysed, token lists kept, a scalar is a 1-token sequence."""
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        if isinstance(y, str) or not hasattr(y, "__len__"):
+        if isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
             raise TypeError("y must be a list of target sequences (strings or token lists).")
         analyzer = self.target_analyzer if self.target_analyzer is not None else self.analyzer
         y = y.tolist() if isinstance(y, np.ndarray) else list(y)
@@ -219,8 +221,16 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                         False, i) for i, t in enumerate(y)]
 
     def _source_inputs(self, token_lists):
-        width = max(1, min(self.max_len, max(len(t) for t in token_lists)))
-        ids = to_id_matrix(token_lists, self._source_vocabulary, width)
+        """Source ids, each sequence cut to max_len - 1 tokens and ended by an end marker.
+
+        The marker gives even an empty source one real position, so the
+        decoder's cross-attention always has something to read.
+        """
+        end = len(self._source_vocabulary) + N_RESERVED  # the source side's end-of-sequence id
+        width = min(self.max_len, max(len(t) for t in token_lists) + 1)
+        ids = to_id_matrix([t[: width - 1] for t in token_lists], self._source_vocabulary, width)
+        lengths = np.minimum([len(t) for t in token_lists], width - 1)
+        ids[np.arange(len(ids)), lengths] = end
         return Inputs(ids, ids != PAD_ID)
 
     def _teacher_forcing(self, target_lists):
@@ -244,6 +254,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     # ------------------------------------------------------------ fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Learn to map each source sequence in ``X`` to its target sequence in ``y``.
 
@@ -263,6 +274,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         warm = self.warm_start and hasattr(self, "params_")
         with self._blas_limit():
             sources, targets = self._training_data(X, y, reset=not warm)
+            too_long = sum(len(t) > self.max_len for t in targets)
+            if too_long:
+                warnings.warn(
+                    f"{too_long} target sequences are longer than max_len={self.max_len}; the model "
+                    "learns only their first max_len tokens (score compares whole targets).",
+                    UserWarning, stacklevel=3,
+                )
             if not warm:
                 self._source_vocabulary = build_vocabulary(sources)
                 self._target_vocab = GenerativeVocabulary(build_vocabulary(targets))
@@ -280,10 +298,12 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                 val = self._pairs(val_sources, val_targets)
             data, val = self._split_validation(data, val, rng)
             if not warm:
-                config = self._model_config("tokens", self._target_vocab.n_ids,
-                                            self._target_vocab.n_outputs)
-                source_config = replace(config, input_size=len(self._source_vocabulary) + N_RESERVED,
-                                        n_outputs=0)
+                # the decoder reads <bos> + up to max_len target tokens: max_len + 1 positions
+                config = replace(self._model_config("tokens", self._target_vocab.n_ids,
+                                                    self._target_vocab.n_outputs),
+                                 max_len=self.max_len + 1)
+                source_config = replace(config, input_size=len(self._source_vocabulary) + N_RESERVED + 1,
+                                        n_outputs=0, max_len=self.max_len)
                 params = {"source": init_params(source_config, rng),
                           "target": init_decoder(config, rng, cross=True)}
                 self._source_config = source_config
@@ -382,6 +402,12 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         check_is_fitted(self)
         beam_width = self.beam_width if beam_width is None else beam_width
         max_steps = self.max_output_len if self.max_output_len is not None else self.max_len
+        if self.positional_encoding == "learned" and max_steps > self.max_len:
+            raise ValueError(
+                f"max_output_len={max_steps} exceeds max_len={self.max_len}: with learned "
+                "positions the decoder has no position beyond max_len. Raise max_len and refit, "
+                "or use positional_encoding='sinusoidal'."
+            )
         source = self._source_inputs(self._sources(X, reset=False))
         outputs, scores = [], []
         with self._blas_limit():
@@ -455,13 +481,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         predicted = [[vocab.token(c) for c in seq] for seq in columns]
         reference = self._targets(y)
         check_consistent_length(predicted, reference)
-        return predicted, [list(r[: self.max_len]) for r in reference]
+        return predicted, [list(r) for r in reference]
 
     def _attention_inputs(self, X):
         """Source ids and tokens: :meth:`attention_weights` shows the encoder's self-attention."""
         check_is_fitted(self)
-        sources = [t[: self.max_len] for t in self._sources(X, reset=False)]
-        return self._source_inputs(sources), sources
+        sources = [t[: self.max_len - 1] for t in self._sources(X, reset=False)]
+        return self._source_inputs(sources), [list(t) + ["<eos>"] for t in sources]
 
     def _attention_width(self, inputs):
         return inputs.X.shape[1]

@@ -13,6 +13,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._atomic import atomic
+
 PAD_ID = 0
 UNKNOWN_ID = 1
 N_RESERVED = 2  # ids 0 (padding) and 1 (unknown) are never tokens
@@ -29,8 +31,8 @@ def is_sequence_input(X):
     """
     if isinstance(X, str):
         return False  # a lone string is an error the array path reports clearly
-    if isinstance(X, np.ndarray):
-        return X.ndim == 1 and (X.dtype.kind in "OUS")
+    if isinstance(X, np.ndarray) or hasattr(X, "iloc"):  # numpy, or a pandas Series of text
+        return getattr(X, "ndim", 2) == 1 and (np.asarray(X).dtype.kind in "OUS")
     if not isinstance(X, list | tuple) or len(X) == 0:
         return False
     if any(isinstance(x, str) for x in X):
@@ -215,6 +217,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         return read_token_lists(self, X, reset, self.analyzer, self.lowercase)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
     def fit(self, X, y=None):
         """Learn the vocabulary and the output width from sequences ``X``.
 
@@ -238,6 +241,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         return token_lists
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
     def fit_transform(self, X, y=None):
         """Fit, then return the id matrix of ``X`` (analysing each sequence once)."""
         token_lists = self._fit(self._analyze_all(X, reset=True))

@@ -36,6 +36,8 @@ def test_rows_sum_to_one_over_real_keys_and_padding_gets_nothing(make):
                 assert (np.triu(real[0], k=1) == 0).all()
     if isinstance(model, TransformerLanguageModel):
         assert tokens[0] == ["<bos>", "a", " ", "b", " ", "c", " ", "d"]
+    elif isinstance(model, TransformerSeq2Seq):
+        assert tokens[1] == ["b", "c", "<eos>"]  # the source's end marker is a position too
     elif model.config_.pooling == "cls":
         assert tokens[0] == ["[CLS]", "a", "b", "c", "d"]
     else:

@@ -137,7 +137,7 @@ def test_malformed_inputs_to_fitted_models(data):
         pytest.fail(f"{name}.{method}({case}) raised {type(error).__name__}: {error}")
     else:
         # A documented result, not an error: only these cases may pass.
-        assert (name, case) in DOCUMENTED_OK or case in ("huge",), f"{name}.{method}({case}) accepted"
+        assert (name, case) in DOCUMENTED_OK, f"{name}.{method}({case}) accepted"
     for other, (fitted, X) in FITTED.items():
         assert model_outputs(fitted, X) == REFERENCE[other], f"{name}.{method}({case}) changed {other}"
 
