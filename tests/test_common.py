@@ -17,8 +17,8 @@ FLOAT32_WEIGHTS = (
 
 
 RAGGED_OUTPUT = (
-    "predict returns variable-length token sequences (a list of lists), which this check "
-    "compares as a fixed-shape numeric array"
+    "predict returns variable-length token sequences (a list of lists); the check compares "
+    "outputs as one fixed-shape array, which fails whenever two outputs differ in length"
 )
 
 
