@@ -28,6 +28,11 @@ def is_sequence_input(X):
     Strings, and lists whose elements are strings or have different lengths,
     are sequences; rectangular numeric lists and numpy arrays of numbers are
     arrays (they go through scikit-learn's usual validation).
+
+    Examples
+    --------
+    >>> is_sequence_input(["a text", "another"]), is_sequence_input([[1.0, 2.0], [3.0, 4.0]])
+    (True, False)
     """
     if isinstance(X, str):
         return False  # a lone string is an error the array path reports clearly
@@ -83,6 +88,11 @@ def analyze(x, analyzer="word", lowercase=True, position=0):
     A string is split by ``analyzer``: ``"word"`` (runs of letters and digits,
     and each punctuation mark alone), ``"char"`` (every character), or a
     callable ``str -> list``. A list of tokens is taken as it is.
+
+    Examples
+    --------
+    >>> analyze("The cat, sat."), analyze("ab", analyzer="char"), analyze([3, 1])
+    (['the', 'cat', ',', 'sat', '.'], ['a', 'b'], [3, 1])
     """
     if isinstance(x, str):
         if lowercase:
@@ -99,7 +109,13 @@ def analyze(x, analyzer="word", lowercase=True, position=0):
 
 
 def build_vocabulary(token_lists, min_count=1, max_features=None):
-    """Token -> id, most frequent first (ties: first seen first), ids from N_RESERVED."""
+    """Token -> id, most frequent first (ties: first seen first), ids from N_RESERVED.
+
+    Examples
+    --------
+    >>> build_vocabulary([["b", "a", "b"], ["c"]])
+    {'b': 2, 'a': 3, 'c': 4}
+    """
     counts = Counter(t for tokens in token_lists for t in tokens)
     first_seen = {}
     for tokens in token_lists:
@@ -113,7 +129,14 @@ def build_vocabulary(token_lists, min_count=1, max_features=None):
 
 
 def to_id_matrix(token_lists, vocabulary, width):
-    """Padded (N, width) int32 ids; unknown tokens get UNKNOWN_ID, longer sequences are cut."""
+    """Padded (N, width) int32 ids; unknown tokens get UNKNOWN_ID, longer sequences are cut.
+
+    Examples
+    --------
+    >>> to_id_matrix([["a", "z"], ["a", "a", "a"]], {"a": 2}, width=2)
+    array([[2, 1],
+           [2, 2]], dtype=int32)
+    """
     ids = np.full((len(token_lists), width), PAD_ID, dtype=np.int32)
     for i, tokens in enumerate(token_lists):
         row = [vocabulary.get(t, UNKNOWN_ID) for t in tokens[:width]]
