@@ -198,21 +198,24 @@ def _layer_norm_vjp(argnums, ans, args, kwargs):
     eps = args[3] if len(args) > 3 else kwargs.get("eps", 1e-5)
     kept = _kept(ans)
     x_hat, inv_std = kept if kept else _normalize(x, eps)
-    lead = tuple(range(x.ndim - 1))
+    d = x.shape[-1]
 
     def vjp(g):
-        grads = {}
+        # dx = inv_std * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), g_hat = g * gamma;
+        # the row means are matrix-vector products with gamma, and two temporaries suffice.
+        g2, x_hat2 = g.reshape(-1, d), x_hat.reshape(-1, d)
+        g_x_hat = g2 * x_hat2  # (M, D)
+        grads = {1: g_x_hat.sum(axis=0) if 1 in argnums else None,
+                 2: g2.sum(axis=0) if 2 in argnums else None}
         if 0 in argnums:
-            g_hat = g * gamma
-            grads[0] = inv_std * (
-                g_hat
-                - g_hat.mean(axis=-1, keepdims=True)
-                - x_hat * (g_hat * x_hat).mean(axis=-1, keepdims=True)
-            )
-        if 1 in argnums:
-            grads[1] = (g * x_hat).sum(axis=lead)
-        if 2 in argnums:
-            grads[2] = g.sum(axis=lead)
+            scale = gamma.dtype.type(1.0 / d)
+            mean_g_hat = (g2 @ gamma) * scale  # (M,)
+            mean_g_hat_x_hat = (g_x_hat @ gamma) * scale  # (M,)
+            dx = g2 * gamma
+            dx -= mean_g_hat[:, None]
+            dx -= onp.multiply(x_hat2, mean_g_hat_x_hat[:, None], out=g_x_hat)
+            dx *= inv_std.reshape(-1, 1)
+            grads[0] = dx.reshape(x.shape)
         return tuple(grads[i] for i in argnums)
 
     return vjp
