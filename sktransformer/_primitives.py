@@ -103,13 +103,17 @@ def _attention_vjp(argnums, Z, args, kwargs):
 
     def vjp(g):  # g: (N, H, Tq, K)
         dS = g @ _swap(V)  # dL/dP, (N, H, Tq, Tk)
-        dS -= (dS * P).sum(axis=-1, keepdims=True)
-        dS *= P  # softmax backward: P * (dP - sum(dP * P))
-        grads = {
-            0: (dS @ K) * scale if 0 in argnums else None,
-            1: (_swap(dS) @ Q) * scale if 1 in argnums else None,
-            2: _swap(P) @ g if 2 in argnums else None,
-        }
+        # softmax backward: dS = P * (dP - sum_k dP P); the row sums equal sum(g * Z) because
+        # Z = P V, a (Tq, K) product instead of a (Tq, Tk) one (as in FlashAttention)
+        dS -= (g * Z).sum(axis=-1, keepdims=True)
+        dS *= P
+        grads = {0: None, 1: None, 2: _swap(P) @ g if 2 in argnums else None}
+        if 0 in argnums:
+            grads[0] = dS @ K
+            grads[0] *= scale
+        if 1 in argnums:
+            grads[1] = _swap(dS) @ Q
+            grads[1] *= scale
         return tuple(grads[i] for i in argnums)
 
     return vjp
