@@ -211,6 +211,8 @@ class InputAdapter:
 
     @staticmethod
     def _as_ids(estimator, X):
+        if X.dtype.kind == "u" and X.size and X.max() > np.iinfo(np.int64).max:
+            raise ValueError("Token ids must be smaller than 2**63.")
         if X.dtype.kind == "f" and X.size and np.abs(X).max() > 2**53:
             raise ValueError("Token ids must be integers smaller than 2**53.")
         if X.dtype.kind == "f" and not np.array_equal(X, np.round(X)):

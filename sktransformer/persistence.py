@@ -18,7 +18,8 @@ from pathlib import Path
 
 from . import __version__
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: dense token-id maps, seq2seq source end markers
+OLDEST_READABLE = 2  # format 1 came only from development snapshots before the 0.1.0 release
 HEADER = "sktransformer.json"
 
 
@@ -119,6 +120,12 @@ def load(path):
         raise ValueError(f"{path} is not a readable sktransformer model file: {error}") from None
     if header.get("format") != "sktransformer" or not isinstance(header.get("format_version"), int):
         raise ValueError(f"{path} has no valid sktransformer header.")
+    if header["format_version"] < OLDEST_READABLE:
+        raise ValueError(
+            f"{path} was written in model format {header['format_version']} by a development "
+            f"version of sktransformer whose models this version ({__version__}) cannot run. "
+            "Fit the model again and save it with this version."
+        )
     if header["format_version"] > FORMAT_VERSION:
         raise ValueError(
             f"{path} was written in model format {header['format_version']} by sktransformer "

@@ -134,3 +134,21 @@ def test_generate_and_seq2seq_reject_malformed_arguments_clearly():
             lm.generate("a", temperature=temperature)
     with pytest.raises(TypeError, match="target sequences"):
         TransformerSeq2Seq(**FAST).fit(["a", "b"], {"a": 1, "b": 2})
+
+
+def test_huge_unsigned_ids_are_refused_not_wrapped():
+    X = np.array([[2**63 + 5, 3], [4, 2**64 - 1]] * 10, dtype=np.uint64)
+    with pytest.raises(ValueError, match="2\\*\\*63"):
+        TransformerClassifier(**FAST).fit(X, np.arange(20) % 2)
+
+
+def test_model_files_of_the_old_development_format_are_refused_clearly(tmp_path, monkeypatch):
+    from sktransformer import load, persistence, save
+
+    clf = TransformerClassifier(**FAST).fit(np.random.default_rng(0).normal(size=(10, 2)),
+                                           np.arange(10) % 2)
+    monkeypatch.setattr(persistence, "FORMAT_VERSION", 1)
+    save(clf, tmp_path / "old.skops")
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="Fit the model again"):
+        load(tmp_path / "old.skops")

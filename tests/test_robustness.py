@@ -1,5 +1,6 @@
 """No lost work, safe files, determinism and thread safety."""
 
+import json
 import os
 import pickle
 import signal
@@ -93,8 +94,9 @@ def test_file_naming_a_foreign_type_executes_nothing(tmp_path):
     with zipfile.ZipFile(foreign) as src, zipfile.ZipFile(tmp_path / "evil.skops", "w") as dst:
         for item in src.namelist():
             dst.writestr(item, schema if item == "schema.json" else src.read(item))
-        dst.writestr(persistence.HEADER, '{"format": "sktransformer", "format_version": 1, '
-                                         '"class": "os.system"}')
+        header = {"format": "sktransformer", "format_version": persistence.FORMAT_VERSION,
+                  "class": "os.system"}
+        dst.writestr(persistence.HEADER, json.dumps(header))
     with pytest.raises(ValueError, match="not sktransformer's|could not be loaded|not a readable"):
         load(tmp_path / "evil.skops")
 
