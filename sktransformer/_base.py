@@ -39,6 +39,11 @@ PREDICT_BATCH_SIZE = 256  # sequences per forward pass at inference: bounds memo
 ATTENTION_BUDGET = 2**24  # attention weights per inference chunk (64 MiB in float32)
 
 
+def chunks(n, size=PREDICT_BATCH_SIZE):
+    """Consecutive row indices 0..n-1 in pieces of at most ``size`` (inference and scoring)."""
+    return [np.arange(start, min(start + size, n)) for start in range(0, n, size)]
+
+
 class TrainingData:
     """Inputs with aligned per-sample arrays (targets, weights), sliced together."""
 
@@ -409,8 +414,7 @@ class TransformerModelMixin:
         per_row = self.config_.n_heads * width * width
         batch_size = max(1, min(batch_size, ATTENTION_BUDGET // per_row))
         with self._blas_limit():
-            parts = [fn(params, inputs.take(np.arange(i, min(i + batch_size, len(inputs)))))
-                     for i in range(0, len(inputs), batch_size)]
+            parts = [fn(params, inputs.take(index)) for index in chunks(len(inputs), batch_size)]
         release_kept()
         return np.concatenate(parts, axis=0)
 

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
-from ._base import TrainingData, TransformerModelMixin, make_rng
+from ._base import TrainingData, TransformerModelMixin, chunks, make_rng
 from ._layers import linear
 from ._model import DTYPE, encode, init_linear, init_params, pool
 from ._primitives import softmax_cross_entropy
@@ -279,9 +279,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         rng = np.random.default_rng(0)
         total, count = 0.0, 0
         with self._blas_limit():
-            for start in range(0, len(inputs), 256):
-                chunk = inputs.take(np.arange(start, min(start + 256, len(inputs))))
-                chunk_total, chunk_count = self._masked_objective(params, chunk, rng, False)
+            for index in chunks(len(inputs)):
+                chunk_total, chunk_count = self._masked_objective(params, inputs.take(index), rng,
+                                                                  False)
                 total += float(chunk_total)
                 count += chunk_count
         return total / max(count, 1)

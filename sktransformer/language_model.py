@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
-from ._base import TrainingData, TransformerModelMixin, make_rng
+from ._base import TrainingData, TransformerModelMixin, chunks, make_rng
 from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
 from ._primitives import log_softmax, softmax_cross_entropy
@@ -238,8 +238,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _validation_score(self, params, data):
         """Mean log-likelihood per token of the validation windows."""
         total, count = 0.0, 0
-        for start in range(0, len(data), 256):
-            batch = data.take(np.arange(start, min(start + 256, len(data))))
+        for index in chunks(len(data)):
+            batch = data.take(index)
             target = batch["target"][:, : batch["inputs"].X.shape[1]]
             log_p = log_softmax(self._logits(params, batch["inputs"]))
             rows, cols = np.nonzero(target >= 0)

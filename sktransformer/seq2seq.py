@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._atomic import atomic
-from ._base import TrainingData, TransformerModelMixin, make_rng
+from ._base import TrainingData, TransformerModelMixin, chunks, make_rng
 from ._inputs import Inputs
 from ._model import DTYPE, decode, encode, init_decoder, init_params, new_cache
 from ._primitives import log_softmax, release_kept, softmax_cross_entropy
@@ -341,8 +341,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _validation_score(self, params, data):
         """Teacher-forced token accuracy on the validation pairs."""
         correct, count = 0, 0
-        for start in range(0, len(data), 256):
-            batch = data.take(np.arange(start, min(start + 256, len(data))))
+        for index in chunks(len(data)):
+            batch = data.take(index)
             logits, target = self._teacher_forced_logits(params, batch)
             scored = target >= 0
             correct += int((logits.argmax(axis=-1) == target)[scored].sum())
@@ -411,9 +411,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         source = self._source_inputs(self._sources(X, reset=False))
         outputs, scores = [], []
         with self._blas_limit():
-            for start in range(0, len(source), 256):
-                chunk = source.take(np.arange(start, min(start + 256, len(source))))
-                out, sc = self._decode_batch(chunk, beam_width, max_steps)
+            for index in chunks(len(source)):
+                out, sc = self._decode_batch(source.take(index), beam_width, max_steps)
                 outputs += out
                 scores.append(sc)
         release_kept()
