@@ -12,14 +12,10 @@ minibatches) -> ``_step`` (one gradient step). A concrete estimator supplies:
   when its network is not a plain encoder.
 """
 
-import functools
-import gc
-import signal
 import sys
-import threading
 import time
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -27,21 +23,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import ThreadpoolController
 
 from ._grad import value_and_grad_tree
 from ._inputs import INPUT_TYPES, InputAdapter
 from ._model import ModelConfig, encode, new_cache
 from ._optim import AdamW, tree_copy, tree_leaves
-from ._primitives import release_kept
-
-PREDICT_BATCH_SIZE = 256  # sequences per forward pass at inference: bounds memory
-ATTENTION_BUDGET = 2**24  # attention weights per inference chunk (64 MiB in float32)
-
-
-def chunks(n, size=PREDICT_BATCH_SIZE):
-    """Consecutive row indices 0..n-1 in pieces of at most ``size`` (inference and scoring)."""
-    return [np.arange(start, min(start + size, n)) for start in range(0, n, size)]
+from ._runtime import blas_limit, map_samples, training
 
 
 class TrainingData:
@@ -63,38 +50,6 @@ class TrainingData:
         batch = {k: v[index] for k, v in self.arrays.items()}
         batch["inputs"] = self.inputs.take(index)
         return batch
-
-
-@functools.cache
-def _threadpools():
-    """One threadpoolctl controller per process: finding the BLAS libraries costs ~3 ms a call."""
-    return ThreadpoolController()
-
-
-_BLAS_LOCK = threading.Lock()
-_blas_users = {"count": 0, "limiter": None}
-
-
-@contextmanager
-def _limit_blas(n_threads):
-    """Limit BLAS threads while any call needs it; the first call in limits, the last out restores.
-
-    The BLAS thread count is process-wide: with calls overlapping in several
-    threads, a plain save-and-restore per call would let one call restore
-    the limited value another call saved, leaving the process at 1 thread.
-    """
-    with _BLAS_LOCK:
-        if _blas_users["count"] == 0:
-            _blas_users["limiter"] = _threadpools().limit(limits=n_threads, user_api="blas")
-        _blas_users["count"] += 1
-    try:
-        yield
-    finally:
-        with _BLAS_LOCK:
-            _blas_users["count"] -= 1
-            if _blas_users["count"] == 0:
-                _blas_users["limiter"].restore_original_limits()
-                _blas_users["limiter"] = None
 
 
 def make_rng(random_state):
@@ -140,9 +95,7 @@ class TransformerModelMixin:
 
     def _blas_limit(self):
         """Limit BLAS threads for the duration of a call (one is fastest for these sizes)."""
-        if self.blas_threads is None:
-            return nullcontext()
-        return _limit_blas(self.blas_threads)
+        return blas_limit(self.blas_threads)
 
     def _model_config(self, input_kind, input_size, n_outputs):
         """The frozen model description, from hyperparameters and what fit saw."""
@@ -230,17 +183,9 @@ class TransformerModelMixin:
             history.best_params = tree_copy(params)
         if self.verbose and not incremental:
             _print_header(val_data is not None)
-        # autograd's tape makes many short-lived objects but no reference cycles: the cyclic
-        # garbage collector only costs time here (~10% of a step, measured).
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            with _stop_on_interrupt() as interrupted:
-                stop_reason = self._epochs(params, optimizer, data, val_data, history, n_epochs,
-                                           incremental, interrupted)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+        with training(self.blas_threads) as interrupted:
+            stop_reason = self._epochs(params, optimizer, data, val_data, history, n_epochs,
+                                       incremental, interrupted)
         if self.early_stopping and history.best_params is not None:
             params = history.best_params
         # Everything succeeded: publish the new state at once.
@@ -360,25 +305,19 @@ class TransformerModelMixin:
         inputs, tokens = self._attention_inputs(X)
         config = self.config_
 
-        full = self._attention_width(inputs)
-
         def forward(params, chunk):
             cache = new_cache(config, record=True)
             mask = self._attention_forward(params, chunk, cache)
             layers = []
             for layer in cache:
-                w = layer["self"]["weights"]  # (n, H, T', T'), T' <= full after batch trimming
+                w = layer["self"]["weights"]  # (n, H, T', T')
                 if mask is not None:
                     w = w * mask[:, None, :, None]  # padding positions attend to nothing
-                pad = full - w.shape[2]
-                layers.append(np.pad(w, ((0, 0), (0, 0), (0, pad), (0, pad))))
-            return np.stack(layers, axis=1)  # (n, L, H, T, T)
+                layers.append(w)
+            return np.stack(layers, axis=1)  # (n, L, H, T', T')
 
-        stacked = self._map_batches(forward, inputs, batch_size=64)
+        stacked = self._map_batches(forward, inputs, width_axes=(3, 4))
         return [stacked[:, layer] for layer in range(stacked.shape[1])], tokens
-
-    def _attention_width(self, inputs):
-        return inputs.X.shape[1] + (1 if self.config_.pooling == "cls" else 0)
 
     def _attention_inputs(self, X):
         """Model inputs and position labels for :meth:`attention_weights` (encoder models)."""
@@ -402,21 +341,22 @@ class TransformerModelMixin:
         _, mask = encode(params, self.config_, inputs.X, inputs.mask, cache=cache)
         return mask
 
-    def _map_batches(self, fn, inputs, params=None, batch_size=PREDICT_BATCH_SIZE):
-        """``fn(params, Inputs)`` over row chunks of ``inputs``, concatenated; no autograd tracing.
+    def _max_width(self, inputs):
+        """Most positions an inference input may be padded to: the model's, or a token array's width.
 
-        Chunks hold at most ``batch_size`` rows and at most about
-        ``ATTENTION_BUDGET`` attention weights (rows x heads x T^2), so memory
-        stays bounded for long sequences too.
+        A token array's width is fixed at fit (``n_features_in_``); a list of
+        sequences is as wide as its longest, which depends on the batch.
         """
-        params = self.params_ if params is None else params
-        width = inputs.X.shape[1] + 1 if inputs.X.ndim > 1 else 1
-        per_row = self.config_.n_heads * width * width
-        batch_size = max(1, min(batch_size, ATTENTION_BUDGET // per_row))
-        with self._blas_limit():
-            parts = [fn(params, inputs.take(index)) for index in chunks(len(inputs), batch_size)]
-        release_kept()
-        return np.concatenate(parts, axis=0)
+        if self._adapter is not None and self._adapter.kind == "tokens":
+            return min(self.config_.max_len, inputs.X.shape[1])
+        return self.config_.max_len
+
+    def _map_batches(self, fn, inputs, params=None, width_axes=(), pass_index=False):
+        """``fn(params, Inputs)`` over all samples, batch-invariantly (see :func:`map_samples`)."""
+        return map_samples(fn, inputs, self.params_ if params is None else params,
+                           max_width=self._max_width(inputs), n_heads=self.config_.n_heads,
+                           width_axes=width_axes, blas_threads=self.blas_threads,
+                           pass_index=pass_index)
 
 
 def minibatches(data, batch_size, rng, bucket_batches=None):
@@ -509,24 +449,6 @@ def _print_row(epoch, loss, score, seconds, improved):
         cells.append(f"{score:>11.4f}")
     cells.append(f"{seconds:>10.2f}s")
     print("  ".join(cells) + ("  *" if improved else ""), flush=True)
-
-
-@contextmanager
-def _stop_on_interrupt():
-    """Turn SIGINT into a flag checked between steps (main thread only; elsewhere a no-op)."""
-    flag = []
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.append(signum))
-    except ValueError:  # not allowed here (e.g. an embedded interpreter)
-        yield lambda: False
-        return
-    try:
-        yield lambda: bool(flag)
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 class _PlainProgress:

@@ -15,6 +15,7 @@ Tk keys), K head width, D model width, C classes or vocabulary entries.
 """
 
 import threading
+from contextlib import contextmanager
 
 import numpy as onp
 from autograd.extend import defvjp, defvjp_argnums, primitive
@@ -44,6 +45,23 @@ def _kept(ans):
 def release_kept():
     """Drop intermediates kept by an untraced (inference) call."""
     _stash.entry = None
+
+
+@contextmanager
+def per_sample_products():
+    """Within this context (this thread only), :func:`affine` multiplies each sample on its own.
+
+    One BLAS call per sample, always of the same shape, makes a sample's
+    result independent of the other rows of the batch and of its place among
+    them (see :mod:`sktransformer._runtime`); training keeps one large
+    product, which is faster for short sequences.
+    """
+    previous = getattr(_stash, "per_sample", False)
+    _stash.per_sample = True
+    try:
+        yield
+    finally:
+        _stash.per_sample = previous
 
 
 def _swap(x):
@@ -271,7 +289,10 @@ def affine(x, W, b):
     >>> affine(np.ones((2, 3, 4)), np.ones((4, 5)), np.zeros(5)).shape
     (2, 3, 5)
     """
-    y = x.reshape(-1, W.shape[0]) @ W
+    if getattr(_stash, "per_sample", False):  # (N, M, D_in) @ W: one product per sample
+        y = x.reshape(x.shape[0] if x.ndim > 1 else 1, -1, W.shape[0]) @ W
+    else:
+        y = x.reshape(-1, W.shape[0]) @ W
     y += b
     return y.reshape(x.shape[:-1] + (W.shape[1],))
 

@@ -1,5 +1,6 @@
 """TransformerEncoder: self-supervised pretraining, sequences in, fixed-width features out."""
 
+import zlib
 from numbers import Real
 
 import numpy as np
@@ -8,10 +9,10 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
-from ._base import TrainingData, TransformerModelMixin, chunks, make_rng
+from ._base import TrainingData, TransformerModelMixin, make_rng
 from ._layers import linear
 from ._model import DTYPE, encode, init_linear, init_params, pool
-from ._primitives import softmax_cross_entropy
+from ._primitives import log_softmax, softmax_cross_entropy
 
 # ------------------------------------------------------ masked pretraining (pure)
 
@@ -24,6 +25,24 @@ def choose_hidden(real, fraction, rng):
     if needs_one.any():
         pick = np.where(real, u, np.inf).argmin(axis=1)
         hidden[needs_one, pick[needs_one]] = True
+    return hidden
+
+
+def fixed_hidden(X, real, fraction):
+    """Positions to hide for scoring: as :func:`choose_hidden`, seeded by each sequence's own content.
+
+    The same sequence always gets the same hidden positions, whatever else
+    is scored with it and in whatever order.
+    """
+    hidden = np.zeros(real.shape, bool)
+    for i in range(len(X)):
+        where = np.flatnonzero(real[i])
+        if not len(where):
+            continue
+        content = np.ascontiguousarray(X[i][where])
+        u = np.random.default_rng(zlib.crc32(content.tobytes())).random(len(where))
+        chosen = where[u < fraction] if (u < fraction).any() else where[[np.argmin(u)]]
+        hidden[i, chosen] = True
     return hidden
 
 
@@ -49,15 +68,22 @@ def masked_token_log_likelihood(params, picked, targets):
     return -softmax_cross_entropy(logits, targets, np.ones(len(targets), DTYPE))
 
 
+def masked_token_log_probabilities(params, picked, targets):
+    """log p(original token) at each hidden position (M,), for scoring (not differentiated)."""
+    log_p = log_softmax(linear(params["mlm"], picked))  # (M, n_vocab)
+    return log_p[np.arange(len(targets)), targets]
+
+
 def feature_reconstruction_error(params, picked, cols, targets, kind):
-    """Sum of squared errors of the standardised hidden values, predicted from their vectors (M, D)."""
+    """Squared error of the standardised hidden values at each position (M,), from their vectors (M, D)."""
     if kind == "numeric":  # one output vector per feature; cols are the feature indices
         W, b = params["reconstruct"]["W"][cols], params["reconstruct"]["b"][cols]
         predicted = (picked * W).sum(axis=1) + b  # (M,)
-    else:  # series: one shared linear map back to the channels
-        predicted = linear(params["reconstruct"], picked)  # (M, C)
+        diff = predicted - targets
+        return diff * diff
+    predicted = linear(params["reconstruct"], picked)  # series: one shared map back, (M, C)
     diff = predicted - targets
-    return (diff * diff).sum()
+    return (diff * diff).sum(axis=1)
 
 
 class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TransformerModelMixin,
@@ -237,15 +263,19 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     # ------------------------------------------------------- the objective
 
     def _masked_objective(self, params, inputs, rng, training):
-        """(sum of per-position scores, number of hidden positions) for one batch.
+        """Score of the hidden positions of one batch; higher is better.
 
         The score is the log-likelihood of each hidden token, or minus the
-        squared error of each hidden value, so higher is better either way.
+        squared error of each hidden value. Training (``rng`` draws the
+        positions, BERT's corruption mix, dropout): ``(sum of scores, number
+        of values)``. Scoring (positions from each sequence's content): an
+        (N, 2) array of each sample's sum of scores and number of values.
         """
         config = self.config_
         X = inputs.X
         real = inputs.mask if inputs.mask is not None else np.ones(X.shape[:2], bool)
-        hidden = choose_hidden(real, self.mask_fraction, rng)
+        hidden = (choose_hidden(real, self.mask_fraction, rng) if training
+                  else fixed_hidden(X, real, self.mask_fraction))
         rows, cols = np.nonzero(hidden)
         offset = 1 if config.pooling == "cls" else 0
         dropout_rng = rng if training else None
@@ -253,7 +283,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             mask_id = config.input_size - 1
             corrupted = corrupt_tokens(X, hidden, mask_id, rng, bert_mix=training)
             h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng)
-            total = masked_token_log_likelihood(params, h[rows, cols + offset], X[rows, cols])
+            picked, targets = h[rows, cols + offset], X[rows, cols]
+            if training:
+                return masked_token_log_likelihood(params, picked, targets), len(rows)
+            scores = masked_token_log_probabilities(params, picked, targets)
         else:
             standardized = (X - self._target_mean) / self._target_scale
             if config.input_kind == "numeric":
@@ -261,10 +294,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             else:
                 corrupted = np.where(hidden[:, :, None], DTYPE(0), X)
             h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng, hidden=hidden)
-            total = -feature_reconstruction_error(params, h[rows, cols + offset], cols,
-                                                  standardized[rows, cols], config.input_kind)
-        n_values = len(rows) * (1 if config.input_kind != "series" else X.shape[2])
-        return total, n_values
+            scores = -feature_reconstruction_error(params, h[rows, cols + offset], cols,
+                                                   standardized[rows, cols], config.input_kind)
+            if training:
+                return scores.sum(), len(rows) * (X.shape[2] if X.ndim == 3 else 1)
+        per_value = X.shape[2] if X.ndim == 3 else 1
+        return np.stack([np.bincount(rows, weights=scores, minlength=len(X)),
+                         per_value * np.bincount(rows, minlength=len(X))], axis=1)
 
     def _loss(self, params, batch, rng):
         """Mean negative log-likelihood of the hidden tokens (or mean squared error of values)."""
@@ -275,16 +311,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return self._mean_score(params, data.inputs)
 
     def _mean_score(self, params, inputs):
-        """Deterministic (fixed-seed masks) mean score per hidden token or value."""
-        rng = np.random.default_rng(0)
-        total, count = 0.0, 0
-        with self._blas_limit():
-            for index in chunks(len(inputs)):
-                chunk_total, chunk_count = self._masked_objective(params, inputs.take(index), rng,
-                                                                  False)
-                total += float(chunk_total)
-                count += chunk_count
-        return total / max(count, 1)
+        """Mean score per hidden token or value; each sequence's hidden positions depend on it alone."""
+
+        def totals(params, chunk):
+            return self._masked_objective(params, chunk, None, False)
+
+        summed = self._map_batches(totals, inputs, params).sum(axis=0)
+        return float(summed[0] / max(summed[1], 1))
 
     # ------------------------------------------------------------- outputs
 
@@ -331,10 +364,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
         def vectors(params, chunk):
             h, _ = encode(params, config, chunk.X, chunk.mask)
-            h = h[:, offset:]
-            return np.pad(h, ((0, 0), (0, width - h.shape[1]), (0, 0)))  # undo batch trimming
+            return h[:, offset:]
 
-        H = self._map_batches(vectors, inputs)
+        H = self._map_batches(vectors, inputs, width_axes=(1,))
         return np.where(mask[:, :, None], H, DTYPE(0)), mask
 
     def score(self, X, y=None):

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
-from ._base import TrainingData, TransformerModelMixin, chunks, make_rng
+from ._base import TrainingData, TransformerModelMixin, make_rng
 from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
 from ._primitives import log_softmax, softmax_cross_entropy
@@ -237,15 +237,17 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _validation_score(self, params, data):
         """Mean log-likelihood per token of the validation windows."""
-        total, count = 0.0, 0
-        for index in chunks(len(data)):
-            batch = data.take(index)
-            target = batch["target"][:, : batch["inputs"].X.shape[1]]
-            log_p = log_softmax(self._logits(params, batch["inputs"]))
+
+        def totals(params, chunk, index):  # (n, 2): each window's log-likelihood and count
+            target = data.arrays["target"][index][:, : chunk.X.shape[1]]
+            log_p = log_softmax(self._logits(params, chunk))
             rows, cols = np.nonzero(target >= 0)
-            total += float(log_p[rows, cols, target[rows, cols]].sum())
-            count += len(rows)
-        return total / max(count, 1)
+            picked = log_p[rows, cols, target[rows, cols]]
+            return np.stack([np.bincount(rows, weights=picked, minlength=len(index)),
+                             np.bincount(rows, minlength=len(index))], axis=1)
+
+        summed = self._map_batches(totals, data.inputs, params, pass_index=True).sum(axis=0)
+        return float(summed[0] / max(summed[1], 1))
 
     # ---------------------------------------------------------- evaluation
 
@@ -256,11 +258,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         documents = [vocab.encode(d) for d in self._token_lists(X, reset=False)]
         stride = max(1, self.max_len // 2)
         inputs, targets, document, position = context_windows(documents, self.max_len, stride)
-        log_p = self._map_batches(
-            lambda params, chunk: np.pad(
-                log_softmax(self._logits(params, chunk)),
-                ((0, 0), (0, inputs.shape[1] - chunk.X.shape[1]), (0, 0))),
-            Inputs(inputs, inputs != 0))
+        log_p = self._map_batches(lambda params, chunk: log_softmax(self._logits(params, chunk)),
+                                  Inputs(inputs, inputs != 0), width_axes=(1,))
         results = []
         for d, ids in enumerate(documents):
             out = np.zeros((len(ids) - 1, vocab.n_outputs))
@@ -395,9 +394,6 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         for i, row in enumerate(ids):
             matrix[i, : len(row)] = row
         return Inputs(matrix, matrix != 0), [["<bos>"] + list(d) for d in documents]
-
-    def _attention_width(self, inputs):
-        return inputs.X.shape[1]
 
     def _attention_forward(self, params, inputs, cache):
         decode(params, self.config_, inputs.X, inputs.mask, cache=cache)

@@ -10,10 +10,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._atomic import atomic
-from ._base import TrainingData, TransformerModelMixin, chunks, make_rng
+from ._base import TrainingData, TransformerModelMixin, make_rng
 from ._inputs import Inputs
 from ._model import DTYPE, decode, encode, init_decoder, init_params, new_cache
-from ._primitives import log_softmax, release_kept, softmax_cross_entropy
+from ._primitives import log_softmax, softmax_cross_entropy
 from .vectorizer import (
     N_RESERVED,
     PAD_ID,
@@ -340,15 +340,16 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _validation_score(self, params, data):
         """Teacher-forced token accuracy on the validation pairs."""
-        correct, count = 0, 0
-        for index in chunks(len(data)):
-            batch = data.take(index)
+
+        def counts(params, chunk, index):  # (n, 2): right tokens and scored tokens per pair
+            batch = {"inputs": chunk, **{k: v[index] for k, v in data.arrays.items()}}
             logits, target = self._teacher_forced_logits(params, batch)
             scored = target >= 0
-            correct += int((logits.argmax(axis=-1) == target)[scored].sum())
-            count += int(scored.sum())
-        release_kept()
-        return correct / max(count, 1)
+            return np.stack([((logits.argmax(axis=-1) == target) & scored).sum(axis=1),
+                             scored.sum(axis=1)], axis=1)
+
+        summed = self._map_batches(counts, data.inputs, params, pass_index=True).sum(axis=0)
+        return float(summed[0] / max(summed[1], 1))
 
     # ------------------------------------------------------------ decoding
 
@@ -409,14 +410,16 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                 "or use positional_encoding='sinusoidal'."
             )
         source = self._source_inputs(self._sources(X, reset=False))
-        outputs, scores = [], []
-        with self._blas_limit():
-            for index in chunks(len(source)):
-                out, sc = self._decode_batch(source.take(index), beam_width, max_steps)
-                outputs += out
-                scores.append(sc)
-        release_kept()
-        return outputs, np.concatenate(scores)
+
+        def decode_chunk(params, chunk):  # (n, 2) objects: output columns, log-probability
+            columns, scores = self._decode_batch(chunk, beam_width, max_steps)
+            out = np.empty((len(columns), 2), dtype=object)
+            for i, (c, score) in enumerate(zip(columns, scores, strict=True)):
+                out[i, 0], out[i, 1] = c, float(score)
+            return out
+
+        decoded = self._map_batches(decode_chunk, source)
+        return list(decoded[:, 0]), decoded[:, 1].astype(np.float64)
 
     def _as_output(self, columns):
         vocab = self._target_vocab
@@ -482,14 +485,14 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         check_consistent_length(predicted, reference)
         return predicted, [list(r) for r in reference]
 
+    def _max_width(self, inputs):
+        return self._source_config.max_len  # inference chunks hold sources
+
     def _attention_inputs(self, X):
         """Source ids and tokens: :meth:`attention_weights` shows the encoder's self-attention."""
         check_is_fitted(self)
         sources = [t[: self.max_len - 1] for t in self._sources(X, reset=False)]
         return self._source_inputs(sources), [list(t) + ["<eos>"] for t in sources]
-
-    def _attention_width(self, inputs):
-        return inputs.X.shape[1]
 
     def _attention_forward(self, params, inputs, cache):
         _, mask = encode(params["source"], self._source_config, inputs.X, inputs.mask, cache=cache)
