@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import autograd.numpy as np
 import numpy as onp
 
-from ._primitives import affine
 from ._layers import (
     add_positional_encoding,
     causal_bias,
@@ -26,6 +25,7 @@ from ._layers import (
     token_embedding,
     transformer_stack,
 )
+from ._primitives import affine
 
 DTYPE = onp.float32
 TIED_ID_OFFSET = 2  # ids 0 and 1 are padding and unknown: output k predicts id k + 2

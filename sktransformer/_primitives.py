@@ -17,8 +17,8 @@ Tk keys), K head width, D model width, C classes or vocabulary entries.
 import threading
 
 import numpy as onp
-from scipy import special as _special
 from autograd.extend import defvjp, defvjp_argnums, primitive
+from scipy import special as _special
 
 MASKED = -1e9  # additive attention bias of a masked key: exp() of it is exactly 0
 

@@ -76,7 +76,7 @@ class Tokenizer:
 
     @classmethod
     def train(cls, texts, kind, vocab_size, lowercase=True):
-        """A byte-level BPE (``kind="bpe"``) or WordPiece vocabulary of ``vocab_size`` learned on ``texts``."""
+        """A byte-level BPE (``kind="bpe"``) or WordPiece vocabulary of ``vocab_size``, learned on texts."""
         tk = _require("tokenizers")
         from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -108,7 +108,7 @@ class Tokenizer:
         return self.backend.encode(text, add_special_tokens=False).tokens
 
     def encode(self, texts, max_len):
-        """Texts -> (ids (N, T) int32 padded with 0, mask (N, T) bool), special tokens added, cut to ``max_len``."""
+        """Texts -> ids (N, T) int32 padded with 0 and mask (N, T); special tokens added, cut to max_len."""
         encodings = [self.backend.encode(t) for t in texts]
         width = max(1, min(max_len, max(len(e.ids) for e in encodings)))
         ids = np.zeros((len(texts), width), np.int32)

@@ -1,7 +1,7 @@
 """Checkpoints of other libraries give the numbers those libraries give (fixtures made with transformers).
 
 The fixtures in tests/fixtures/pretrained/ are tiny random checkpoints with
-what transformers computed for them (make_fixtures.py there rebuilds them).
+what transformers computed for them (benchmarks/make_pretrained_fixtures.py rebuilds them).
 """
 
 import json
@@ -60,20 +60,22 @@ def test_default_config_is_unchanged():
             config.embedding_norm, config.tie_embeddings) == (1e-5, True, 0, False, False)
 
 
-def test_tied_embeddings_option_trains():
+def test_tied_embeddings_option_equals_a_head_holding_the_table():
+    from dataclasses import replace
+
     from sktransformer._grad import value_and_grad_tree
-    from sktransformer._model import ModelConfig, decode, init_decoder
+    from sktransformer._model import ModelConfig, init_decoder
 
     config = ModelConfig("tokens", 12, d_model=8, n_heads=2, n_layers=1, d_ff=16, dropout=0.0,
                          n_outputs=9, tie_embeddings=True, scale_embedding=False)
     params = init_decoder(config, np.random.default_rng(0))
     assert "head" not in params
     ids = np.array([[3, 4, 5]])
-    logits = decode(params, config, ids)
-    expected_last = logits[0, -1]
-    np.testing.assert_allclose(expected_last[0], logits[0, -1, 0])
-    loss, grads = value_and_grad_tree(lambda p: decode(p, config, ids).sum())(params)
-    assert np.abs(grads["embed"]["W"][2:11]).sum() > 0  # the output layer's gradient reaches the table
+    untied = dict(params, head={"W": params["embed"]["W"][2:11].T.copy(), "b": np.zeros(9, np.float32)})
+    np.testing.assert_allclose(decode(params, config, ids),
+                               decode(untied, replace(config, tie_embeddings=False), ids), rtol=1e-6)
+    _, grads = value_and_grad_tree(lambda p: decode(p, config, ids)[0, -1, 7])(params)
+    assert np.abs(grads["embed"]["W"][9]).sum() > 0  # output 7 is id 9: its row gets the head's gradient
 
 
 # ----------------------------------------------------------------- encoders
