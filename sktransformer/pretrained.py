@@ -101,7 +101,11 @@ class Tokenizer:
     def backend(self):
         """The ``tokenizers.Tokenizer`` itself (built on first use)."""
         if self._tokenizer is None:
-            self._tokenizer = _require("tokenizers").Tokenizer.from_str(self.json_text)
+            tokenizer = _require("tokenizers").Tokenizer.from_str(self.json_text)
+            # A saved tokenizer may pad or truncate on its own; the estimator does both itself.
+            tokenizer.no_padding()
+            tokenizer.no_truncation()
+            self._tokenizer = tokenizer
         return self._tokenizer
 
     def __call__(self, text):

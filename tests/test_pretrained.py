@@ -104,6 +104,20 @@ def test_encoder_tokenizes_like_the_checkpoint():
     assert len(weights) == 2
 
 
+def test_tokenizer_file_settings_for_padding_are_ignored(tmp_path):
+    ref, meta = reference("bert")
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(FIXTURES / "bert" / name, tmp_path / name)
+    settings = json.loads((FIXTURES / "bert" / "tokenizer.json").read_text())
+    settings["padding"] = {"strategy": {"Fixed": 20}, "direction": "Right", "pad_to_multiple_of": None,
+                           "pad_id": 0, "pad_type_id": 0, "pad_token": "[PAD]"}
+    settings["truncation"] = {"direction": "Right", "max_length": 4, "strategy": "LongestFirst",
+                              "stride": 0}
+    (tmp_path / "tokenizer.json").write_text(json.dumps(settings))
+    enc = TransformerEncoder.from_pretrained(tmp_path)
+    assert np.abs(enc.transform(meta["texts"]) - ref["mean"]).max() <= TOLERANCE
+
+
 def test_encoder_truncates_to_max_len_keeping_sep():
     enc = TransformerEncoder.from_pretrained(FIXTURES / "bert", max_len=5)
     inputs = enc._adapter.transform(enc, ["the quick brown fox jumps over the lazy dog"])
