@@ -4,7 +4,8 @@ Files, leaf to root: ``_primitives`` (fused ops with hand-written gradients),
 ``_layers`` (attention, feed-forward, blocks), ``_model`` (config, parameters,
 forward pass), ``_optim`` (AdamW), ``_grad`` (gradients of a parameter
 tree), ``_inputs`` and ``vectorizer`` (what the model reads), ``_base`` (the
-training loop), then one module per estimator; ``persistence`` (safe model
+training loop), then one module per estimator; ``pretrained`` (BERT and
+GPT-2 checkpoints from a local directory), ``persistence`` (safe model
 files), ``performance`` (opt-in speed settings), ``datasets``, ``plot``.
 """
 

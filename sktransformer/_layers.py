@@ -32,6 +32,7 @@ from ._primitives import (
     attention_weights,
     embedding_lookup,
     gelu,
+    gelu_erf,
     layer_norm,
     scaled_dot_product_attention,
 )
@@ -39,9 +40,14 @@ from ._primitives import (
 # ---------------------------------------------------------------- embeddings
 
 
-def token_embedding(params, ids):
-    """Embedding(ids) * sqrt(d_model), as in the paper (section 3.4); ids (N, T) -> (N, T, D)."""
+def token_embedding(params, ids, scale=True):
+    """Embedding(ids) * sqrt(d_model), as in the paper (section 3.4); ids (N, T) -> (N, T, D).
+
+    ``scale=False`` leaves out the sqrt(d_model) factor, as BERT and GPT-2 do.
+    """
     table = params["W"]
+    if not scale:
+        return embedding_lookup(table, ids)
     return embedding_lookup(table, ids) * table.dtype.type(onp.sqrt(table.shape[1]))
 
 
@@ -96,9 +102,9 @@ def linear(params, x):
     return affine(x, params["W"], params["b"])
 
 
-def norm(params, x):
-    """Layer normalisation over the model width (Ba et al., 2016)."""
-    return layer_norm(x, params["gamma"], params["beta"])
+def norm(params, x, eps=1e-5):
+    """Layer normalisation over the model width (Ba et al., 2016); ``eps`` guards the variance."""
+    return layer_norm(x, params["gamma"], params["beta"], eps)
 
 
 def dropout(x, rate, rng):
@@ -112,7 +118,8 @@ def dropout(x, rate, rng):
     return x * onp.where(keep, x.dtype.type(65536 / (65536 - dropped)), x.dtype.type(0))
 
 
-ACTIVATIONS = {"gelu": gelu, "relu": lambda x: np.maximum(x, 0.0)}
+# "gelu" is the tanh approximation (GPT-2's "gelu_new"); "gelu_erf" the exact form (BERT's "gelu").
+ACTIVATIONS = {"gelu": gelu, "gelu_erf": gelu_erf, "relu": lambda x: np.maximum(x, 0.0)}
 
 
 def feed_forward(params, x, activation):
@@ -191,11 +198,11 @@ def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None):
 # ------------------------------------------------------------------- blocks
 
 
-def residual(params_norm, x, sublayer, norm_first, rate, rng):
+def residual(params_norm, x, sublayer, norm_first, rate, rng, eps=1e-5):
     """x + Dropout(Sublayer(LN(x))) if norm_first (pre-LN), else LN(x + Dropout(Sublayer(x)))."""
     if norm_first:
-        return x + dropout(sublayer(norm(params_norm, x)), rate, rng)
-    return norm(params_norm, x + dropout(sublayer(x), rate, rng))
+        return x + dropout(sublayer(norm(params_norm, x, eps)), rate, rng)
+    return norm(params_norm, x + dropout(sublayer(x), rate, rng), eps)
 
 
 def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None):
@@ -218,10 +225,11 @@ def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bia
     def ffn(h):
         return feed_forward(params["ff"], h, config.activation)
 
-    x = residual(params["ln_attn"], x, self_attn, config.norm_first, config.dropout, rng)
+    eps = config.layer_norm_eps
+    x = residual(params["ln_attn"], x, self_attn, config.norm_first, config.dropout, rng, eps)
     if memory is not None:
-        x = residual(params["ln_cross"], x, cross_attn, config.norm_first, config.dropout, rng)
-    return residual(params["ln_ff"], x, ffn, config.norm_first, config.dropout, rng)
+        x = residual(params["ln_cross"], x, cross_attn, config.norm_first, config.dropout, rng, eps)
+    return residual(params["ln_ff"], x, ffn, config.norm_first, config.dropout, rng, eps)
 
 
 def transformer_stack(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None):
@@ -232,7 +240,7 @@ def transformer_stack(params, x, bias, config, rng=None, memory=None, memory_bia
             None if cache is None else cache[i],
         )
     if config.norm_first:
-        x = norm(params["ln_final"], x)
+        x = norm(params["ln_final"], x, config.layer_norm_eps)
     return x
 
 

@@ -18,14 +18,17 @@ from ._layers import (
     dropout,
     linear,
     masked_mean_pool,
+    norm,
     numeric_feature_embedding,
     padding_bias,
     series_embedding,
     token_embedding,
     transformer_stack,
 )
+from ._primitives import affine
 
 DTYPE = onp.float32
+TIED_ID_OFFSET = 2  # ids 0 and 1 are padding and unknown: output k predicts id k + 2
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,13 @@ class ModelConfig:
     activation: str = "gelu"
     max_len: int = 512
     n_outputs: int = 0  # width of the output head; 0 = no head
+    # Options that let the same network hold checkpoints of other libraries (BERT, GPT-2);
+    # the defaults are this package's own architecture.
+    layer_norm_eps: float = 1e-5
+    scale_embedding: bool = True  # token embeddings times sqrt(d_model), as in the paper
+    n_token_types: int = 0  # BERT's segment embeddings; every position is segment 0
+    embedding_norm: bool = False  # a layer norm on the summed embeddings (BERT)
+    tie_embeddings: bool = False  # decoder output k scores with the embedding of id k + 2
 
 
 # ------------------------------------------------------------ initialisation
@@ -110,6 +120,10 @@ def init_embedding(rng, config):
         embed["positions"] = (0.02 * rng.standard_normal((config.max_len, d))).astype(DTYPE)
     if config.pooling == "cls":
         embed["cls"] = (0.02 * rng.standard_normal(d)).astype(DTYPE)
+    if config.n_token_types:
+        embed["token_types"] = (0.02 * rng.standard_normal((config.n_token_types, d))).astype(DTYPE)
+    if config.embedding_norm:
+        embed["ln"] = init_norm(d)
     return embed
 
 
@@ -138,7 +152,7 @@ def embed(params, config, X, rng=None, hidden=None):
     [MASK] token id instead.
     """
     if config.input_kind == "tokens":
-        h = token_embedding(params, X)
+        h = token_embedding(params, X, config.scale_embedding)
     elif config.input_kind == "numeric":
         h = numeric_feature_embedding(params, X)
     else:
@@ -147,7 +161,16 @@ def embed(params, config, X, rng=None, hidden=None):
         h = h + hidden[:, :, None].astype(h.dtype) * params["mask"]
     if uses_positions(config):
         h = add_positional_encoding(params, h, config.positional_encoding)
-    return dropout(h, config.dropout, rng)
+    return dropout(finish_embedding(params, config, h), config.dropout, rng)
+
+
+def finish_embedding(params, config, h):
+    """Add segment 0's vector and normalise the sum, where the config asks (BERT's embeddings)."""
+    if config.n_token_types:
+        h = h + params["token_types"][0]
+    if config.embedding_norm:
+        h = norm(params["ln"], h, config.layer_norm_eps)
+    return h
 
 
 def prepend_cls(params, h, mask):
@@ -179,8 +202,12 @@ def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache
 
 
 def pool(h, mask, pooling):
-    """One vector per sequence: the masked mean of all positions, or the [CLS] position."""
-    if pooling == "cls":
+    """One vector per sequence: the masked mean of all positions, or the first ([CLS]) position.
+
+    ``"cls"`` is a learned vector prepended by :func:`encode`; ``"first"`` is the
+    input's own first token (a tokenizer's [CLS], as in BERT).
+    """
+    if pooling in ("cls", "first"):
         return h[:, 0, :]
     return masked_mean_pool(h, mask)
 
@@ -205,8 +232,10 @@ def init_decoder(config, rng, cross=False):
     ``cross=True`` gives every block a cross-attention sub-layer (the
     decoder of an encoder-decoder model).
     """
-    return {"embed": init_embedding(rng, config), "decoder": init_stack(rng, config, cross),
-            "head": init_linear(rng, config.d_model, config.n_outputs)}
+    params = {"embed": init_embedding(rng, config), "decoder": init_stack(rng, config, cross)}
+    if not config.tie_embeddings:
+        params["head"] = init_linear(rng, config.d_model, config.n_outputs)
+    return params
 
 
 def new_cache(config, record=False):
@@ -229,11 +258,14 @@ def decode(params, config, ids, mask=None, rng=None, memory=None, memory_mask=No
     (inference), keys and values of earlier calls are reused and only the
     new tokens are computed; ``mask`` must then be None.
     """
-    h = token_embedding(params["embed"], ids)
+    h = token_embedding(params["embed"], ids, config.scale_embedding)
     h = add_positional_encoding(params["embed"], h, config.positional_encoding, offset)
-    h = dropout(h, config.dropout, rng)
+    h = dropout(finish_embedding(params["embed"], config, h), config.dropout, rng)
     n_new = ids.shape[1]
     bias = combine_biases(padding_bias(mask), causal_bias(n_new, offset + n_new, offset))
     h = transformer_stack(params["decoder"], h, bias, config, rng, memory,
                           padding_bias(memory_mask), cache)
+    if config.tie_embeddings:  # output k is token id k + TIED_ID_OFFSET (the vocabulary's convention)
+        table = params["embed"]["W"][TIED_ID_OFFSET : TIED_ID_OFFSET + config.n_outputs]
+        return affine(h, np.transpose(table), onp.zeros(config.n_outputs, table.dtype))
     return linear(params["head"], h)

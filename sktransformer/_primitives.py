@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import numpy as onp
 from autograd.extend import defvjp, defvjp_argnums, primitive
+from scipy import special as _special
 
 MASKED = -1e9  # additive attention bias of a masked key: exp() of it is exactly 0
 
@@ -191,6 +192,45 @@ def _gelu_vjp(ans, x):
 
 
 defvjp(gelu, _gelu_vjp)
+
+
+_SQRT_HALF = onp.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / onp.sqrt(2.0 * onp.pi)
+
+
+@primitive
+def gelu_erf(x):
+    """GELU(x) = x Phi(x) = 0.5 x (1 + erf(x / sqrt(2))), the exact form (BERT's "gelu").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bool(abs(gelu_erf(np.array([1.0]))[0] - 0.8413) < 1e-4)
+    True
+    """
+    cdf = _special.erf(x * x.dtype.type(_SQRT_HALF))
+    cdf += 1
+    cdf *= x.dtype.type(0.5)
+    return _keep_for_backward(x * cdf, cdf)
+
+
+def _gelu_erf_vjp(ans, x):
+    kept = _kept(ans)
+    cdf = kept[0] if kept else 0.5 * (1 + _special.erf(x * x.dtype.type(_SQRT_HALF)))
+
+    def vjp(g):
+        # d/dx = Phi(x) + x phi(x), phi the standard normal density
+        d = onp.exp(x * x * x.dtype.type(-0.5))
+        d *= x.dtype.type(_INV_SQRT_2PI)
+        d *= x
+        d += cdf
+        d *= g
+        return d
+
+    return vjp
+
+
+defvjp(gelu_erf, _gelu_erf_vjp)
 
 
 def _normalize(x, eps):

@@ -192,6 +192,22 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         self.warm_start = warm_start
         self.blas_threads = blas_threads
 
+    @classmethod
+    def from_pretrained(cls, path, **params):
+        """An encoder holding a BERT or DistilBERT checkpoint from a local directory.
+
+        See :mod:`sktransformer.pretrained`: ``path`` holds ``config.json``,
+        ``model.safetensors`` and ``tokenizer.json``; the encoder then reads
+        raw text through the checkpoint's tokenizer. ``params`` are
+        ``pooling`` (``"mean"``, or ``"cls"`` for the [CLS] token's vector),
+        ``max_len``, ``dropout`` and training settings; ``warm_start``
+        defaults to True so ``fit`` continues masked-token training from the
+        checkpoint.
+        """
+        from .pretrained import load_encoder
+
+        return load_encoder(cls, path, params)
+
     # --------------------------------------------------------------- fitting
 
     @_fit_context(prefer_skip_nested_validation=True)

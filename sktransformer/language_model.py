@@ -173,6 +173,20 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         self.warm_start = warm_start
         self.blas_threads = blas_threads
 
+    @classmethod
+    def from_pretrained(cls, path, **params):
+        """A language model holding a GPT-2 checkpoint from a local directory.
+
+        See :mod:`sktransformer.pretrained`: ``path`` holds ``config.json``,
+        ``model.safetensors`` and ``tokenizer.json``; text is split and
+        generated text decoded by the checkpoint's tokenizer. ``params`` are
+        training settings (``max_iter``, ``learning_rate_init``, ...);
+        ``warm_start`` defaults to True so ``fit`` fine-tunes the checkpoint.
+        """
+        from .pretrained import load_language_model
+
+        return load_language_model(cls, path, params)
+
     # --------------------------------------------------------------- fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -362,7 +376,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             for next_index in self._sample(ids, max_new_tokens, temperature, top_k, rng, use_cache):
                 generated.append(self._vocab.token(next_index))
         if is_text:
-            return ("" if self.analyzer == "char" else " ").join(map(str, generated))
+            return self._vocab.join(generated, self.analyzer)
         return generated
 
     def _sample(self, ids, max_new_tokens, temperature, top_k, rng, use_cache):
@@ -380,7 +394,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                                 offset=n_cached)
                 n_cached += 1
             index = sample_next(logits[0, -1], temperature, top_k, rng)
-            if index == vocab.n_outputs - 1:  # <eos>
+            if vocab.is_end(index):
                 return
             yield index
             ids.append(index + N_RESERVED)  # output column -> token id

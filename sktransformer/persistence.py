@@ -25,7 +25,7 @@ HEADER = "sktransformer.json"
 
 def _trusted_types():
     """Fully qualified names of the only classes a model file may contain."""
-    from . import _inputs, _model, _optim, vectorizer
+    from . import _inputs, _model, _optim, pretrained, vectorizer
     from .classifier import TransformerClassifier
     from .encoder import TransformerEncoder
     from .language_model import TransformerLanguageModel
@@ -33,7 +33,9 @@ def _trusted_types():
 
     classes = [TransformerClassifier, TransformerEncoder, TransformerLanguageModel,
                TransformerSeq2Seq, vectorizer.SequenceVectorizer, vectorizer.GenerativeVocabulary,
-               _inputs.InputAdapter, _model.ModelConfig, _optim.AdamW]
+               _inputs.InputAdapter, _model.ModelConfig, _optim.AdamW,
+               # a loaded checkpoint's tokenizer (kept as its JSON text) and vocabulary
+               pretrained.Tokenizer, pretrained.TokenizerAdapter, pretrained.CheckpointVocabulary]
     return [f"{c.__module__}.{c.__qualname__}" for c in classes]
 
 

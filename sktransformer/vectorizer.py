@@ -4,6 +4,7 @@ This is the one place that knows what a token is. The estimators' own
 handling of raw sequences goes through the same functions.
 """
 
+import os
 import re
 from collections import Counter
 from numbers import Integral
@@ -186,11 +187,13 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    analyzer : {"word", "char"} or callable, default="word"
+    analyzer : {"word", "char", "bpe", "wordpiece"} or callable, default="word"
         How strings are split into tokens: ``"word"`` gives runs of letters
         and digits and each punctuation mark on its own; ``"char"`` gives
-        every character (spaces included); a callable maps a string to a
-        list of tokens. Sequences given as lists of tokens are used as they
+        every character (spaces included); ``"bpe"`` (byte-level, as GPT-2)
+        and ``"wordpiece"`` (as BERT) learn a subword vocabulary of
+        ``vocab_size`` from the strings given to ``fit``; a callable maps a
+        string to a list of tokens. Sequences given as lists of tokens are used as they
         are.
     lowercase : bool, default=True
         Lowercase strings before splitting them.
@@ -201,6 +204,15 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         Tokens seen fewer times than this in ``fit`` become unknown.
     max_features : int or None, default=None
         Keep only this many of the most frequent tokens.
+    vocab_size : int or None, default=None
+        With ``analyzer="bpe"`` or ``"wordpiece"``: the size of the subword
+        vocabulary learned in ``fit`` (default 1000). Needs the optional
+        ``tokenizers`` package.
+    tokenizer : str, path or None, default=None
+        A ``tokenizer.json`` file (or a checkpoint directory holding one):
+        strings are split into that tokenizer's subwords (its own
+        normalisation, so ``lowercase`` and ``analyzer`` are not used).
+        Ids are still this vectorizer's (most frequent first).
 
     Attributes
     ----------
@@ -208,6 +220,9 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         Token -> id.
     width_ : int
         Number of columns of the output.
+    tokenizer_ : sktransformer.pretrained.Tokenizer
+        With a subword analyzer or ``tokenizer``: the tokenizer that splits
+        strings.
 
     Examples
     --------
@@ -221,23 +236,50 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "analyzer": [StrOptions({"word", "char"}), callable],
+        "analyzer": [StrOptions({"word", "char", "bpe", "wordpiece"}), callable],
         "lowercase": ["boolean"],
         "max_len": [Interval(Integral, 1, None, closed="left"), None],
         "min_count": [Interval(Integral, 1, None, closed="left")],
         "max_features": [Interval(Integral, 1, None, closed="left"), None],
+        "vocab_size": [Interval(Integral, 1, None, closed="left"), None],
+        "tokenizer": [str, os.PathLike, None],
     }
 
     def __init__(self, analyzer="word", lowercase=True, max_len=None, min_count=1,
-                 max_features=None):
+                 max_features=None, vocab_size=None, tokenizer=None):
         self.analyzer = analyzer
         self.lowercase = lowercase
         self.max_len = max_len
         self.min_count = min_count
         self.max_features = max_features
+        self.vocab_size = vocab_size
+        self.tokenizer = tokenizer
 
     def _analyze_all(self, X, reset=False):
+        if reset:
+            self._fit_tokenizer(X)
+        if getattr(self, "tokenizer_", None) is not None:  # the tokenizer normalises on its own
+            return read_token_lists(self, X, reset, self.tokenizer_, lowercase=False)
         return read_token_lists(self, X, reset, self.analyzer, self.lowercase)
+
+    def _fit_tokenizer(self, X):
+        """Read ``tokenizer`` or learn a subword vocabulary on ``X`` (sets ``tokenizer_``), if asked."""
+        subword = self.analyzer in ("bpe", "wordpiece")
+        if self.vocab_size is not None and not subword:
+            raise ValueError(f'vocab_size is the size of a learned subword vocabulary: it needs '
+                             f'analyzer="bpe" or "wordpiece", not {self.analyzer!r}.')
+        if self.tokenizer is None and not subword:
+            self.__dict__.pop("tokenizer_", None)
+            return
+        from .pretrained import Tokenizer
+
+        if self.tokenizer is not None:
+            self.tokenizer_ = Tokenizer.from_file(self.tokenizer)
+            return
+        _check_sequences(X)
+        if not all(isinstance(x, str) for x in X):
+            raise TypeError(f'analyzer="{self.analyzer}" learns subwords of strings; X has token lists.')
+        self.tokenizer_ = Tokenizer.train(X, self.analyzer, self.vocab_size or 1000, self.lowercase)
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic
@@ -348,6 +390,15 @@ class GenerativeVocabulary:
     def token(self, output_index):
         """The token of an output column (``"<eos>"`` for the last)."""
         return self._tokens[output_index]
+
+    def is_end(self, output_index):
+        """True for the end-of-sequence column."""
+        return output_index == self.n_outputs - 1
+
+    @staticmethod
+    def join(tokens, analyzer):
+        """Generated tokens -> text: no separator for characters, spaces otherwise."""
+        return ("" if analyzer == "char" else " ").join(map(str, tokens))
 
     @property
     def output_tokens(self):

@@ -1,0 +1,285 @@
+"""Checkpoints of other libraries give the numbers those libraries give (fixtures made with transformers).
+
+The fixtures in tests/fixtures/pretrained/ are tiny random checkpoints with
+what transformers computed for them (benchmarks/make_pretrained_fixtures.py rebuilds them).
+"""
+
+import json
+import pathlib
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("safetensors")
+pytest.importorskip("tokenizers")
+
+from autograd.test_util import check_grads  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.frozen import FrozenEstimator  # noqa: E402
+from sklearn.model_selection import cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+
+from sktransformer import (  # noqa: E402
+    SequenceVectorizer,
+    TransformerClassifier,
+    TransformerEncoder,
+    TransformerLanguageModel,
+)
+from sktransformer._layers import ACTIVATIONS  # noqa: E402
+from sktransformer._model import decode  # noqa: E402
+from sktransformer._primitives import gelu_erf, log_softmax  # noqa: E402
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "pretrained"
+TOLERANCE = 1e-4
+
+
+def reference(name):
+    return np.load(FIXTURES / name / "reference.npz"), json.loads(
+        (FIXTURES / name / "reference.json").read_text())
+
+
+# ------------------------------------------------------------ model options
+
+
+def test_gelu_erf_gradient_and_known_values():
+    from scipy.special import erf
+
+    x = np.linspace(-4, 4, 17)
+    check_grads(gelu_erf, modes=["rev"], order=1)(x)
+    np.testing.assert_allclose(gelu_erf(x), 0.5 * x * (1 + erf(x / np.sqrt(2))), rtol=1e-12)
+    assert ACTIVATIONS["gelu_erf"] is gelu_erf
+
+
+def test_default_config_is_unchanged():
+    from sktransformer._model import ModelConfig
+
+    config = ModelConfig("tokens", 10)
+    assert (config.layer_norm_eps, config.scale_embedding, config.n_token_types,
+            config.embedding_norm, config.tie_embeddings) == (1e-5, True, 0, False, False)
+
+
+def test_tied_embeddings_option_equals_a_head_holding_the_table():
+    from dataclasses import replace
+
+    from sktransformer._grad import value_and_grad_tree
+    from sktransformer._model import ModelConfig, init_decoder
+
+    config = ModelConfig("tokens", 12, d_model=8, n_heads=2, n_layers=1, d_ff=16, dropout=0.0,
+                         n_outputs=9, tie_embeddings=True, scale_embedding=False)
+    params = init_decoder(config, np.random.default_rng(0))
+    assert "head" not in params
+    ids = np.array([[3, 4, 5]])
+    untied = dict(params, head={"W": params["embed"]["W"][2:11].T.copy(), "b": np.zeros(9, np.float32)})
+    np.testing.assert_allclose(decode(params, config, ids),
+                               decode(untied, replace(config, tie_embeddings=False), ids), rtol=1e-6)
+    _, grads = value_and_grad_tree(lambda p: decode(p, config, ids)[0, -1, 7])(params)
+    assert np.abs(grads["embed"]["W"][9]).sum() > 0  # output 7 is id 9: its row gets the head's gradient
+
+
+# ----------------------------------------------------------------- encoders
+
+
+@pytest.mark.parametrize("name", ["bert", "distilbert"])
+def test_encoder_matches_transformers(name):
+    ref, meta = reference(name)
+    enc = TransformerEncoder.from_pretrained(FIXTURES / name)
+    texts = meta["texts"]
+    H, mask = enc.transform_sequence(texts)
+    np.testing.assert_array_equal(mask, ref["mask"].astype(bool))
+    assert np.abs(H - ref["hidden"]).max() <= TOLERANCE
+    assert np.abs(enc.transform(texts) - ref["mean"]).max() <= TOLERANCE
+    cls = TransformerEncoder.from_pretrained(FIXTURES / name, pooling="cls")
+    assert np.abs(cls.transform(texts) - ref["cls"]).max() <= TOLERANCE
+
+
+def test_encoder_tokenizes_like_the_checkpoint():
+    ref, meta = reference("bert")
+    enc = TransformerEncoder.from_pretrained(FIXTURES / "bert")
+    inputs = enc._adapter.transform(enc, meta["texts"])
+    np.testing.assert_array_equal(np.where(inputs.mask, inputs.X, 0), ref["ids"])
+    weights, tokens = enc.attention_weights(meta["texts"][:1])
+    assert tokens[0][0] == "[CLS]" and tokens[0][-1] == "[SEP]"
+    assert len(weights) == 2
+
+
+def test_tokenizer_file_settings_for_padding_are_ignored(tmp_path):
+    ref, meta = reference("bert")
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(FIXTURES / "bert" / name, tmp_path / name)
+    settings = json.loads((FIXTURES / "bert" / "tokenizer.json").read_text())
+    settings["padding"] = {"strategy": {"Fixed": 20}, "direction": "Right", "pad_to_multiple_of": None,
+                           "pad_id": 0, "pad_type_id": 0, "pad_token": "[PAD]"}
+    settings["truncation"] = {"direction": "Right", "max_length": 4, "strategy": "LongestFirst",
+                              "stride": 0}
+    (tmp_path / "tokenizer.json").write_text(json.dumps(settings))
+    enc = TransformerEncoder.from_pretrained(tmp_path)
+    assert np.abs(enc.transform(meta["texts"]) - ref["mean"]).max() <= TOLERANCE
+
+
+def test_encoder_truncates_to_max_len_keeping_sep():
+    enc = TransformerEncoder.from_pretrained(FIXTURES / "bert", max_len=5)
+    inputs = enc._adapter.transform(enc, ["the quick brown fox jumps over the lazy dog"])
+    assert inputs.X.shape == (1, 5)
+    assert enc._adapter.tokenizer.backend.id_to_token(int(inputs.X[0, -1])) == "[SEP]"
+
+
+def test_loaded_encoder_fine_tunes_a_classifier():
+    enc = TransformerEncoder.from_pretrained(FIXTURES / "bert")
+    texts = ["the cat sat on the mat", "a cat on a mat", "the cat sat", "cats on mats"] * 3 + \
+            ["a dog ran in the park", "the dog ran", "dogs in the park", "a dog in a park"] * 3
+    y = [0] * 12 + [1] * 12
+    clf = TransformerClassifier(encoder=enc, max_iter=15, learning_rate_init=3e-3, dropout=0.0,
+                                random_state=0).fit(texts, y)
+    assert clf.score(texts, y) == 1.0
+    np.testing.assert_array_equal(  # the encoder itself is left as it was
+        enc.params_["encoder"]["blocks"][0]["attn"]["qkv"]["W"],
+        TransformerEncoder.from_pretrained(FIXTURES / "bert").params_["encoder"]["blocks"][0]["attn"][
+            "qkv"]["W"])
+    scores = cross_val_score(TransformerClassifier(encoder=FrozenEstimator(enc), max_iter=3,
+                                                   random_state=0), texts, y, cv=2)
+    assert scores.shape == (2,)
+
+
+def test_loaded_encoder_continues_masked_training():
+    enc = TransformerEncoder.from_pretrained(FIXTURES / "distilbert", max_iter=2, random_state=0)
+    before = enc.transform(["the cat sat"])
+    enc.fit(["the cat sat on the mat", "a dog ran in the park"] * 4)
+    assert enc.n_iter_ == 2
+    assert not np.allclose(before, enc.transform(["the cat sat"]))
+    enc.partial_fit(["the bird sang"])
+    assert enc.n_iter_ == 3
+    assert np.isfinite(enc.score(["the cat sat on the mat"]))
+
+
+def test_loaded_estimators_pickle():
+    enc = TransformerEncoder.from_pretrained(FIXTURES / "bert")
+    again = pickle.loads(pickle.dumps(enc))
+    np.testing.assert_array_equal(again.transform(["a dog"]), enc.transform(["a dog"]))
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2")
+    assert pickle.loads(pickle.dumps(lm)).generate("the", 5, temperature=0) == lm.generate(
+        "the", 5, temperature=0)
+    assert clone(lm).get_params()["d_model"] == 32  # clone keeps the architecture, not the weights
+
+
+# ------------------------------------------------------------ language model
+
+
+def test_gpt2_matches_transformers():
+    ref, meta = reference("gpt2")
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2")
+    tokenizer = lm.analyzer.backend
+    for i, (prompt, expected) in enumerate(zip(meta["prompts"], meta["generated_ids"], strict=True)):
+        # logits of <|endoftext|> + prompt, position by position (model ids are tokenizer ids + 2)
+        ids = np.array([[meta["eos_id"]] + tokenizer.encode(prompt).ids]) + 2
+        logits = decode(lm.params_, lm.config_, ids)[0]
+        assert np.abs(logits - ref[f"logits_{i}"]).max() <= TOLERANCE
+        # predict_proba row j: the next token after the prompt's tokens 0..j
+        proba = np.exp(log_softmax(ref[f"logits_{i}"].astype(np.float64)))[1:]
+        assert np.abs(lm.predict_proba([prompt])[0] - proba).max() <= TOLERANCE
+        for use_cache in (True, False):
+            generated = lm.generate(tokenizer.encode(prompt).tokens, max_new_tokens=12,
+                                    temperature=0, use_cache=use_cache)
+            generated_ids = [tokenizer.token_to_id(t) for t in generated]
+            stop = expected.index(meta["eos_id"]) if meta["eos_id"] in expected else len(expected)
+            assert generated_ids == expected[:stop]
+        text = lm.generate(prompt, max_new_tokens=12, temperature=0)
+        assert text == tokenizer.decode(expected[:stop])
+
+
+def test_gpt2_score_perplexity_and_fine_tuning():
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2", max_iter=5,
+                                                  learning_rate_init=1e-2, random_state=0)
+    text = ["the cat sat on the mat"] * 4
+    before = lm.score(text)
+    assert np.isclose(lm.perplexity(text), np.exp(-before))
+    lm.fit(text)
+    assert lm.score(text) > before + 0.5
+    assert isinstance(lm.generate("the cat", max_new_tokens=3, temperature=0.8, random_state=0), str)
+
+
+# ------------------------------------------------------------ refused inputs
+
+
+def test_missing_files_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No checkpoint directory"):
+        TransformerEncoder.from_pretrained(tmp_path / "nowhere")
+    shutil.copy(FIXTURES / "bert" / "config.json", tmp_path / "config.json")
+    (tmp_path / "pytorch_model.bin").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match=r"lacks model.safetensors, tokenizer.json.*pytorch_model"):
+        TransformerEncoder.from_pretrained(tmp_path)
+
+
+def test_unsupported_model_type_is_refused(tmp_path):
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        shutil.copy(FIXTURES / "bert" / name, tmp_path / name)
+    with pytest.raises(ValueError, match="Load it with TransformerEncoder.from_pretrained"):
+        TransformerLanguageModel.from_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="Load it with TransformerLanguageModel"):
+        TransformerEncoder.from_pretrained(FIXTURES / "gpt2")
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps(dict(config, model_type="t5")))
+    with pytest.raises(ValueError, match="model_type='t5'.*'bert', 'distilbert'"):
+        TransformerEncoder.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(dict(config, position_embedding_type="relative_key")))
+    with pytest.raises(ValueError, match="position_embedding_type"):
+        TransformerEncoder.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(dict(config, hidden_act="swish")))
+    with pytest.raises(ValueError, match="Unsupported activation 'swish'"):
+        TransformerEncoder.from_pretrained(tmp_path)
+
+
+def test_architecture_parameters_come_from_the_checkpoint():
+    with pytest.raises(ValueError, match="d_model come"):
+        TransformerEncoder.from_pretrained(FIXTURES / "bert", d_model=16)
+    with pytest.raises(ValueError, match="max_len=1000"):
+        TransformerEncoder.from_pretrained(FIXTURES / "bert", max_len=1000)
+    enc = TransformerEncoder.from_pretrained(FIXTURES / "bert")
+    with pytest.raises(TypeError, match="reads text"):
+        enc.transform([[1, 2, 3]])
+
+
+# ------------------------------------------------------------------ vectorizer
+
+
+@pytest.mark.parametrize("analyzer", ["bpe", "wordpiece"])
+def test_vectorizer_trains_subword_vocabulary(analyzer):
+    texts = ["the cat sat on the mat", "the dog sat on the log", "cats and dogs"] * 5
+    vec = SequenceVectorizer(analyzer=analyzer, vocab_size=60)
+    X = vec.fit_transform(texts)
+    assert X.dtype == np.int32 and X.shape[0] == len(texts)
+    assert len(vec.vocabulary_) <= 60
+    assert (vec.transform(["an unseen catalogue"]) > 0).any()
+    pipe = make_pipeline(SequenceVectorizer(analyzer=analyzer, vocab_size=60),
+                         TransformerClassifier(d_model=8, n_heads=2, n_layers=1, max_iter=2,
+                                               random_state=0))
+    pipe.fit(texts, [0, 1, 0] * 5)
+    assert pipe.predict(texts).shape == (len(texts),)
+
+
+def test_vectorizer_uses_a_checkpoint_tokenizer():
+    vec = SequenceVectorizer(tokenizer=str(FIXTURES / "bert" / "tokenizer.json")).fit(["the cat sat"])
+    assert vec.inverse_transform(vec.transform(["the cat sat"])) == [
+        vec.tokenizer_("the cat sat")]
+    pickle.loads(pickle.dumps(vec)).transform(["the cat"])
+
+
+def test_vectorizer_subword_needs_vocab_size_sense():
+    with pytest.raises(ValueError, match="vocab_size"):
+        SequenceVectorizer(analyzer="word", vocab_size=50).fit(["a b"])
+
+
+def test_loaded_models_save_and_load_safely(tmp_path):
+    pytest.importorskip("skops")
+    import sktransformer
+
+    enc = TransformerEncoder.from_pretrained(FIXTURES / "bert")
+    clf = TransformerClassifier(encoder=enc, max_iter=1, random_state=0).fit(["a cat", "a dog"], [0, 1])
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2")
+    for model, check in ((enc, lambda m: m.transform(["a dog"])),
+                         (clf, lambda m: m.predict_proba(["a dog"])),
+                         (lm, lambda m: m.generate("a dog ran in", 5, temperature=0))):
+        sktransformer.save(model, tmp_path / "model.skops")
+        again = sktransformer.load(tmp_path / "model.skops")
+        np.testing.assert_array_equal(np.asarray(check(again)), np.asarray(check(model)))
