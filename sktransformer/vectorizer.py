@@ -28,60 +28,73 @@ ACCENT_STRIPPERS = ("ascii", "unicode")
 # Code points that never start a token or a character of their own: they extend the one before
 # them (Unicode's Grapheme_Extend and SpacingMark, roughly). Combining marks (Mn, Mc, Me) are
 # read from ``unicodedata`` on first use; these are the ones outside those categories.
-_EXTENDERS = (
-    "\u200c\u200d"  # zero-width non-joiner and joiner
-    "\ufe00-\ufe0f"  # variation selectors (text / emoji presentation)
-    "\U0001f3fb-\U0001f3ff"  # emoji skin-tone modifiers
-    "\U000e0020-\U000e007f"  # tag characters (subdivision flags)
-)
-_REGIONAL_INDICATOR = "[\U0001f1e6-\U0001f1ff]"  # two of them make one flag
+_EXTENDERS = [
+    0x200C, 0x200D,  # zero-width non-joiner and joiner
+    *range(0xFE00, 0xFE10),  # variation selectors (text / emoji presentation)
+    *range(0x1F3FB, 0x1F400),  # emoji skin-tone modifiers
+    *range(0xE0020, 0xE0080),  # tag characters (subdivision flags)
+]
+_REGIONAL_INDICATORS = list(range(0x1F1E6, 0x1F200))  # two of them make one flag
 # Hangul jamo: leading consonants L, vowels V, trailing consonants T, syllables LV and LVT.
 _HANGUL = ("[\u1100-\u115f\ua960-\ua97c]*"
-           "(?:[\u1160-\u11a7\ud7b0-\ud7c6]+|{LV}[\u1160-\u11a7\ud7b0-\ud7c6]*|{LVT})"
+           "(?:[\u1160-\u11a7\ud7b0-\ud7c6]+|{LV}[\u1160-\u11a7\ud7b0-\ud7c6]*|[\uac00-\ud7a3])"
            "[\u11a8-\u11ff\ud7cb-\ud7fb]*"
            "|[\u1100-\u115f\ua960-\ua97c]+|[\u11a8-\u11ff\ud7cb-\ud7fb]+")
+_JAMO = [*range(0x1100, 0x1200), *range(0xA960, 0xA980), *range(0xD7B0, 0xD800)]
 
 
-def _ranges(code_points):
-    """Sorted code points -> a regex character-class body of ranges."""
-    parts, start, previous = [], None, None
-    for cp in code_points + [None]:
-        if start is not None and cp == previous + 1:
-            previous = cp
-            continue
-        if start is not None:
-            parts.append(f"\\U{start:08x}" + (f"-\\U{previous:08x}" if previous > start else ""))
-        start = previous = cp
-    return "".join(parts)
+def _char_class(code_points):
+    """Code points -> a regex matching any one of them.
+
+    Characters beyond U+FFFF go in a class of their own: :mod:`re` compiles a
+    class within the first plane to a fast bitmap, but tests a class that
+    reaches beyond it range by range.
+    """
+    def ranges(cps):
+        parts, start, previous = [], None, None
+        for cp in [*cps, None]:
+            if start is not None and cp == previous + 1:
+                previous = cp
+                continue
+            if start is not None:
+                parts.append(f"\\U{start:08x}" + (f"-\\U{previous:08x}" if previous > start else ""))
+            start = previous = cp
+        return "".join(parts)
+
+    code_points = sorted(set(code_points))
+    classes = [f"[{ranges(part)}]" for part in ([cp for cp in code_points if cp <= 0xFFFF],
+                                              [cp for cp in code_points if cp > 0xFFFF]) if part]
+    return f"(?:{'|'.join(classes)})"
 
 
 @cache
 def _patterns():
-    """(word pattern, grapheme pattern), built once from this Python's Unicode database.
+    """(word pattern, grapheme pattern, joiners), built once from this Python's Unicode database.
 
-    Marks live in planes 0, 1 and 14 only, so the scan skips the ideograph planes.
+    ``joiners`` finds the characters of the first plane that can make a
+    cluster of more than one code point; text without them (and without
+    characters beyond U+FFFF) is one character per code point. Marks
+    live in planes 0, 1 and 14 only, so the scan skips the ideograph planes.
     """
-    code_points = [*range(0x20000), *range(0xE0000, 0xE0200)]
     marks, pictographs = [], []
-    for cp in code_points:
+    for cp in [*range(0x20000), *range(0xE0000, 0xE0200)]:
         category = unicodedata.category(chr(cp))
         if category in ("Mn", "Mc", "Me"):
             marks.append(cp)
         elif category == "So":
             pictographs.append(cp)
-    extend = f"[{_ranges(marks)}{_EXTENDERS}]"
+    extend = _char_class(marks + _EXTENDERS)
+    flag = f"{_char_class(_REGIONAL_INDICATORS)}{{2}}"
     # after a zero-width joiner, a pictograph joins the cluster (emoji ZWJ sequences)
-    tail = f"(?:\u200d[{_ranges(pictographs)}]|{extend})*"
-    lv = [cp for cp in range(0xAC00, 0xD7A4) if (cp - 0xAC00) % 28 == 0]
-    hangul = _HANGUL.format(LV=f"[{_ranges(lv)}]", LVT="[\uac00-\ud7a3]")
+    tail = f"(?:\u200d{_char_class(pictographs)}|{extend})*"
+    hangul = _HANGUL.format(LV=_char_class(range(0xAC00, 0xD7A4, 28)))
     # a word: a letter, digit or underscore, then more of them and their marks;
     # otherwise one symbol (a flag, or a punctuation mark or emoji with its modifiers)
-    word = re.compile(
-        f"\\w(?:\\w|{extend})*|{_REGIONAL_INDICATOR}{{2}}|(?![\\s{_ranges(marks)}{_EXTENDERS}])\\W{tail}"
-    )
-    grapheme = re.compile(f"\r\n|{_REGIONAL_INDICATOR}{{2}}{tail}|(?:{hangul}){tail}|.{tail}",
-                          re.DOTALL)
-    return word, grapheme
+    word = re.compile(f"\\w(?:\\w|{extend})*|{flag}|(?!\\s|{extend})\\W{tail}")
+    grapheme = re.compile(f"\r\n|{flag}{tail}|(?:{hangul}){tail}|.{tail}", re.DOTALL)
+    joiners = re.compile(_char_class(  # within the first plane: text beyond it takes the long way
+        [cp for cp in [ord("\r"), *marks, *_EXTENDERS, *_JAMO] if cp <= 0xFFFF])[3:-1])
+    return word, grapheme, joiners
 
 
 def graphemes(text):
@@ -100,7 +113,10 @@ def graphemes(text):
     >>> [len(g) for g in graphemes("e\\u0301!\\U0001f44d\\U0001f3fd\\U0001f1eb\\U0001f1f7")]
     [2, 1, 2, 2]
     """
-    return _patterns()[1].findall(text)
+    _, grapheme, joiners = _patterns()
+    if joiners.search(text) or (text and max(text) > "\uffff"):
+        return grapheme.findall(text)
+    return list(text)
 
 
 def words(text):
