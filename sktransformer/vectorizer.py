@@ -6,7 +6,10 @@ handling of raw sequences goes through the same functions.
 
 import os
 import re
+import unicodedata
+import warnings
 from collections import Counter
+from functools import cache
 from numbers import Integral
 
 import numpy as np
@@ -20,7 +23,143 @@ PAD_ID = 0
 UNKNOWN_ID = 1
 N_RESERVED = 2  # ids 0 (padding) and 1 (unknown) are never tokens
 UNKNOWN_TOKEN = "<unk>"
-_WORD_PATTERN = re.compile(r"\w+|[^\w\s]")  # words, and each punctuation mark alone
+NORMALIZATIONS = ("NFC", "NFKC")
+ACCENT_STRIPPERS = ("ascii", "unicode")
+
+# Code points that never start a token or a character of their own: they extend the one before
+# them (Unicode's Grapheme_Extend and SpacingMark, roughly). Combining marks (Mn, Mc, Me) are
+# read from ``unicodedata`` on first use; these are the ones outside those categories.
+_EXTENDERS = [
+    0x200C, 0x200D,  # zero-width non-joiner and joiner
+    *range(0xFE00, 0xFE10),  # variation selectors (text / emoji presentation)
+    *range(0x1F3FB, 0x1F400),  # emoji skin-tone modifiers
+    *range(0xE0020, 0xE0080),  # tag characters (subdivision flags)
+]
+_REGIONAL_INDICATORS = list(range(0x1F1E6, 0x1F200))  # two of them make one flag
+# Hangul jamo: leading consonants L, vowels V, trailing consonants T, syllables LV and LVT.
+_HANGUL = ("[\u1100-\u115f\ua960-\ua97c]*"
+           "(?:[\u1160-\u11a7\ud7b0-\ud7c6]+|{LV}[\u1160-\u11a7\ud7b0-\ud7c6]*|[\uac00-\ud7a3])"
+           "[\u11a8-\u11ff\ud7cb-\ud7fb]*"
+           "|[\u1100-\u115f\ua960-\ua97c]+|[\u11a8-\u11ff\ud7cb-\ud7fb]+")
+_JAMO = [*range(0x1100, 0x1200), *range(0xA960, 0xA980), *range(0xD7B0, 0xD800)]
+
+
+def _char_class(code_points):
+    """Code points -> a regex matching any one of them.
+
+    Characters beyond U+FFFF go in a class of their own: :mod:`re` compiles a
+    class within the first plane to a fast bitmap, but tests a class that
+    reaches beyond it range by range.
+    """
+    def ranges(cps):
+        parts, start, previous = [], None, None
+        for cp in [*cps, None]:
+            if start is not None and cp == previous + 1:
+                previous = cp
+                continue
+            if start is not None:
+                parts.append(f"\\U{start:08x}" + (f"-\\U{previous:08x}" if previous > start else ""))
+            start = previous = cp
+        return "".join(parts)
+
+    code_points = sorted(set(code_points))
+    classes = [f"[{ranges(part)}]" for part in ([cp for cp in code_points if cp <= 0xFFFF],
+                                              [cp for cp in code_points if cp > 0xFFFF]) if part]
+    return f"(?:{'|'.join(classes)})"
+
+
+@cache
+def _patterns():
+    """(word pattern, grapheme pattern, joiners), built once from this Python's Unicode database.
+
+    ``joiners`` finds the characters of the first plane that can make a
+    cluster of more than one code point; text without them (and without
+    characters beyond U+FFFF) is one character per code point. Marks
+    live in planes 0, 1 and 14 only, so the scan skips the ideograph planes.
+    """
+    marks, pictographs = [], []
+    for cp in [*range(0x20000), *range(0xE0000, 0xE0200)]:
+        category = unicodedata.category(chr(cp))
+        if category in ("Mn", "Mc", "Me"):
+            marks.append(cp)
+        elif category == "So":
+            pictographs.append(cp)
+    extend = _char_class(marks + _EXTENDERS)
+    flag = f"{_char_class(_REGIONAL_INDICATORS)}{{2}}"
+    # after a zero-width joiner, a pictograph joins the cluster (emoji ZWJ sequences)
+    tail = f"(?:\u200d{_char_class(pictographs)}|{extend})*"
+    hangul = _HANGUL.format(LV=_char_class(range(0xAC00, 0xD7A4, 28)))
+    # a word: a letter, digit or underscore, then more of them and their marks;
+    # otherwise one symbol (a flag, or a punctuation mark or emoji with its modifiers)
+    word = re.compile(f"\\w(?:\\w|{extend})*|{flag}|(?!\\s|{extend})\\W{tail}")
+    grapheme = re.compile(f"\r\n|{flag}{tail}|(?:{hangul}){tail}|.{tail}", re.DOTALL)
+    joiners = re.compile(_char_class(  # within the first plane: text beyond it takes the long way
+        [cp for cp in [ord("\r"), *marks, *_EXTENDERS, *_JAMO] if cp <= 0xFFFF])[3:-1])
+    return word, grapheme, joiners
+
+
+def graphemes(text):
+    """User-perceived characters of ``text`` (extended grapheme clusters, approximately).
+
+    Implemented with :mod:`re` and :mod:`unicodedata` only, so a vocabulary
+    does not depend on which optional packages are installed: a base
+    character keeps its combining marks, variation selectors, skin-tone
+    modifiers and zero-width-joined pictographs; two regional indicators
+    make one flag; Hangul jamo make one syllable; CR LF is one character.
+    Indic conjuncts (Unicode 15.1's rule GB9c) and prepended marks are not
+    joined. The `regex` module's ``\\X`` gives the full rules.
+
+    Examples
+    --------
+    >>> [len(g) for g in graphemes("e\\u0301!\\U0001f44d\\U0001f3fd\\U0001f1eb\\U0001f1f7")]
+    [2, 1, 2, 2]
+    """
+    _, grapheme, joiners = _patterns()
+    if joiners.search(text) or (text and max(text) > "\uffff"):
+        return grapheme.findall(text)
+    return list(text)
+
+
+def words(text):
+    """Words (letters, digits and their marks) and each other symbol alone, of ``text``.
+
+    A combining mark, zero-width joiner, variation selector or skin-tone
+    modifier stays with the character before it; one with nothing before
+    it (at the start, or after a space) is dropped.
+
+    Examples
+    --------
+    >>> [len(w) for w in words("Cafe\\u0301 nai\\u0308ve, \\U0001f469\\u200d\\U0001f4bb!")]
+    [5, 6, 1, 3, 1]
+    """
+    return _patterns()[0].findall(text)
+
+
+def preprocess(text, lowercase=True, normalize="NFC", strip_accents=None):
+    """Lowercase, normalise (``"NFC"``, ``"NFKC"`` or None) and strip accents from one string.
+
+    ``strip_accents="unicode"`` removes combining marks after a compatibility
+    decomposition (as :class:`~sklearn.feature_extraction.text.CountVectorizer`
+    does), then recomposes what is left, so Hangul syllables stay whole;
+    ``"ascii"`` keeps only what has an ASCII equivalent (emoji and most
+    non-Latin scripts disappear).
+
+    Examples
+    --------
+    >>> preprocess("Cafe\\u0301") == "caf\\u00e9", preprocess("Café", strip_accents="unicode")
+    (True, 'cafe')
+    """
+    if lowercase:
+        text = text.lower()
+    if normalize is not None:
+        text = unicodedata.normalize(normalize, text)
+    if strip_accents == "unicode":
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = unicodedata.normalize(
+            "NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    elif strip_accents == "ascii":
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return text
 
 
 def is_sequence_input(X):
@@ -50,22 +189,22 @@ def is_sequence_input(X):
     return any(not isinstance(t, int | float | np.number) for x in X for t in x)
 
 
-def _check_sequences(X):
-    """Raise a clear error for inputs that are not a list of sequences."""
+def _check_sequences(X, argument="X"):
+    """Raise a clear error, naming ``argument``, for inputs that are not a list of sequences."""
     if isinstance(X, str):
         raise TypeError(
-            "Expected a list of sequences (strings or token lists), got a single string. "
-            "Wrap it in a list: [text]."
+            f"Expected {argument} to be a list of sequences (strings or token lists), got a "
+            "single string. Wrap it in a list: [text]."
         )
     if not hasattr(X, "__len__") or isinstance(X, dict):
-        raise TypeError(f"Expected a list of sequences, got {type(X).__name__}.")
+        raise TypeError(f"Expected {argument} to be a list of sequences, got {type(X).__name__}.")
     if len(X) == 0:
-        raise ValueError("Found 0 sequences: at least one sequence is required.")
+        raise ValueError(f"Found 0 sequences in {argument}: at least one sequence is required.")
     for i, x in enumerate(X):
         if not isinstance(x, str | list | tuple | np.ndarray):
             raise TypeError(
-                f"Sequence {i} is a {type(x).__name__}; each sequence must be a string "
-                "or a list of tokens."
+                f"Sequence {i} of {argument} is a {type(x).__name__}; each sequence must be a "
+                "string or a list of tokens."
             )
 
 
@@ -83,30 +222,45 @@ def _hashable_token(token, position):
     return token.item() if isinstance(token, np.generic) else token
 
 
-def analyze(x, analyzer="word", lowercase=True, position=0):
+def analyze(x, analyzer="word", lowercase=True, position=0, *, normalize="NFC",
+            strip_accents=None):
     """One sequence -> its list of tokens.
 
-    A string is split by ``analyzer``: ``"word"`` (runs of letters and digits,
-    and each punctuation mark alone), ``"char"`` (every character), or a
-    callable ``str -> list``. A list of tokens is taken as it is.
+    A string is first preprocessed (:func:`preprocess`: lowercased if
+    ``lowercase``, normalised to Unicode form ``normalize``, accents stripped
+    if ``strip_accents``), then split by ``analyzer``: ``"word"`` (:func:`words`:
+    runs of letters and digits with their combining marks, and each other
+    symbol alone), ``"char"`` (:func:`graphemes`: user-perceived characters,
+    so an accented letter or an emoji with its modifiers is one token), or a
+    callable ``str -> list`` (which receives the preprocessed string).
+
+    A list of tokens is taken as it is, except that string tokens are
+    normalised to ``normalize`` too (so "café" typed either way is one
+    token); they are not lowercased.
+
+    The defaults are the estimators' too: raw text passed to an estimator
+    is NFC-normalised and lowercased.
 
     Examples
     --------
     >>> analyze("The cat, sat."), analyze("ab", analyzer="char"), analyze([3, 1])
     (['the', 'cat', ',', 'sat', '.'], ['a', 'b'], [3, 1])
+    >>> analyze("Cafe\\u0301") == analyze("Caf\\u00e9") == ["caf\\u00e9"]
+    True
     """
     if isinstance(x, str):
-        if lowercase:
-            x = x.lower()
+        x = preprocess(x, lowercase, normalize, strip_accents)
         if callable(analyzer):
             tokens = list(analyzer(x))
         elif analyzer == "char":
-            tokens = list(x)
+            tokens = graphemes(x)
         else:
-            tokens = _WORD_PATTERN.findall(x)
-    else:
-        tokens = list(x)
-    return [_hashable_token(t, position) for t in tokens]
+            tokens = words(x)
+        return [_hashable_token(t, position) for t in tokens]
+    tokens = [_hashable_token(t, position) for t in x]
+    if normalize is None:
+        return tokens
+    return [unicodedata.normalize(normalize, t) if isinstance(t, str) else t for t in tokens]
 
 
 def build_vocabulary(token_lists, min_count=1, max_features=None):
@@ -145,13 +299,22 @@ def to_id_matrix(token_lists, vocabulary, width):
     return ids
 
 
-def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True):
-    """Token lists of ``X`` for ``estimator``: raw sequences analysed, or a 2-D array's rows as they are.
+def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, normalize="NFC",
+                     strip_accents=None):
+    """Token lists of ``X`` for ``estimator``: raw sequences analysed, or a 2-D array's rows.
 
     A 2-D array goes through ``validate_data`` (so ``n_features_in_`` is
     recorded with ``reset=True`` and checked otherwise); an estimator
     fitted on raw sequences takes any list as raw sequences.
+
+    A 2-D array with one column of strings (a one-column DataFrame, as
+    ``ColumnTransformer`` passes for ``["review"]``) is a column of texts:
+    each cell is analysed into one sequence. With several columns, each cell
+    is one token (codes, events); a column whose cells hold several words is
+    refused, since concatenating texts would need a choice of separator that
+    is the user's to make.
     """
+    options = {"normalize": normalize, "strip_accents": strip_accents}
     name = type(estimator).__name__
     if isinstance(X, str):
         _check_sequences(X)  # raises: a lone string is not a collection of sequences
@@ -162,14 +325,40 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True):
                 estimator.__dict__.pop(attribute, None)
         elif hasattr(estimator, "n_features_in_"):
             raise ValueError(
-                f"{name} was fitted on a 2-D array of tokens; pass a 2-D array with the same columns."
+                f"{name} was fitted on a 2-D array with {estimator.n_features_in_} column(s); "
+                "pass X as a 2-D array with the same columns."
             )
         _check_sequences(X)
-        return [analyze(x, analyzer, lowercase, i) for i, x in enumerate(X)]
+        return [analyze(x, analyzer, lowercase, i, **options) for i, x in enumerate(X)]
     X = validate_data(estimator, X, dtype=None, reset=reset, ensure_all_finite=True)
     if not reset and not hasattr(estimator, "n_features_in_"):
-        raise ValueError(f"{name} was fitted on sequences; pass a list of strings or token lists.")
-    return [[_hashable_token(t, i) for t in row] for i, row in enumerate(X.tolist())]
+        raise ValueError(f"{name} was fitted on sequences; pass X as a list of strings or token lists.")
+    rows = X.tolist()
+    if X.shape[1] == 1 and any(isinstance(row[0], str) for row in rows):
+        return [analyze(row[0] if isinstance(row[0], str) else row, analyzer, lowercase, i, **options)
+                for i, row in enumerate(rows)]
+    _refuse_text_columns(estimator, rows)
+    return [analyze(row, analyzer, lowercase, i, **options) for i, row in enumerate(rows)]
+
+
+def _refuse_text_columns(estimator, rows):
+    """Raise if a multi-column 2-D ``X`` has a column of texts (cells of several words)."""
+    n_columns = len(rows[0]) if rows else 0
+    text = [j for j in range(n_columns)
+            if any(isinstance(row[j], str) and len(row[j].split()) > 1 for row in rows)]
+    if not text:
+        return
+    names = getattr(estimator, "feature_names_in_", None)
+    shown = [str(names[j]) if names is not None else f"column {j}" for j in text]
+    example = shown[0] if names is not None else "review"
+    name = type(estimator).__name__
+    raise ValueError(
+        f"{name} reads one column of texts, but X has {n_columns} columns and "
+        f"{', '.join(shown)} hold(s) texts of several words. Give each text column its own "
+        f"{name}: in a ColumnTransformer, select one column, e.g. "
+        f'make_column_transformer(({name}(), "{example}")) (a scalar name passes the column '
+        f'as 1-D text; ["{example}"] works too). Several columns are read as one token per cell.'
+    )
 
 
 class SequenceVectorizer(TransformerMixin, BaseEstimator):
@@ -182,24 +371,40 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
     an :class:`~sktransformer.TransformerClassifier` reads it as token ids.
 
     ``X`` is a list of strings, a list of token lists (any hashable tokens),
-    or a 2-D array whose rows are token sequences (e.g. columns of category
-    codes or events, one token per cell).
+    a 2-D array whose rows are token sequences (e.g. columns of category
+    codes or events, one token per cell), or a 2-D array with one column of
+    texts (a one-column DataFrame: each cell is analysed into a sequence).
+    Several columns of texts (cells of several words) are refused: give each
+    text column its own vectorizer.
+
+    Text is prepared as :class:`~sklearn.feature_extraction.text.CountVectorizer`
+    prepares it: lowercased, normalised to one Unicode form (so "café" typed
+    with a precomposed or a combining accent is one token), accents stripped
+    if asked, then split. Tokens never start with a combining mark, zero-width
+    joiner, variation selector or emoji modifier: those stay with the
+    character before them.
 
     Parameters
     ----------
     analyzer : {"word", "char", "bpe", "wordpiece"} or callable, default="word"
         How strings are split into tokens: ``"word"`` gives runs of letters
-        and digits and each punctuation mark on its own; ``"char"`` gives
-        every character (spaces included); ``"bpe"`` (byte-level, as GPT-2)
-        and ``"wordpiece"`` (as BERT) learn a subword vocabulary of
-        ``vocab_size`` from the strings given to ``fit``; a callable maps a
-        string to a list of tokens. Sequences given as lists of tokens are used as they
-        are.
+        and digits (with their combining marks) and each other symbol
+        (punctuation, an emoji with its modifiers) on its own; ``"char"``
+        gives every user-perceived character, spaces included (extended
+        grapheme clusters, see :func:`graphemes`: an accented letter, a flag
+        or a skin-toned emoji is one token); ``"bpe"`` (byte-level, as GPT-2) and
+        ``"wordpiece"`` (as BERT) learn a subword vocabulary of ``vocab_size``
+        from the strings given to ``fit``; a callable maps the
+        preprocessed string to a list of tokens. Sequences given as lists
+        of tokens are used as they are (string tokens are normalised).
     lowercase : bool, default=True
         Lowercase strings before splitting them.
     max_len : int or None, default=None
         Width of the output; longer sequences keep their first ``max_len``
-        tokens. ``None`` uses the length of the longest training sequence.
+        tokens. ``None`` uses the length of the longest training sequence;
+        then ``transform`` warns when it has to cut longer sequences, since
+        their tokens are lost (with ``max_len`` set, cutting is what was
+        asked for and is silent).
     min_count : int, default=1
         Tokens seen fewer times than this in ``fit`` become unknown.
     max_features : int or None, default=None
@@ -213,6 +418,15 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         strings are split into that tokenizer's subwords (its own
         normalisation, so ``lowercase`` and ``analyzer`` are not used).
         Ids are still this vectorizer's (most frequent first).
+    normalize : {"NFC", "NFKC"} or None, default="NFC"
+        Unicode normalisation form applied to strings before they are split.
+        ``"NFKC"`` also folds compatibility characters (ligatures, full-width
+        letters, superscripts) into their plain forms; ``None`` leaves text
+        as it is.
+    strip_accents : {"ascii", "unicode"} or None, default=None
+        Remove accents, as in CountVectorizer: ``"unicode"`` drops combining
+        marks from every script; ``"ascii"`` keeps only characters with an
+        ASCII equivalent (emoji and non-Latin scripts vanish).
 
     Attributes
     ----------
@@ -243,10 +457,13 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         "max_features": [Interval(Integral, 1, None, closed="left"), None],
         "vocab_size": [Interval(Integral, 1, None, closed="left"), None],
         "tokenizer": [str, os.PathLike, None],
+        "normalize": [StrOptions(set(NORMALIZATIONS)), None],
+        "strip_accents": [StrOptions(set(ACCENT_STRIPPERS)), None],
     }
 
     def __init__(self, analyzer="word", lowercase=True, max_len=None, min_count=1,
-                 max_features=None, vocab_size=None, tokenizer=None):
+                 max_features=None, vocab_size=None, tokenizer=None, normalize="NFC",
+                 strip_accents=None):
         self.analyzer = analyzer
         self.lowercase = lowercase
         self.max_len = max_len
@@ -254,13 +471,16 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         self.max_features = max_features
         self.vocab_size = vocab_size
         self.tokenizer = tokenizer
+        self.normalize = normalize
+        self.strip_accents = strip_accents
 
     def _analyze_all(self, X, reset=False):
         if reset:
             self._fit_tokenizer(X)
         if getattr(self, "tokenizer_", None) is not None:  # the tokenizer normalises on its own
             return read_token_lists(self, X, reset, self.tokenizer_, lowercase=False)
-        return read_token_lists(self, X, reset, self.analyzer, self.lowercase)
+        return read_token_lists(self, X, reset, self.analyzer, self.lowercase,
+                                normalize=self.normalize, strip_accents=self.strip_accents)
 
     def _fit_tokenizer(self, X):
         """Read ``tokenizer`` or learn a subword vocabulary on ``X`` (sets ``tokenizer_``), if asked."""
@@ -324,16 +544,50 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         ids : ndarray of shape (n_samples, width_), dtype int32
         """
         check_is_fitted(self)
-        return to_id_matrix(self._analyze_all(X), self.vocabulary_, self.width_)
+        token_lists = self._analyze_all(X)
+        if self.max_len is None:
+            cut = sum(len(tokens) > self.width_ for tokens in token_lists)
+            if cut:
+                warnings.warn(
+                    f"{cut} of {len(token_lists)} sequences in X are longer than the longest "
+                    f"training sequence ({self.width_} tokens) and were cut to {self.width_} "
+                    "tokens. Set max_len to choose the width.",
+                    UserWarning, stacklevel=2,
+                )
+        return to_id_matrix(token_lists, self.vocabulary_, self.width_)
 
     def inverse_transform(self, X):
-        """Id matrix -> list of token lists (padding dropped, unknown ids as ``"<unk>"``)."""
+        """Id matrix -> list of token lists (padding dropped, unknown ids as ``"<unk>"``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, width) of int
+            Token ids, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        token_lists : list of list
+        """
         check_is_fitted(self)
-        X = np.asarray(X)
-        if X.ndim != 2 or X.dtype.kind not in "iu":
-            raise ValueError("inverse_transform expects a 2-D array of integer token ids.")
+        try:
+            ids = np.asarray(X)
+        except ValueError:  # ragged nested lists
+            ids = np.asarray(X, dtype=object)
+        if ids.ndim != 2 or ids.dtype.kind not in "iu":
+            kind = "ragged lists" if ids.dtype == object and ids.ndim == 1 else (
+                f"a {ids.ndim}-D array of dtype {ids.dtype}")
+            raise ValueError(
+                f"inverse_transform expects X to be a 2-D array of integer token ids, got {kind}."
+            )
+        invalid = (ids < 0) | (ids >= self.n_vocab_)
+        if invalid.any():
+            raise ValueError(
+                f"X contains ids this vectorizer never produces: {np.unique(ids[invalid])[:10].tolist()} "
+                f"(its ids run from 0 to {self.n_vocab_ - 1})."
+            )
         id_to_token = {i: t for t, i in self.vocabulary_.items()}
-        return [[id_to_token.get(int(i), UNKNOWN_TOKEN) for i in row if i != PAD_ID] for row in X]
+        return [[id_to_token.get(i, UNKNOWN_TOKEN) for i in row if i != PAD_ID]
+                for row in ids.tolist()]
 
     @property
     def n_vocab_(self):
