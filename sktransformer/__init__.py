@@ -2,28 +2,32 @@
 
 Files, leaf to root: ``_primitives`` (fused ops with hand-written gradients),
 ``_layers`` (attention, feed-forward, blocks), ``_model`` (config, parameters,
-forward pass), ``_optim`` (AdamW), ``_grad`` (gradients of a parameter
-tree), ``_inputs`` and ``vectorizer`` (what the model reads), ``_base`` (the
-training loop), then one module per estimator; ``pretrained`` (BERT and
+forward pass), ``_tree`` (parameter trees), ``_optim`` (AdamW), ``_grad``
+(gradients of a parameter tree), ``_inputs`` and ``vectorizer`` (what the
+model reads), ``_runtime`` (BLAS threads, batch-invariant inference),
+``_loop`` (the training loop), ``_base`` (the one fit template),
+``_supervised`` (encoder + head), then one module per estimator; ``pretrained`` (BERT and
 GPT-2 checkpoints from a local directory), ``persistence`` (safe model
 files), ``performance`` (opt-in speed settings), ``datasets``, ``plot``.
 """
 
-__version__ = "0.1.0"
-
-from .classifier import TransformerClassifier  # noqa: E402
-from .encoder import TransformerEncoder  # noqa: E402
-from .language_model import TransformerLanguageModel  # noqa: E402
-from .persistence import load, save  # noqa: E402
-from .seq2seq import TransformerSeq2Seq  # noqa: E402
-from .vectorizer import SequenceVectorizer  # noqa: E402
+from ._version import __version__
+from .classifier import TransformerClassifier
+from .encoder import TransformerEncoder
+from .language_model import TransformerLanguageModel
+from .persistence import load, save
+from .regressor import TransformerRegressor
+from .seq2seq import TransformerSeq2Seq
+from .vectorizer import SequenceVectorizer
 
 __all__ = [
     "SequenceVectorizer",
     "TransformerClassifier",
     "TransformerEncoder",
     "TransformerLanguageModel",
+    "TransformerRegressor",
     "TransformerSeq2Seq",
+    "__version__",
     "load",
     "save",
 ]

@@ -1,34 +1,44 @@
-"""What every sktransformer estimator shares: hyperparameters, input handling and the training loop.
+"""The estimator layer's one template: ``fit`` and ``partial_fit`` written once.
 
-The loop is layered like skorch's: ``_fit`` (copy of the state, stopping,
-publishing) -> ``_epochs`` -> ``_run_epoch`` (length-bucketed, shuffled
-minibatches) -> ``_step`` (one gradient step). A concrete estimator supplies:
+:class:`_BaseTransformer` is to the estimators what scikit-learn's
+``BaseMultilayerPerceptron`` is to ``MLPClassifier`` and ``MLPRegressor``:
+it owns warm start, the random state, explicit ``X_val``/``y_val``, the
+validation split, model construction, training (through :mod:`._loop`) and
+publishing the new state at once. An estimator supplies small hooks:
 
-- its own ``fit``: read ``X`` (and targets) into ``TrainingData``, build a
-  model with ``_initialize`` unless continuing, then call ``_fit``;
+- ``_new_codec(X)``: ``(codec, source)``, the unfitted reader of its input
+  family and, for transfer, a fitted model to start from (else None);
+- ``_read(X, y, sample_weight, *, fitting, classes, what)``: raw data ->
+  :class:`TrainingData`, through ``self._codec`` (``fitting=True`` learns the
+  vocabulary or classes, and only on a fresh fit);
+- ``_init_model(data, rng, source)``: ``(config, params)`` of a new network;
 - ``_loss(params, batch, rng)``: the scalar training loss of a minibatch;
 - ``_validation_score(params, data)``: higher is better;
 - for ``attention_weights``, ``_attention_inputs`` / ``_attention_forward``
   when its network is not a plain encoder.
+
+Each public ``fit``/``partial_fit`` is then a signature (what scikit-learn
+reads for metadata routing) and one call.
 """
 
-import sys
-import time
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._grad import value_and_grad_tree
-from ._inputs import INPUT_TYPES, InputAdapter
+from ._inputs import INPUT_TYPES
+from ._loop import History, LoopSettings, print_header, train
 from ._model import ModelConfig, encode, new_cache
-from ._optim import AdamW, tree_copy, tree_leaves
-from ._runtime import blas_limit, map_samples, training
+from ._optim import AdamW
+from ._runtime import blas_limit, make_rng, map_samples
+from ._tree import tree_copy, tree_leaves
+
+DEFAULT_BATCH_SIZE = 32
 
 
 class TrainingData:
@@ -52,17 +62,8 @@ class TrainingData:
         return batch
 
 
-def make_rng(random_state):
-    """A numpy Generator from ``random_state`` without touching numpy's global state."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    return np.random.default_rng(random_state)  # int, or None for fresh OS entropy
-
-
-class TransformerModelMixin:
-    """Hyperparameters, input handling and the training loop shared by all estimators."""
+class _BaseTransformer(BaseEstimator):
+    """Hyperparameters, the fit template and inference helpers shared by all estimators."""
 
     _parameter_constraints: dict = {
         "d_model": [Interval(Integral, 1, None, closed="left")],
@@ -91,11 +92,97 @@ class TransformerModelMixin:
         "blas_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
-    # ------------------------------------------------------------ set-up
+    # ------------------------------------------------------------ the template
 
-    def _blas_limit(self):
-        """Limit BLAS threads for the duration of a call (one is fastest for these sizes)."""
-        return blas_limit(self.blas_threads)
+    def _fit_template(self, X, y=None, sample_weight=None, X_val=None, y_val=None, *,
+                      partial=False, classes=None):
+        """``fit`` (``partial=False``) or ``partial_fit`` (one epoch), for every estimator."""
+        fresh = not hasattr(self, "params_") or not (partial or self.warm_start)
+        with blas_limit(self.blas_threads):
+            source = None
+            if fresh:
+                self._codec, source = self._new_codec(X)
+            data = self._read(X, y, sample_weight, fitting=fresh, classes=classes, what="X")
+            rng = make_rng(self.random_state) if fresh else self._rng
+            val = None
+            if not partial:
+                val = self._validation_data(X_val, y_val)
+                data, val = self._split_validation(data, val, rng, self._stratify(data))
+            if fresh:
+                self._initialize(*self._init_model(data, rng, source), rng)
+            return self._train(data, val, partial)
+
+    def _validation_data(self, X_val, y_val):
+        """Explicit validation data read like the training data, or None."""
+        if X_val is None and y_val is None:
+            return None
+        if self._requires_y() and (X_val is None) != (y_val is None):
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        if X_val is None:
+            raise ValueError("y_val was given without X_val.")
+        return self._read(X_val, y_val, None, fitting=False, classes=None, what="X_val")
+
+    def _requires_y(self):
+        return True
+
+    def _stratify(self, data):
+        """Labels to stratify the validation split by (classifiers), else None."""
+        return None
+
+    def _train(self, data, val_data, partial):
+        """Train on a copy of the state; publish parameters, optimizer and history at the end."""
+        n_epochs = 1 if partial else self.max_iter
+        params = tree_copy(self.params_)
+        optimizer = AdamW(params, self.learning_rate_init, self.alpha, self.max_grad_norm)
+        if self._optimizer is not None:  # continue with the moments of earlier training
+            optimizer.load_state(self._optimizer)
+        history = History.from_estimator(self)
+        if val_data is not None and history.validation_scores is None:
+            history.validation_scores = []
+        if self.early_stopping and val_data is not None and history.n_iter > 0:
+            # Continuing: the model as it is now is the one to beat on this validation data.
+            history.best_score = self._validation_score(params, val_data)
+            history.best_params = tree_copy(params)
+        if self.verbose and not partial:
+            print_header(val_data is not None)
+        settings = LoopSettings(
+            n_epochs=n_epochs, batch_size=self._batch_size(), tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change, early_stopping=self.early_stopping,
+            verbose=self.verbose, blas_threads=self.blas_threads, stop_when_converged=not partial)
+        reason = train(self._loss, self._validation_score, params, optimizer, data, val_data,
+                       history, settings, self._rng)
+        if self.early_stopping and history.best_params is not None:
+            params = history.best_params
+        self.params_ = params
+        self._optimizer = optimizer
+        self.t_ = optimizer.t
+        history.write_to(self)
+        self._report(reason, partial)
+        return self
+
+    def _report(self, reason, partial):
+        """The warning, if any, for why training stopped."""
+        if reason == "interrupted":
+            warnings.warn(
+                "Training interrupted (KeyboardInterrupt): keeping the model as of the last "
+                "completed step" + (", best validation parameters restored."
+                                    if self.early_stopping else "."),
+                UserWarning, stacklevel=4)
+        elif reason == "non-finite":
+            warnings.warn(
+                "Training stopped: the loss or its gradients became non-finite (nan or inf; try a lower "
+                "learning_rate_init). The parameters of the last finite step are kept.",
+                RuntimeWarning, stacklevel=4)
+        elif reason is None and not partial:
+            warnings.warn(
+                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning, stacklevel=4)
+
+    def _batch_size(self):
+        return DEFAULT_BATCH_SIZE if self.batch_size == "auto" else self.batch_size
+
+    # ------------------------------------------------------------ set-up
 
     def _model_config(self, input_kind, input_size, n_outputs):
         """The frozen model description, from hyperparameters and what fit saw."""
@@ -113,23 +200,18 @@ class TransformerModelMixin:
             d_ff=self.d_ff if self.d_ff is not None else 4 * self.d_model,
             dropout=float(self.dropout),
             positional_encoding=self.positional_encoding,
-            pooling=getattr(self, "pooling", "mean"),
+            pooling=self._pooling(),
             norm_first=self.norm_first,
             activation=self.activation,
             max_len=self.max_len,
             n_outputs=n_outputs,
         )
 
-    def _read_inputs(self, X, refit):
-        """(adapter, inputs): a new adapter learned from ``X``, or the fitted one when continuing."""
-        if not refit:
-            return self._adapter, self._adapter.transform(self, X)
-        adapter = InputAdapter(self.input_type, self.max_len)
-        return adapter, adapter.fit_transform(self, X)
+    def _pooling(self):
+        return self.pooling
 
-    def _initialize(self, adapter, config, params, rng):
-        """Adopt a fresh model: adapter, config, parameters; reset optimizer and history."""
-        self._adapter = adapter
+    def _initialize(self, config, params, rng):
+        """Adopt a fresh model: config, parameters, random state; reset optimizer and history."""
         self._rng = rng
         self.config_ = config
         self.params_ = params
@@ -158,116 +240,6 @@ class TransformerModelMixin:
                                           random_state=seed)
         return data.subset(train), data.subset(val)
 
-    def _batch_size(self, n_samples):
-        return min(32 if self.batch_size == "auto" else self.batch_size, n_samples)
-
-    # ------------------------------------------------------------ the loop
-
-    def _fit(self, data, val_data=None, n_epochs=None, incremental=False):
-        """Train for up to ``n_epochs`` epochs (``max_iter`` by default); early stopping, history.
-
-        Works on a copy of the parameters and optimizer state, and writes them
-        back only at the end, so an exception leaves the estimator as it was.
-        """
-        n_epochs = self.max_iter if n_epochs is None else n_epochs
-        params = tree_copy(self.params_)
-        optimizer = AdamW(params, self.learning_rate_init, self.alpha, self.max_grad_norm)
-        if self._optimizer is not None:  # continue with the moments of earlier training
-            optimizer.load_state(self._optimizer)
-        history = _History.from_estimator(self)
-        if val_data is not None and history.validation_scores is None:
-            history.validation_scores = []
-        if self.early_stopping and val_data is not None and history.n_iter > 0:
-            # Continuing: the model as it is now is the one to beat on this validation data.
-            history.best_score = self._validation_score(params, val_data)
-            history.best_params = tree_copy(params)
-        if self.verbose and not incremental:
-            _print_header(val_data is not None)
-        with training(self.blas_threads) as interrupted:
-            stop_reason = self._epochs(params, optimizer, data, val_data, history, n_epochs,
-                                       incremental, interrupted)
-        if self.early_stopping and history.best_params is not None:
-            params = history.best_params
-        # Everything succeeded: publish the new state at once.
-        self.params_ = params
-        self._optimizer = optimizer
-        self.t_ = optimizer.t
-        history.write_to(self)
-        if stop_reason is None and not incremental and n_epochs == self.max_iter:
-            warnings.warn(
-                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet.",
-                ConvergenceWarning, stacklevel=4,
-            )
-        return self
-
-    def _epochs(self, params, optimizer, data, val_data, history, n_epochs, incremental,
-                interrupted):
-        """The epoch loop; returns why it stopped ("converged", "interrupted", ...) or None."""
-        loss_and_grad = value_and_grad_tree(self._loss)
-        for _ in range(n_epochs):
-            start = time.perf_counter()
-            try:
-                if interrupted():
-                    raise KeyboardInterrupt
-                loss = self._run_epoch(params, optimizer, loss_and_grad, data, self._rng,
-                                       interrupted)
-            except KeyboardInterrupt:
-                warnings.warn(
-                    "Training interrupted (KeyboardInterrupt): keeping the model as of the last "
-                    "completed step" + (", best validation parameters restored."
-                                        if self.early_stopping else "."),
-                    UserWarning, stacklevel=4,
-                )
-                return "interrupted"
-            except _NonFiniteLoss as error:
-                warnings.warn(
-                    f"Training stopped: the loss became {error.args[0]} (try a lower "
-                    "learning_rate_init). The parameters of the last finite step are kept.",
-                    RuntimeWarning, stacklevel=4,
-                )
-                return "non-finite"
-            history.record_epoch(loss)
-            score = None if val_data is None else self._validation_score(params, val_data)
-            if score is not None:
-                history.validation_scores.append(score)
-            improved = history.update(loss, score, self.tol, self.early_stopping, params)
-            if self.verbose:
-                _print_row(history.n_iter, loss, score, time.perf_counter() - start, improved)
-            if not incremental and history.no_improvement_count > self.n_iter_no_change:
-                return "converged"
-        return None
-
-    def _run_epoch(self, params, optimizer, loss_and_grad, data, rng, interrupted=lambda: False):
-        """One pass over shuffled minibatches; returns the sample-weighted mean loss.
-
-        A Ctrl-C (SIGINT) while it runs stops it after the current step, so
-        the parameters are never left half-updated.
-        """
-        batches = minibatches(data, self._batch_size(len(data)), rng)
-        total, weight = 0.0, 0.0
-        with _progress(len(batches), self.verbose >= 2) as bar:
-            for index in batches:
-                batch = data.take(index)
-                loss = self._step(params, optimizer, loss_and_grad, batch, rng)
-                batch_weight = float(batch["weight"].sum()) if "weight" in batch else 1.0
-                total += loss * batch_weight
-                weight += batch_weight
-                bar.update(loss)
-                if interrupted():
-                    raise KeyboardInterrupt
-        return total / max(weight, 1e-12)
-
-    def _step(self, params, optimizer, loss_and_grad, batch, rng):
-        """Loss, gradients by autograd, one AdamW update (not applied if anything is not finite)."""
-        loss, grads = loss_and_grad(params, batch, rng)
-        loss = float(loss)
-        if not np.isfinite(loss):
-            raise _NonFiniteLoss(f"{loss} (loss)")
-        if not optimizer.update(params, grads):
-            raise _NonFiniteLoss("non-finite (gradients)")
-        return loss
-
     # ------------------------------------------------------------ inference
 
     @property
@@ -276,9 +248,17 @@ class TransformerModelMixin:
         check_is_fitted(self)
         return int(sum(leaf.size for leaf in tree_leaves(self.params_)))
 
+    @property
+    def vocabulary_(self):
+        """Token -> id learned in ``fit`` when ``X`` was a list of sequences."""
+        check_is_fitted(self)
+        if getattr(self._codec, "kind", None) != "sequences":
+            raise AttributeError("vocabulary_ exists only for models fitted on sequences.")
+        return self._codec.vocabulary
+
     def _inputs(self, X):
         """Raw X -> model inputs, checked against what fit saw."""
-        return self._adapter.transform(self, X)
+        return self._codec.read(self, X)
 
     def attention_weights(self, X):
         """The softmax attention weights of every layer and head, and the tokens they belong to.
@@ -322,7 +302,7 @@ class TransformerModelMixin:
     def _attention_inputs(self, X):
         """Model inputs and position labels for :meth:`attention_weights` (encoder models)."""
         inputs = self._inputs(X)
-        adapter, n_positions = self._adapter, inputs.X.shape[1]
+        adapter, n_positions = self._codec, inputs.X.shape[1]
         if adapter.kind == "sequences":
             tokens = [t[:n_positions] for t in adapter._analyze(X)]
         elif adapter.kind == "tokens":  # the user's ids; -1 marks an id never seen in fit
@@ -347,7 +327,7 @@ class TransformerModelMixin:
         A token array's width is fixed at fit (``n_features_in_``); a list of
         sequences is as wide as its longest, which depends on the batch.
         """
-        if self._adapter is not None and self._adapter.kind == "tokens":
+        if getattr(self._codec, "kind", None) == "tokens":
             return min(self.config_.max_len, inputs.X.shape[1])
         return self.config_.max_len
 
@@ -357,135 +337,3 @@ class TransformerModelMixin:
                            max_width=self._max_width(inputs), n_heads=self.config_.n_heads,
                            width_axes=width_axes, blas_threads=self.blas_threads,
                            pass_index=pass_index)
-
-
-def minibatches(data, batch_size, rng, bucket_batches=None):
-    """Shuffled row indices of each minibatch of an epoch.
-
-    With ``bucket_batches``, padded sequences are first grouped into buckets
-    of that many batches (after shuffling) and sorted by length within a
-    bucket, so each batch holds sequences of similar length and is trimmed
-    to little padding; the batches are then shuffled again. The estimators
-    do not bucket by default: measured on the language-model test corpus
-    (batch 32), buckets of 32 batches trained 40% faster but raised held-out
-    perplexity from 1.50 to 1.57 (buckets of 4: 28% faster, 1.53).
-    """
-    n = len(data)
-    order = rng.permutation(n)
-    mask = data.inputs.mask
-    if bucket_batches and mask is not None and n > batch_size:
-        lengths = mask.sum(axis=1)
-        bucket = batch_size * bucket_batches
-        order = np.concatenate([chunk[np.argsort(lengths[chunk], kind="stable")]
-                                for chunk in np.split(order, range(bucket, n, bucket))])
-    batches = [np.sort(order[i : i + batch_size]) for i in range(0, n, batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-class _NonFiniteLoss(Exception):
-    pass
-
-
-class _History:
-    """Loss curve, validation scores and the early-stopping counters of a fit."""
-
-    def __init__(self, n_iter, loss_curve, validation_scores, best_loss, best_score,
-                 no_improvement_count):
-        self.n_iter = n_iter
-        self.loss_curve = list(loss_curve)
-        self.validation_scores = None if validation_scores is None else list(validation_scores)
-        self.best_loss = best_loss
-        self.best_score = best_score
-        self.no_improvement_count = no_improvement_count
-        self.best_params = None
-
-    @classmethod
-    def from_estimator(cls, est):
-        return cls(est.n_iter_, est.loss_curve_, est.validation_scores_, est.best_loss_,
-                   est.best_validation_score_, est._no_improvement_count)
-
-    def record_epoch(self, loss):
-        self.n_iter += 1
-        self.loss_curve.append(loss)
-
-    def update(self, loss, score, tol, early_stopping, params):
-        """MLP-style stopping counters; returns True if this epoch is the best so far."""
-        if early_stopping and score is not None:
-            improved = self.best_score is None or score > self.best_score + tol
-            if self.best_score is None or score > self.best_score:
-                self.best_score = score
-                self.best_params = tree_copy(params)
-            self.best_loss = min(self.best_loss, loss)
-        else:
-            improved = loss < self.best_loss - tol
-            self.best_loss = min(self.best_loss, loss)
-            if score is not None:
-                self.best_score = score if self.best_score is None else max(self.best_score, score)
-        self.no_improvement_count = 0 if improved else self.no_improvement_count + 1
-        return improved
-
-    def write_to(self, est):
-        est.n_iter_ = self.n_iter
-        est.loss_curve_ = self.loss_curve
-        est.validation_scores_ = self.validation_scores
-        est.best_loss_ = self.best_loss
-        est.best_validation_score_ = self.best_score
-        est._no_improvement_count = self.no_improvement_count
-
-
-_COLUMNS = ("epoch", "train_loss", "valid_score", "dur")
-
-
-def _print_header(with_validation):
-    names = _COLUMNS if with_validation else (_COLUMNS[0], _COLUMNS[1], _COLUMNS[3])
-    line = "  ".join(f"{n:>11}" for n in names)
-    print(line)
-    print("  ".join("-" * 11 for _ in names))
-
-
-def _print_row(epoch, loss, score, seconds, improved):
-    cells = [f"{epoch:>11d}", f"{loss:>11.4f}"]
-    if score is not None:
-        cells.append(f"{score:>11.4f}")
-    cells.append(f"{seconds:>10.2f}s")
-    print("  ".join(cells) + ("  *" if improved else ""), flush=True)
-
-
-class _PlainProgress:
-    """A one-line batch counter on stderr, for when tqdm is not installed."""
-
-    def __init__(self, total):
-        self.total, self.done = total, 0
-
-    def update(self, loss):
-        self.done += 1
-        sys.stderr.write(f"\r  batch {self.done}/{self.total}  loss {loss:.4f}")
-        if self.done == self.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
-class _NoProgress:
-    def update(self, loss):
-        pass
-
-
-@contextmanager
-def _progress(total, enabled):
-    """A per-batch progress bar (tqdm if installed, else a plain counter) when ``enabled``."""
-    if not enabled:
-        yield _NoProgress()
-        return
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        yield _PlainProgress(total)
-        return
-    with tqdm(total=total, leave=False, unit="batch") as bar:
-
-        class _Tqdm:
-            def update(self, loss):
-                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-                bar.update(1)
-
-        yield _Tqdm()

@@ -12,7 +12,7 @@ and VJPs, no container nodes.
 from autograd.core import VJPNode, add_outgrads
 from autograd.tracer import isbox, new_box, toposort, trace_stack
 
-from ._optim import tree_leaves, tree_map, tree_unflatten
+from ._tree import tree_leaves, tree_map, tree_unflatten
 
 
 def value_and_grad_tree(fun):

@@ -81,6 +81,19 @@ class InputAdapter:
 
     # ----------------------------------------------------------------- fit
 
+    def read(self, estimator, X, fitting=False, what="X"):
+        """Raw ``X`` -> ``Inputs``: learning from it (``fitting``), or checked against what was learned.
+
+        A codec that is already fitted (taken over from a pretrained encoder)
+        is not learned again when ``fitting``: it records ``n_features_in_``
+        on ``estimator`` and reads ``X`` as it would any other input.
+        """
+        if fitting:
+            if hasattr(self, "kind"):
+                return self.transform(estimator, X, reset=True)
+            return self.fit_transform(estimator, X)
+        return self.transform(estimator, X)
+
     def fit_transform(self, estimator, X):
         """Learn the input kind (and vocabulary) from training ``X``; return its ``Inputs``."""
         if isinstance(X, str):

@@ -51,6 +51,15 @@ ATTENTION_BUDGET = 2**24  # attention weights per inference chunk (64 MiB in flo
 LENGTH_STEP = 8  # padded sequences run at their own length rounded up to a multiple of this
 
 
+def make_rng(random_state):
+    """A numpy Generator from ``random_state`` without touching numpy's global state."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    return np.random.default_rng(random_state)  # int, or None for fresh OS entropy
+
+
 # ------------------------------------------------------------------ BLAS threads
 
 

@@ -1,26 +1,17 @@
 """TransformerClassifier: a Transformer encoder with a softmax output over classes."""
 
-from dataclasses import replace
-
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
-from sklearn.utils._param_validation import HasMethods
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-)
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._atomic import atomic
-from ._base import TrainingData, TransformerModelMixin, make_rng
-from ._model import DTYPE, head_logits, init_linear, init_params, pooled_features
-from ._optim import tree_copy
+from ._model import DTYPE
 from ._primitives import log_softmax, softmax_cross_entropy
+from ._supervised import _PooledEncoderModel
 
 
-class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimator):
+class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
     """Transformer encoder classifier, trained with autograd.
 
     Each sample becomes a sequence of vectors: a token sequence through an
@@ -146,11 +137,6 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
     True
     """
 
-    _parameter_constraints: dict = {
-        **TransformerModelMixin._parameter_constraints,
-        "encoder": [HasMethods(["fit", "transform"]), None],
-    }
-
     def __init__(
         self,
         d_model=64,
@@ -228,36 +214,14 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         Returns
         -------
         self : TransformerClassifier
+
+        Raises
+        ------
+        ValueError
+            If ``y`` has fewer than 2 classes, ``d_model`` is not divisible by
+            ``n_heads``, or ``X`` cannot be read (the message names the problem).
         """
-        warm = self.warm_start and hasattr(self, "params_")
-        with self._blas_limit():
-            encoder = None if warm else self._pretrained_encoder(X)
-            if encoder is not None:
-                adapter = encoder._adapter
-                inputs = adapter.transform(self, X, reset=True)
-            else:
-                adapter, inputs = self._read_inputs(X, refit=not warm)
-            y = self._check_y(y, inputs)
-            classes = np.unique(y)
-            if len(classes) < 2:
-                raise ValueError(
-                    "The number of classes has to be greater than one; got 1 class "
-                    f"({classes[0]!r}). A classifier needs samples of at least 2 classes."
-                )
-            if warm and not np.array_equal(classes, self.classes_):
-                raise ValueError(
-                    f"warm_start: y has classes {classes.tolist()}, but the model was fitted "
-                    f"with {self.classes_.tolist()}."
-                )
-            data = self._training_data(inputs, y, classes, sample_weight)
-            rng = self._rng if warm else make_rng(self.random_state)
-            val = self._explicit_validation(adapter, classes, X_val, y_val)
-            data, val = self._split_validation(data, val, rng, stratify=data.arrays["target"])
-            if not warm:
-                self.classes_ = classes
-                config, params = self._new_model(adapter, len(classes), encoder, rng)
-                self._initialize(adapter, config, params, rng)
-            return self._fit(data, val)
+        return self._fit_template(X, y, sample_weight, X_val, y_val)
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic
@@ -274,103 +238,56 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         Returns
         -------
         self : TransformerClassifier
+
+        Raises
+        ------
+        ValueError
+            If the first call sees fewer than 2 classes, or ``classes`` differs
+            from the first call's.
         """
-        first = not hasattr(self, "params_")
-        with self._blas_limit():
-            encoder = self._pretrained_encoder(X) if first else None
-            if encoder is not None:
-                adapter = encoder._adapter
-                inputs = adapter.transform(self, X, reset=True)
-            else:
-                adapter, inputs = self._read_inputs(X, refit=first)
-            y = self._check_y(y, inputs)
-            if first:
-                all_classes = np.unique(y if classes is None else column_or_1d(classes))
-                if len(all_classes) < 2:
-                    raise ValueError(
-                        "partial_fit needs at least 2 classes on the first call: pass "
-                        "classes=[...] with every label."
-                    )
-            else:
-                all_classes = self.classes_
-                if classes is not None and not np.array_equal(np.unique(classes), all_classes):
-                    raise ValueError(
-                        f"classes={list(classes)} differs from the classes of the first "
-                        f"partial_fit call, {all_classes.tolist()}."
-                    )
-            data = self._training_data(inputs, y, all_classes, sample_weight)
-            if first:
-                rng = make_rng(self.random_state)
-                self.classes_ = all_classes
-                self._initialize(adapter, *self._new_model(adapter, len(all_classes), encoder, rng), rng)
-            return self._fit(data, None, n_epochs=1, incremental=True)
+        return self._fit_template(X, y, sample_weight, partial=True, classes=classes)
 
-    def _check_y(self, y, inputs):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+    def _encode_targets(self, y, *, fitting, classes, what):
+        """Labels -> class indices; ``fitting`` learns ``classes_`` (from ``classes`` if given)."""
+        name = "y" if what == "X" else "y_val"
         y = column_or_1d(y, warn=True)
-        check_consistent_length(inputs.X, y)
         check_classification_targets(y)
-        return y
-
-    def _encode_labels(self, y, classes, what="y"):
-        unknown = np.setdiff1d(y, classes)
+        if fitting:
+            all_classes = np.unique(y if classes is None else column_or_1d(classes))
+            if len(all_classes) < 2:
+                raise ValueError(
+                    "The number of classes has to be greater than one; got "
+                    f"{[c.item() if hasattr(c, 'item') else c for c in all_classes]}. A classifier "
+                    "needs samples of at least 2 classes (partial_fit: pass classes=[...]).")
+            self.classes_ = all_classes
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} differs from the classes of the first "
+                f"partial_fit call, {self.classes_.tolist()}.")
+        unknown = np.setdiff1d(y, self.classes_)
         if len(unknown):
-            raise ValueError(f"{what} contains labels not in classes: {unknown.tolist()}.")
-        return np.searchsorted(classes, y)
+            raise ValueError(f"{name} contains labels not in classes {self.classes_.tolist()}: "
+                             f"{unknown.tolist()}.")
+        return {"target": np.searchsorted(self.classes_, y)}
 
-    def _training_data(self, inputs, y, classes, sample_weight):
-        weight = _check_sample_weight(sample_weight, inputs.X, ensure_non_negative=True)
-        return TrainingData(inputs, target=self._encode_labels(y, classes),
-                            weight=weight.astype(DTYPE))
+    def _n_outputs(self):
+        return len(self.classes_)
 
-    def _explicit_validation(self, adapter, classes, X_val, y_val):
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
-        if X_val is None:
-            return None
-        inputs = adapter.transform(self, X_val)
-        y_val = self._check_y(y_val, inputs)
-        return TrainingData(inputs, target=self._encode_labels(y_val, classes, "y_val"))
-
-    def _pretrained_encoder(self, X):
-        """The fitted encoder to start from (fitting a clone on ``X`` if it is not fitted), or None."""
-        if self.encoder is None:
-            return None
-        encoder = self.encoder
-        if not hasattr(encoder, "params_"):
-            encoder = clone(encoder).fit(X)
-        return encoder
-
-    def _new_model(self, adapter, n_classes, encoder, rng):
-        """(config, params): from scratch, or the encoder's weights with a new output head."""
-        if encoder is None:
-            config = self._model_config(adapter.model_kind, adapter.model_input_size, n_classes)
-            return config, init_params(config, rng)
-        config = replace(encoder.config_, n_outputs=n_classes, dropout=float(self.dropout))
-        params = {"embed": tree_copy(encoder.params_["embed"]),
-                  "encoder": tree_copy(encoder.params_["encoder"]),
-                  "head": init_linear(rng, config.d_model, n_classes)}
-        return config, params
+    def _stratify(self, data):
+        return data.arrays["target"]
 
     # -------------------------------------------------------------- the loss
-
-    def _logits(self, params, inputs, rng=None):
-        """Class scores (N, n_classes) for model-ready inputs."""
-        return head_logits(params, pooled_features(params, self.config_, inputs.X, inputs.mask, rng))
 
     def _loss(self, params, batch, rng):
         """Sample-weighted mean cross-entropy of a minibatch (dropout on)."""
         weight = batch["weight"]
-        logits = self._logits(params, batch["inputs"], rng)
+        logits = self._outputs(params, batch["inputs"], rng)
         total = softmax_cross_entropy(logits, batch["target"], weight)
         return total / DTYPE(max(float(weight.sum()), 1e-12))
 
     def _validation_score(self, params, data):
         """Accuracy on the validation data."""
-        logits = self._map_batches(self._logits, data.inputs, params)
+        logits = self._map_batches(self._outputs, data.inputs, params)
         return float(np.mean(logits.argmax(axis=1) == data.arrays["target"]))
 
     # ------------------------------------------------------------ prediction
@@ -388,7 +305,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         log_proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        logits = self._map_batches(self._logits, self._inputs(X))
+        logits = self._predict_outputs(X)
         return log_softmax(logits.astype(np.float64))
 
     def predict_proba(self, X):
@@ -418,18 +335,5 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         y : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        logits = self._map_batches(self._logits, self._inputs(X))
+        logits = self._predict_outputs(X)
         return self.classes_[logits.argmax(axis=1)]
-
-    @property
-    def vocabulary_(self):
-        """Token -> id learned in ``fit`` when ``X`` was a list of sequences."""
-        check_is_fitted(self)
-        if self._adapter.kind != "sequences":
-            raise AttributeError("vocabulary_ exists only for models fitted on sequences.")
-        return self._adapter.vocabulary
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags

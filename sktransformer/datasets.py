@@ -5,7 +5,7 @@ tokens that are far apart, or that depend on order.
 """
 
 
-from ._base import make_rng
+from ._runtime import make_rng
 
 _NAMES = ["anna", "bruno", "clara", "dmitri", "elena", "farid", "greta", "hugo"]
 _NOUNS = [("cat", "cats"), ("dog", "dogs"), ("bird", "birds"), ("child", "children"),

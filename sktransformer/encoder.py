@@ -4,12 +4,13 @@ import zlib
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
-from ._base import TrainingData, TransformerModelMixin, make_rng
+from ._base import TrainingData, _BaseTransformer
+from ._inputs import InputAdapter
 from ._layers import linear
 from ._model import DTYPE, encode, init_linear, init_params, pool
 from ._primitives import log_softmax, softmax_cross_entropy
@@ -86,8 +87,7 @@ def feature_reconstruction_error(params, picked, cols, targets, kind):
     return (diff * diff).sum(axis=1)
 
 
-class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TransformerModelMixin,
-                         BaseEstimator):
+class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseTransformer):
     """Transformer encoder trained without labels; turns sequences into fixed-width features.
 
     ``fit`` pretrains the encoder by hiding part of each input and learning
@@ -134,7 +134,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     """
 
     _parameter_constraints: dict = {
-        **TransformerModelMixin._parameter_constraints,
+        **_BaseTransformer._parameter_constraints,
         "mask_fraction": [Interval(Real, 0, 1, closed="right")],
     }
 
@@ -227,36 +227,39 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         -------
         self : TransformerEncoder
         """
-        warm = self.warm_start and hasattr(self, "params_")
-        with self._blas_limit():
-            adapter, inputs = self._read_inputs(X, refit=not warm)
-            rng = self._rng if warm else make_rng(self.random_state)
-            val = None if X_val is None else TrainingData(adapter.transform(self, X_val))
-            data, val = self._split_validation(TrainingData(inputs), val, rng)
-            if not warm:
-                self._start_model(adapter, inputs, rng)
-            return self._fit(data, val)
+        return self._fit_template(X, None, None, X_val, None)
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic
     def partial_fit(self, X, y=None):
         """One epoch of pretraining on ``X``, from the current model (or a new one).
 
+        Parameters
+        ----------
+        X : array-like or list of sequences
+            As in :meth:`fit`.
+        y : ignored
+
         Returns
         -------
         self : TransformerEncoder
         """
-        first = not hasattr(self, "params_")
-        with self._blas_limit():
-            adapter, inputs = self._read_inputs(X, refit=first)
-            if first:
-                self._start_model(adapter, inputs, make_rng(self.random_state))
-            return self._fit(TrainingData(inputs), None, n_epochs=1, incremental=True)
+        return self._fit_template(X, None, None, partial=True)
 
-    def _start_model(self, adapter, inputs, rng):
+    def _new_codec(self, X):
+        return InputAdapter(self.input_type, self.max_len), None
+
+    def _read(self, X, y, sample_weight, *, fitting, classes, what):
+        return TrainingData(self._codec.read(self, X, fitting, what))
+
+    def _requires_y(self):
+        return False
+
+    def _init_model(self, data, rng, source):
         """A fresh network with the pretraining head for this kind of input."""
-        extra = 1 if adapter.model_kind == "tokens" else 0  # the [MASK] token id
-        config = self._model_config(adapter.model_kind, adapter.model_input_size + extra, 0)
+        codec, inputs = self._codec, data.inputs
+        extra = 1 if codec.model_kind == "tokens" else 0  # the [MASK] token id
+        config = self._model_config(codec.model_kind, codec.model_input_size + extra, 0)
         params = init_params(config, rng)
         d = config.d_model
         if config.input_kind == "tokens":
@@ -274,7 +277,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                     "b": np.zeros(config.input_size, DTYPE)}
             else:
                 params["reconstruct"] = init_linear(rng, d, config.input_size)
-        self._initialize(adapter, config, params, rng)
+        return config, params
 
     # ------------------------------------------------------- the objective
 

@@ -3,16 +3,17 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
-from ._base import TrainingData, TransformerModelMixin, make_rng
+from ._base import TrainingData, _BaseTransformer
 from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
 from ._primitives import log_softmax, softmax_cross_entropy
-from .vectorizer import N_RESERVED, GenerativeVocabulary, analyze, build_vocabulary, read_token_lists
+from ._runtime import blas_limit, make_rng
+from .vectorizer import GenerativeVocabulary, analyze, build_vocabulary, read_token_lists
 
 # ------------------------------------------------------------ pure helpers
 
@@ -66,7 +67,7 @@ def sample_next(logits, temperature, top_k, rng):
     return int(rng.choice(len(p), p=p / p.sum()))
 
 
-class TransformerLanguageModel(TransformerModelMixin, BaseEstimator):
+class TransformerLanguageModel(_BaseTransformer):
     """Decoder-only Transformer language model (the GPT family's architecture), trained with autograd.
 
     Each position attends only to itself and earlier positions (a causal
@@ -118,7 +119,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     """
 
     _parameter_constraints: dict = {
-        **{k: v for k, v in TransformerModelMixin._parameter_constraints.items()
+        **{k: v for k, v in _BaseTransformer._parameter_constraints.items()
            if k not in ("pooling", "input_type")},
         "analyzer": [StrOptions({"word", "char"}), callable],
     }
@@ -205,27 +206,46 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         -------
         self : TransformerLanguageModel
         """
-        warm = self.warm_start and hasattr(self, "params_")
-        with self._blas_limit():
-            documents = self._token_lists(X, reset=not warm)
-            vocab = self._vocab if warm else GenerativeVocabulary(build_vocabulary(documents))
-            data = self._windows(vocab, documents, stride=self.max_len)
-            rng = self._rng if warm else make_rng(self.random_state)
-            val = None
-            if X_val is not None:
-                val = self._windows(vocab, self._token_lists(X_val, reset=False), self.max_len)
-            data, val = self._split_validation(data, val, rng)
-            if not warm:
-                self._vocab = vocab
-                config = self._decoder_config(vocab)
-                self._initialize(None, config, init_decoder(config, rng), rng)
-            return self._fit(data, val)
+        return self._fit_template(X, None, None, X_val, None)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
+    def partial_fit(self, X, y=None):
+        """One epoch on ``X``, from the current model (or a new one, whose vocabulary ``X`` fixes).
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or 2-D array of tokens
+        y : ignored
+
+        Returns
+        -------
+        self : TransformerLanguageModel
+        """
+        return self._fit_template(X, None, None, partial=True)
+
+    def _new_codec(self, X):
+        return None, None  # the vocabulary is learned by _read
+
+    def _read(self, X, y, sample_weight, *, fitting, classes, what):
+        """Context windows of the documents ``X`` (a fresh fit learns the vocabulary first)."""
+        documents = self._token_lists(X, reset=fitting)
+        if fitting:
+            self._codec = GenerativeVocabulary(build_vocabulary(documents))
+        return self._windows(self._codec, documents, stride=self.max_len)
+
+    def _requires_y(self):
+        return False
+
+    def _pooling(self):
+        return "mean"
+
+    def _init_model(self, data, rng, source):
+        config = self._model_config("tokens", self._codec.n_ids, self._codec.n_outputs)
+        return config, init_decoder(config, rng)
 
     def _token_lists(self, X, reset):
         return read_token_lists(self, X, reset, self.analyzer, lowercase=False)
-
-    def _decoder_config(self, vocab):
-        return self._model_config("tokens", vocab.n_ids, vocab.n_outputs)
 
     def _windows(self, vocab, documents, stride):
         """TrainingData of context windows (targets as output columns, -1 = not scored)."""
@@ -268,7 +288,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _next_token_log_proba(self, X):
         """Per document: (targets, log-probabilities (n_tokens + 1, n_outputs)) for tokens 1.. and <eos>."""
         check_is_fitted(self)
-        vocab = self._vocab
+        vocab = self._codec
         documents = [vocab.encode(d) for d in self._token_lists(X, reset=False)]
         stride = max(1, self.max_len // 2)
         inputs, targets, document, position = context_windows(documents, self.max_len, stride)
@@ -369,19 +389,19 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         if not is_text and not isinstance(prompt, list | tuple | np.ndarray):
             raise TypeError(f"prompt must be a string or a list of tokens, got {type(prompt).__name__}.")
         tokens = analyze(prompt, self.analyzer, lowercase=False)
-        ids = self._vocab.encode(tokens, eos=False)
+        ids = self._codec.encode(tokens, eos=False)
         rng = make_rng(random_state)
         generated = []
-        with self._blas_limit():
+        with blas_limit(self.blas_threads):
             for next_index in self._sample(ids, max_new_tokens, temperature, top_k, rng, use_cache):
-                generated.append(self._vocab.token(next_index))
+                generated.append(self._codec.token(next_index))
         if is_text:
-            return self._vocab.join(generated, self.analyzer)
+            return self._codec.join(generated, self.analyzer)
         return generated
 
     def _sample(self, ids, max_new_tokens, temperature, top_k, rng, use_cache):
         """Yield sampled output columns until <eos> or ``max_new_tokens``."""
-        vocab, config = self._vocab, self.config_
+        vocab, config = self._codec, self.config_
         ids, cache, n_cached = list(ids), None, 0
         for _ in range(max_new_tokens):
             if not use_cache or cache is None or len(ids) > self.max_len:
@@ -397,13 +417,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             if vocab.is_end(index):
                 return
             yield index
-            ids.append(index + N_RESERVED)  # output column -> token id
+            ids.append(int(vocab.id_of_column(index)))
 
     def _attention_inputs(self, X):
         """<bos> + each sequence's first max_len - 1 tokens, and their labels."""
         check_is_fitted(self)
         documents = [d[: self.max_len - 1] for d in self._token_lists(X, reset=False)]
-        ids = [self._vocab.encode(d, eos=False) for d in documents]
+        ids = [self._codec.encode(d, eos=False) for d in documents]
         matrix = np.zeros((len(ids), max(map(len, ids))), np.int32)
         for i, row in enumerate(ids):
             matrix[i, : len(row)] = row
@@ -417,13 +437,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def vocabulary_(self):
         """Token -> id."""
         check_is_fitted(self)
-        return self._vocab.vocabulary
+        return self._codec.vocabulary
 
     @property
     def tokens_(self):
         """Column labels of predict_proba: tokens in id order, then "<eos>"."""
         check_is_fitted(self)
-        return self._vocab.output_tokens
+        return self._codec.output_tokens
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -24,7 +24,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 
 FORMAT_VERSION = 2  # 2: dense token-id maps, seq2seq source end markers
 OLDEST_READABLE = 2  # format 1 came only from development snapshots before the 0.1.0 release

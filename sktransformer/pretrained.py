@@ -26,9 +26,9 @@ import pathlib
 
 import numpy as np
 
-from ._base import make_rng
 from ._inputs import Inputs
 from ._model import DTYPE, TIED_ID_OFFSET, ModelConfig, init_linear
+from ._runtime import make_rng
 from .vectorizer import _check_sequences
 
 ENCODER_TYPES = ("bert", "distilbert")
@@ -170,6 +170,10 @@ class TokenizerAdapter:
     def fit_transform(self, estimator, X):
         return self.transform(estimator, X)
 
+    def read(self, estimator, X, fitting=False, what="X"):
+        """Raw text -> ``Inputs`` (the tokenizer is fixed: nothing is learned)."""
+        return self.transform(estimator, X)
+
     def transform(self, estimator, X, reset=False):
         _check_sequences(X)
         if isinstance(X, np.ndarray) and X.ndim != 1 or any(not isinstance(x, str) for x in X):
@@ -216,6 +220,10 @@ class CheckpointVocabulary:
 
     def is_end(self, output_index):
         return output_index + TIED_ID_OFFSET == self.eos
+
+    @staticmethod
+    def id_of_column(columns):
+        return np.asarray(columns) + TIED_ID_OFFSET
 
     def join(self, tokens, analyzer):
         """Generated tokens -> text, by the tokenizer's decoder."""
@@ -444,7 +452,8 @@ def load_encoder(cls, path, params):
     tree["mlm"] = init_linear(rng, arch["d_model"], arch["vocab"])
     estimator._target_mean = estimator._target_scale = None
     adapter = TokenizerAdapter(tokenizer, estimator.max_len, arch["vocab"] + 1)
-    estimator._initialize(adapter, model_config, tree, rng)
+    estimator._codec = adapter
+    estimator._initialize(model_config, tree, rng)
     return estimator
 
 
@@ -478,7 +487,6 @@ def load_language_model(cls, path, params):
     if vocab.n_outputs != arch["vocab"]:  # a model row with no token: pad the vocabulary
         vocab.n_outputs = arch["vocab"]
         vocab._tokens += [f"<unused{i}>" for i in range(len(vocab._tokens), arch["vocab"])]
-    estimator._vocab = vocab
-    estimator._initialize(None, model_config, gpt2_params(arch, tensors),
-                          make_rng(estimator.random_state))
+    estimator._codec = vocab
+    estimator._initialize(model_config, gpt2_params(arch, tensors), make_rng(estimator.random_state))
     return estimator

@@ -5,19 +5,19 @@ from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._atomic import atomic
-from ._base import TrainingData, TransformerModelMixin, make_rng
+from ._base import TrainingData, _BaseTransformer
 from ._inputs import Inputs
 from ._model import DTYPE, decode, encode, init_decoder, init_params, new_cache
 from ._primitives import log_softmax, softmax_cross_entropy
 from .vectorizer import (
-    N_RESERVED,
     PAD_ID,
     GenerativeVocabulary,
+    PairVocabulary,
     analyze,
     build_vocabulary,
     read_token_lists,
@@ -27,12 +27,13 @@ from .vectorizer import (
 # ------------------------------------------------------------ search (pure)
 
 
-def greedy_search(step, n_samples, bos, eos_column, max_steps):
+def greedy_search(step, n_samples, vocab, max_steps):
     """Most probable next token at every step, for a batch; returns (columns, total log-prob) per sample.
 
     ``step(last_ids (N, 1)) -> log-probabilities (N, n_outputs)`` advances
     the decoder by one token (it keeps its own key/value cache).
     """
+    bos, eos_column = vocab.bos, vocab.eos_column
     outputs = [[] for _ in range(n_samples)]
     scores = np.zeros(n_samples)
     done = np.zeros(n_samples, bool)
@@ -46,17 +47,18 @@ def greedy_search(step, n_samples, bos, eos_column, max_steps):
         done |= best == eos_column
         if done.all():
             break
-        last = (best + N_RESERVED)[:, None]
+        last = vocab.id_of_column(best)[:, None]
     return outputs, scores
 
 
-def beam_search(step, reorder, bos, eos_column, beam_width, max_steps):
+def beam_search(step, reorder, vocab, beam_width, max_steps):
     """Keep the ``beam_width`` most probable prefixes of one sample; returns (columns, total log-prob).
 
     ``step`` is as in :func:`greedy_search` for a batch of beams;
     ``reorder(index)`` makes the decoder's cache follow the surviving beams.
     Finished hypotheses (ended by <eos>) compete on total log-probability.
     """
+    bos, eos_column = vocab.bos, vocab.eos_column
     beams = [([], 0.0)]
     finished = []
     last = np.array([[bos]])
@@ -83,11 +85,11 @@ def beam_search(step, reorder, bos, eos_column, beam_width, max_steps):
             break  # no open prefix can still beat the best finished one: scores only fall
         beams = next_beams
         reorder(np.array(parents))
-        last = np.array([[prefix[-1] + N_RESERVED] for prefix, _ in beams])
+        last = vocab.id_of_column([[prefix[-1]] for prefix, _ in beams])
     return max(finished, key=lambda f: f[1])
 
 
-class TransformerSeq2Seq(TransformerModelMixin, BaseEstimator):
+class TransformerSeq2Seq(_BaseTransformer):
     """Encoder-decoder Transformer for sequence-to-sequence tasks (translation, transduction).
 
     The encoder reads the source sequence with self-attention and produces
@@ -140,7 +142,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     """
 
     _parameter_constraints: dict = {
-        **{k: v for k, v in TransformerModelMixin._parameter_constraints.items()
+        **{k: v for k, v in _BaseTransformer._parameter_constraints.items()
            if k not in ("pooling", "input_type")},
         "analyzer": [StrOptions({"word", "char"}), callable],
         "target_analyzer": [StrOptions({"word", "char"}), callable, None],
@@ -226,16 +228,16 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         The marker gives even an empty source one real position, so the
         decoder's cross-attention always has something to read.
         """
-        end = len(self._source_vocabulary) + N_RESERVED  # the source side's end-of-sequence id
+        end = self._codec.source_end
         width = min(self.max_len, max(len(t) for t in token_lists) + 1)
-        ids = to_id_matrix([t[: width - 1] for t in token_lists], self._source_vocabulary, width)
+        ids = to_id_matrix([t[: width - 1] for t in token_lists], self._codec.source, width)
         lengths = np.minimum([len(t) for t in token_lists], width - 1)
         ids[np.arange(len(ids)), lengths] = end
         return Inputs(ids, ids != PAD_ID)
 
     def _teacher_forcing(self, target_lists):
         """Decoder inputs [<bos>, y_1..y_n] and targets [y_1..y_n, <eos>] (output columns; -1 = none)."""
-        vocab = self._target_vocab
+        vocab = self._codec.target
         encoded = [vocab.encode(t[: self.max_len]) for t in target_lists]
         width = max(len(e) for e in encoded) - 1
         inputs = np.zeros((len(encoded), width), np.int32)
@@ -271,44 +273,58 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         -------
         self : TransformerSeq2Seq
         """
-        warm = self.warm_start and hasattr(self, "params_")
-        with self._blas_limit():
-            sources, targets = self._training_data(X, y, reset=not warm)
-            too_long = sum(len(t) > self.max_len for t in targets)
-            if too_long:
-                warnings.warn(
-                    f"{too_long} target sequences are longer than max_len={self.max_len}; the model "
-                    "learns only their first max_len tokens (score compares whole targets).",
-                    UserWarning, stacklevel=3,
-                )
-            if not warm:
-                self._source_vocabulary = build_vocabulary(sources)
-                self._target_vocab = GenerativeVocabulary(build_vocabulary(targets))
-                self._target_is_text = all(isinstance(t, str) for t in (y.tolist() if isinstance(
-                    y, np.ndarray) else list(y)))
-            data = self._pairs(sources, targets)
-            rng = self._rng if warm else make_rng(self.random_state)
-            val = None
-            if (X_val is None) != (y_val is None):
-                raise ValueError("Pass both X_val and y_val, or neither.")
-            if X_val is not None:
-                val_sources = self._sources(X_val, reset=False)
-                val_targets = self._targets(y_val)
-                check_consistent_length(val_sources, val_targets)
-                val = self._pairs(val_sources, val_targets)
-            data, val = self._split_validation(data, val, rng)
-            if not warm:
-                # the decoder reads <bos> + up to max_len target tokens: max_len + 1 positions
-                config = replace(self._model_config("tokens", self._target_vocab.n_ids,
-                                                    self._target_vocab.n_outputs),
-                                 max_len=self.max_len + 1)
-                source_config = replace(config, input_size=len(self._source_vocabulary) + N_RESERVED + 1,
-                                        n_outputs=0, max_len=self.max_len)
-                params = {"source": init_params(source_config, rng),
-                          "target": init_decoder(config, rng, cross=True)}
-                self._source_config = source_config
-                self._initialize(None, config, params, rng)
-            return self._fit(data, val)
+        return self._fit_template(X, y, None, X_val, y_val)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
+    def partial_fit(self, X, y):
+        """One epoch over the pairs ``(X, y)``, from the current model (or a new one).
+
+        The first call fixes both vocabularies: tokens first seen later are unknown.
+
+        Parameters
+        ----------
+        X, y : as in :meth:`fit`
+
+        Returns
+        -------
+        self : TransformerSeq2Seq
+        """
+        return self._fit_template(X, y, None, partial=True)
+
+    def _new_codec(self, X):
+        return None, None  # both vocabularies are learned by _read
+
+    def _read(self, X, y, sample_weight, *, fitting, classes, what):
+        """Source ids and teacher-forcing arrays of the pairs (a fresh fit learns the vocabularies)."""
+        sources, targets = self._training_data(X, y, reset=fitting)
+        too_long = sum(len(t) > self.max_len for t in targets)
+        if too_long and what == "X":
+            warnings.warn(
+                f"{too_long} target sequences are longer than max_len={self.max_len}; the model "
+                "learns only their first max_len tokens (score compares whole targets).",
+                UserWarning, stacklevel=4,
+            )
+        if fitting:
+            self._codec = PairVocabulary(
+                build_vocabulary(sources), GenerativeVocabulary(build_vocabulary(targets)),
+                target_is_text=all(isinstance(t, str) for t in (
+                    y.tolist() if isinstance(y, np.ndarray) else list(y))))
+        return self._pairs(sources, targets)
+
+    def _pooling(self):
+        return "mean"
+
+    def _init_model(self, data, rng, source):
+        """Encoder and decoder; the decoder reads <bos> + up to max_len target tokens (max_len + 1)."""
+        vocab = self._codec
+        config = replace(self._model_config("tokens", vocab.target.n_ids, vocab.target.n_outputs),
+                         max_len=self.max_len + 1)
+        source_config = replace(config, input_size=vocab.n_source_ids, n_outputs=0,
+                                max_len=self.max_len)
+        self._source_config = source_config
+        return config, {"source": init_params(source_config, rng),
+                        "target": init_decoder(config, rng, cross=True)}
 
     def _pairs(self, sources, targets):
         decoder_inputs, decoder_targets = self._teacher_forcing(targets)
@@ -356,9 +372,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _decode_batch(self, source, beam_width, max_steps):
         """Output columns and log-probabilities for a batch of sources."""
         params, config = self.params_, self.config_
-        vocab = self._target_vocab
+        vocab = self._codec.target
         memory, memory_mask = self._memory(params, source)
-        eos = vocab.n_outputs - 1
         if beam_width == 1:
             state = {"cache": new_cache(config), "offset": 0}
 
@@ -368,7 +383,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                 state["offset"] += 1
                 return log_softmax(logits[:, -1].astype(np.float64))
 
-            return greedy_search(step, len(source), vocab.bos, eos, max_steps)
+            return greedy_search(step, len(source), vocab, max_steps)
         outputs, scores = [], []
         for i in range(len(source)):
             greedy = self._decode_batch(source.take([i]), 1, max_steps)
@@ -383,7 +398,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _beam(self, memory, memory_mask, beam_width, max_steps):
         """Beam search for one source; its memory (batch of 1) broadcasts over the beams."""
         params, config = self.params_, self.config_
-        vocab = self._target_vocab
+        vocab = self._codec.target
         state = {"cache": new_cache(config), "offset": 0}
 
         def step(last):
@@ -397,7 +412,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                 layer["self"]["K"] = layer["self"]["K"][parents]
                 layer["self"]["V"] = layer["self"]["V"][parents]
 
-        return beam_search(step, reorder, vocab.bos, vocab.n_outputs - 1, beam_width, max_steps)
+        return beam_search(step, reorder, vocab, beam_width, max_steps)
 
     def _predict_columns(self, X, beam_width=None):
         check_is_fitted(self)
@@ -422,9 +437,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return list(decoded[:, 0]), decoded[:, 1].astype(np.float64)
 
     def _as_output(self, columns):
-        vocab = self._target_vocab
+        vocab = self._codec.target
         tokens = [[vocab.token(c) for c in seq] for seq in columns]
-        if not self._target_is_text:
+        if not self._codec.target_is_text:
             return tokens
         analyzer = self.target_analyzer if self.target_analyzer is not None else self.analyzer
         sep = "" if analyzer == "char" else " "
@@ -479,7 +494,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _compare(self, X, y):
         check_is_fitted(self)
         columns, _ = self._predict_columns(X)
-        vocab = self._target_vocab
+        vocab = self._codec.target
         predicted = [[vocab.token(c) for c in seq] for seq in columns]
         reference = self._targets(y)
         check_consistent_length(predicted, reference)
@@ -502,13 +517,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def source_vocabulary_(self):
         """Source token -> id."""
         check_is_fitted(self)
-        return self._source_vocabulary
+        return self._codec.source
 
     @property
     def target_vocabulary_(self):
         """Target token -> id."""
         check_is_fitted(self)
-        return self._target_vocab.vocabulary
+        return self._codec.target.vocabulary
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -647,7 +647,17 @@ class GenerativeVocabulary:
 
     def is_end(self, output_index):
         """True for the end-of-sequence column."""
-        return output_index == self.n_outputs - 1
+        return output_index == self.eos_column
+
+    @property
+    def eos_column(self):
+        """The output column of end-of-sequence (the last)."""
+        return self.n_outputs - 1
+
+    @staticmethod
+    def id_of_column(columns):
+        """Token id of each output column (the inverse of :meth:`output_index`)."""
+        return np.asarray(columns) + N_RESERVED
 
     @staticmethod
     def join(tokens, analyzer):
@@ -658,3 +668,19 @@ class GenerativeVocabulary:
     def output_tokens(self):
         """Column labels of the model's outputs: the tokens in id order, then ``"<eos>"``."""
         return list(self._tokens)
+
+
+class PairVocabulary:
+    """The two vocabularies of a sequence-to-sequence model, with their special ids named.
+
+    Source ids: 0 padding, 1 unknown, the source tokens from 2, then
+    ``source_end``, the end marker put after every source (so even an empty
+    source has one real position). Target: a :class:`GenerativeVocabulary`.
+    """
+
+    def __init__(self, source, target, target_is_text):
+        self.source = source
+        self.target = target
+        self.target_is_text = target_is_text
+        self.source_end = len(source) + N_RESERVED
+        self.n_source_ids = self.source_end + 1

@@ -280,13 +280,15 @@ def test_blas_threads_are_limited_during_fit(small_numeric, fast_params, monkeyp
     X, y = small_numeric
     seen = []
     clf = TransformerClassifier(**{**fast_params, "blas_threads": 1})
-    original = clf._run_epoch
+    from sktransformer import _loop
+
+    original = _loop.run_epoch
 
     def spy(*args, **kwargs):
         seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(clf, "_run_epoch", spy)
+    monkeypatch.setattr(_loop, "run_epoch", spy)
     clf.fit(X, y)
     assert seen and set(seen) == {1}
 

@@ -7,6 +7,7 @@ from sktransformer import (
     TransformerClassifier,
     TransformerEncoder,
     TransformerLanguageModel,
+    TransformerRegressor,
     TransformerSeq2Seq,
 )
 
@@ -23,7 +24,7 @@ RAGGED_OUTPUT = (
 
 
 def _expected_failed_checks(estimator):
-    if isinstance(estimator, TransformerClassifier):
+    if isinstance(estimator, TransformerClassifier | TransformerRegressor):
         return {"check_sample_weight_equivalence_on_dense_data": FLOAT32_WEIGHTS}
     if isinstance(estimator, TransformerSeq2Seq):
         return {name: RAGGED_OUTPUT for name in ("check_methods_sample_order_invariance",
@@ -40,6 +41,8 @@ ESTIMATORS = [
     TransformerClassifier(d_model=16, n_heads=4, n_layers=2, max_iter=20, batch_size=64,
                           pooling="cls", norm_first=False, activation="relu",
                           positional_encoding="learned", dropout=0.1, random_state=0),
+    TransformerRegressor(d_model=16, n_heads=2, n_layers=1, max_iter=20, batch_size=64,
+                         dropout=0.0, random_state=0),
     TransformerEncoder(d_model=16, n_heads=2, n_layers=1, max_iter=5, batch_size=64, dropout=0.0,
                        random_state=0),
     TransformerEncoder(d_model=16, n_heads=2, n_layers=2, max_iter=5, pooling="cls",

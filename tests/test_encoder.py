@@ -138,7 +138,7 @@ def test_encoder_can_start_a_classifier_that_keeps_its_vocabulary():
     texts = ["a b c", "c b a", "a a b", "b c c"] * 5
     enc = TransformerEncoder(**FAST).fit(texts)
     clf = TransformerClassifier(encoder=enc, max_iter=2, random_state=0).fit(texts, [0, 1] * 10)
-    assert clf.vocabulary_ == enc._adapter.vocabulary
+    assert clf.vocabulary_ == enc.vocabulary_
     assert clf.config_.d_model == enc.config_.d_model
     np.testing.assert_array_equal(  # starts from the encoder's weights, not a copy it mutates
         enc.params_["encoder"]["blocks"][0]["attn"]["qkv"]["W"],

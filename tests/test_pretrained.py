@@ -97,7 +97,7 @@ def test_encoder_matches_transformers(name):
 def test_encoder_tokenizes_like_the_checkpoint():
     ref, meta = reference("bert")
     enc = TransformerEncoder.from_pretrained(FIXTURES / "bert")
-    inputs = enc._adapter.transform(enc, meta["texts"])
+    inputs = enc._codec.transform(enc, meta["texts"])
     np.testing.assert_array_equal(np.where(inputs.mask, inputs.X, 0), ref["ids"])
     weights, tokens = enc.attention_weights(meta["texts"][:1])
     assert tokens[0][0] == "[CLS]" and tokens[0][-1] == "[SEP]"
@@ -120,9 +120,9 @@ def test_tokenizer_file_settings_for_padding_are_ignored(tmp_path):
 
 def test_encoder_truncates_to_max_len_keeping_sep():
     enc = TransformerEncoder.from_pretrained(FIXTURES / "bert", max_len=5)
-    inputs = enc._adapter.transform(enc, ["the quick brown fox jumps over the lazy dog"])
+    inputs = enc._codec.transform(enc, ["the quick brown fox jumps over the lazy dog"])
     assert inputs.X.shape == (1, 5)
-    assert enc._adapter.tokenizer.backend.id_to_token(int(inputs.X[0, -1])) == "[SEP]"
+    assert enc._codec.tokenizer.backend.id_to_token(int(inputs.X[0, -1])) == "[SEP]"
 
 
 def test_loaded_encoder_fine_tunes_a_classifier():

@@ -3,10 +3,12 @@
 import numpy as np
 from autograd import value_and_grad
 
-from sktransformer._base import TrainingData, minibatches
+from sktransformer._base import TrainingData
 from sktransformer._grad import value_and_grad_tree
 from sktransformer._inputs import Inputs
-from sktransformer._optim import AdamW, tree_leaves
+from sktransformer._loop import minibatches
+from sktransformer._optim import AdamW
+from sktransformer._tree import tree_leaves
 
 
 def test_minibatches_cover_every_row_once_and_bucket_by_length():

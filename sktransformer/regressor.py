@@ -1,0 +1,184 @@
+"""TransformerRegressor: a Transformer encoder with a linear output, trained on squared error."""
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._atomic import atomic
+from ._model import DTYPE
+from ._supervised import _PooledEncoderModel
+
+
+class TransformerRegressor(RegressorMixin, _PooledEncoderModel):
+    """Transformer encoder regressor, trained with autograd.
+
+    The classifier's architecture and inputs (numeric rows, token-id arrays,
+    text or token lists, multichannel series, ``encoder=`` transfer), with a
+    linear output of one value per target. Targets are standardised inside
+    ``fit`` (mean 0, standard deviation 1 per target, as the loss sees them)
+    and predictions are returned in the user's units. The loss is the
+    sample-weighted mean squared error, summed over targets.
+
+    Parameters
+    ----------
+    d_model, n_heads, n_layers, d_ff, dropout, positional_encoding, pooling, norm_first, \
+activation, max_len, input_type, batch_size, learning_rate_init, alpha, max_grad_norm, \
+max_iter, early_stopping, validation_fraction, n_iter_no_change, tol, random_state, verbose, \
+warm_start, blas_threads, encoder
+        As in :class:`TransformerClassifier`. The validation score (early
+        stopping) is R² on the held-out data.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets (1 for a 1-D ``y``).
+    params_, config_, loss_curve_, validation_scores_, best_loss_, best_validation_score_, \
+n_iter_, t_, n_features_in_
+        As in :class:`TransformerClassifier`; ``loss_curve_`` is in
+        standardised units.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : the multilayer perceptron this API follows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransformer import TransformerRegressor
+    >>> X = np.random.default_rng(0).normal(size=(200, 4))
+    >>> y = X[:, 0] - 2 * X[:, 1]
+    >>> reg = TransformerRegressor(d_model=16, n_heads=2, n_layers=1, max_iter=40,
+    ...                            random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.9
+    True
+    """
+
+    def __init__(self, d_model=64, n_heads=4, n_layers=2, d_ff=None, dropout=0.1,
+                 positional_encoding="sinusoidal", pooling="mean", norm_first=True,
+                 activation="gelu", max_len=512, input_type="auto", batch_size="auto",
+                 learning_rate_init=1e-3, alpha=0.01, max_grad_norm=1.0, max_iter=100,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
+                 random_state=None, verbose=0, warm_start=False, blas_threads=1, encoder=None):
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.d_ff = d_ff
+        self.dropout = dropout
+        self.positional_encoding = positional_encoding
+        self.pooling = pooling
+        self.norm_first = norm_first
+        self.activation = activation
+        self.max_len = max_len
+        self.input_type = input_type
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.max_grad_norm = max_grad_norm
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.blas_threads = blas_threads
+        self.encoder = encoder
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+        """Train the regressor.
+
+        Parameters
+        ----------
+        X : as in :meth:`TransformerClassifier.fit`
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Real-valued targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+        X_val, y_val : optional
+            Validation data, scored (R²) every epoch.
+
+        Returns
+        -------
+        self : TransformerRegressor
+
+        Raises
+        ------
+        ValueError
+            If ``y`` is not finite and numeric, or ``X`` cannot be read.
+        """
+        return self._fit_template(X, y, sample_weight, X_val, y_val)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)``, from the current model (or a new one).
+
+        The first call fixes the target standardisation.
+
+        Parameters
+        ----------
+        X, y, sample_weight : as in :meth:`fit`
+
+        Returns
+        -------
+        self : TransformerRegressor
+        """
+        return self._fit_template(X, y, sample_weight, partial=True)
+
+    def _encode_targets(self, y, *, fitting, classes, what):
+        """Targets -> standardised float32 (N, n_outputs); ``fitting`` learns mean and scale."""
+        name = "y" if what == "X" else "y_val"
+        y = check_array(y, ensure_2d=False, dtype="numeric", input_name=name)
+        if y.ndim > 2:
+            raise ValueError(f"{name} must be 1-D or 2-D, got {y.ndim} dimensions.")
+        y2 = y.reshape(len(y), -1).astype(np.float64)
+        if fitting:
+            self.n_outputs_ = y2.shape[1]
+            self._y_1d = y.ndim == 1
+            self._y_mean = y2.mean(axis=0)
+            self._y_scale = np.where(y2.std(axis=0) > 0, y2.std(axis=0), 1.0)
+        elif y2.shape[1] != self.n_outputs_:
+            raise ValueError(f"{name} has {y2.shape[1]} targets, but the model was fitted with "
+                             f"{self.n_outputs_}.")
+        return {"target": ((y2 - self._y_mean) / self._y_scale).astype(DTYPE)}
+
+    def _n_outputs(self):
+        return self.n_outputs_
+
+    def _loss(self, params, batch, rng):
+        """Sample-weighted mean squared error of the standardised targets (dropout on)."""
+        weight = batch["weight"]
+        diff = self._outputs(params, batch["inputs"], rng) - batch["target"]
+        return (weight[:, None] * diff * diff).sum() / DTYPE(max(float(weight.sum()), 1e-12))
+
+    def _validation_score(self, params, data):
+        """R² of the validation targets (standardised units: the same R²)."""
+        predicted = self._map_batches(self._outputs, data.inputs, params).astype(np.float64)
+        target = data.arrays["target"].astype(np.float64)
+        residual = ((target - predicted) ** 2).sum()
+        total = ((target - target.mean(axis=0)) ** 2).sum()
+        return float(1 - residual / total) if total > 0 else 0.0
+
+    def predict(self, X):
+        """Predicted targets, in the units of ``y``.
+
+        Parameters
+        ----------
+        X : as in :meth:`fit`
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        check_is_fitted(self)
+        y = self._predict_outputs(X).astype(np.float64) * self._y_scale + self._y_mean
+        return y[:, 0] if self._y_1d else y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags

@@ -1,0 +1,59 @@
+"""TransformerRegressor: standardised targets, multi-output, and a regression task that needs order."""
+
+import numpy as np
+import pytest
+from sklearn.neural_network import MLPRegressor
+
+from sktransformer import TransformerEncoder, TransformerRegressor
+
+SMALL = dict(d_model=16, n_heads=2, n_layers=1, max_iter=30, random_state=0)
+
+
+def _distance_task(n, length=10, seed=0):
+    """Token-id rows with markers 1 and 2 at random places; y = position(2) - position(1)."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(3, 9, size=(n, length))
+    first, second = (rng.permuted(np.tile(np.arange(length), (n, 1)), axis=1)[:, :2].T)
+    X[np.arange(n), first], X[np.arange(n), second] = 1, 2
+    return X, (second - first).astype(float)
+
+
+def test_predictions_are_in_the_units_of_y_and_multi_output_works():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    Y = np.c_[1000 + 50 * X[:, 0], -3 * X[:, 1]]
+    reg = TransformerRegressor(**SMALL).fit(X, Y)
+    assert reg.predict(X).shape == (150, 2) and reg.n_outputs_ == 2
+    assert abs(reg.predict(X)[:, 0].mean() - 1000) < 10  # standardised inside, user units outside
+    assert reg.score(X, Y) > 0.8
+    one = TransformerRegressor(**SMALL).fit(X, Y[:, 0])
+    assert one.predict(X).shape == (150,)
+
+
+def test_validation_score_is_r2_and_mismatched_targets_are_refused():
+    X, y = _distance_task(120)
+    reg = TransformerRegressor(**{**SMALL, "max_iter": 3}).fit(X, y, X_val=X[:30], y_val=y[:30])
+    assert len(reg.validation_scores_) == 3 and all(s <= 1 for s in reg.validation_scores_)
+    with pytest.raises(ValueError, match="targets"):
+        reg.partial_fit(X, np.c_[y, y])
+
+
+def test_encoder_transfer_starts_the_regressor():
+    X, y = _distance_task(80)
+    encoder = TransformerEncoder(**{**SMALL, "max_iter": 2}).fit(X)
+    reg = TransformerRegressor(**{**SMALL, "max_iter": 2}, encoder=encoder).fit(X, y)
+    np.testing.assert_array_equal(reg.params_["encoder"]["blocks"][0]["ln_ff"]["gamma"].shape,
+                                  encoder.params_["encoder"]["blocks"][0]["ln_ff"]["gamma"].shape)
+
+
+@pytest.mark.slow
+def test_distance_between_two_marked_tokens_needs_order_and_is_learned():
+    X, y = _distance_task(1500)
+    X_test, y_test = _distance_task(400, seed=1)
+    reg = TransformerRegressor(d_model=32, n_heads=4, n_layers=2, max_iter=40, dropout=0.0,
+                               learning_rate_init=3e-3, random_state=0).fit(X, y)
+    counts = lambda A: np.stack([(A == t).sum(axis=1) for t in range(9)], axis=1)  # noqa: E731
+    bag = MLPRegressor(max_iter=500, random_state=0).fit(counts(X), y)
+    ours, baseline = reg.score(X_test, y_test), bag.score(counts(X_test), y_test)
+    assert baseline < 0.1  # each marker appears once: counts carry nothing
+    assert ours > 0.8, (ours, baseline)
