@@ -35,6 +35,7 @@ from ._model import ModelConfig, encode, new_cache
 from ._optim import AdamW, tree_copy, tree_leaves
 from ._primitives import release_kept
 
+AUTO_EARLY_STOPPING_MIN_SAMPLES = 1000  # early_stopping="auto" holds out validation data from here
 PREDICT_BATCH_SIZE = 256  # sequences per forward pass at inference: bounds memory
 ATTENTION_BUDGET = 2**24  # attention weights per inference chunk (64 MiB in float32)
 
@@ -115,7 +116,8 @@ class TransformerModelMixin:
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "d_ff": [Interval(Integral, 1, None, closed="left"), None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "positional_encoding": [StrOptions({"sinusoidal", "learned"}), None],
+        "attention_dropout": [Interval(Real, 0, 1, closed="left")],
+        "positional_encoding": [StrOptions({"sinusoidal", "learned", "rotary", "alibi"}), None],
         "pooling": [StrOptions({"mean", "cls"})],
         "norm_first": ["boolean"],
         "activation": [StrOptions({"gelu", "relu"})],
@@ -123,10 +125,13 @@ class TransformerModelMixin:
         "input_type": [StrOptions(set(INPUT_TYPES))],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"constant", "linear", "cosine"})],
+        "warmup_fraction": [Interval(Real, 0, 1, closed="left")],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -159,6 +164,7 @@ class TransformerModelMixin:
             n_layers=self.n_layers,
             d_ff=self.d_ff if self.d_ff is not None else 4 * self.d_model,
             dropout=float(self.dropout),
+            attention_dropout=float(getattr(self, "attention_dropout", 0.0)),
             positional_encoding=self.positional_encoding,
             pooling=getattr(self, "pooling", "mean"),
             norm_first=self.norm_first,
@@ -193,7 +199,8 @@ class TransformerModelMixin:
         """(training data, validation data or None): the explicit validation data, a split, or none."""
         if val_data is not None:
             return data, val_data
-        if not self.early_stopping:
+        if not self.early_stopping or (self.early_stopping == "auto"
+                                       and len(data) < AUTO_EARLY_STOPPING_MIN_SAMPLES):
             return data, None
         index = np.arange(len(data))
         seed = int(rng.integers(2**31 - 1))
@@ -208,6 +215,30 @@ class TransformerModelMixin:
     def _batch_size(self, n_samples):
         return min(32 if self.batch_size == "auto" else self.batch_size, n_samples)
 
+    def _early_stopping(self, val_data):
+        """Whether this fit stops on (and restores the best) validation score."""
+        if self.early_stopping == "auto":
+            return val_data is not None
+        return bool(self.early_stopping)
+
+    def _new_optimizer(self, params, n_samples, incremental):
+        """AdamW with the learning-rate schedule spread over this fit's ``max_iter`` epochs.
+
+        A ``partial_fit`` call is one epoch of a schedule of ``max_iter``
+        epochs counted from the first call; each ``fit`` (warm start too)
+        starts the schedule afresh from the optimizer's current step.
+        """
+        n_batches = -(-n_samples // self._batch_size(n_samples))
+        optimizer = AdamW(params, self.learning_rate_init, self.alpha, self.max_grad_norm,
+                          schedule=getattr(self, "learning_rate", "constant"),
+                          total_steps=self.max_iter * n_batches,
+                          warmup_fraction=getattr(self, "warmup_fraction", 0.0))
+        if self._optimizer is not None:  # continue with the moments of earlier training
+            optimizer.load_state(self._optimizer)
+        if not incremental:
+            optimizer.schedule_start = optimizer.t
+        return optimizer
+
     # ------------------------------------------------------------ the loop
 
     def _fit(self, data, val_data=None, n_epochs=None, incremental=False):
@@ -218,13 +249,12 @@ class TransformerModelMixin:
         """
         n_epochs = self.max_iter if n_epochs is None else n_epochs
         params = tree_copy(self.params_)
-        optimizer = AdamW(params, self.learning_rate_init, self.alpha, self.max_grad_norm)
-        if self._optimizer is not None:  # continue with the moments of earlier training
-            optimizer.load_state(self._optimizer)
+        optimizer = self._new_optimizer(params, len(data), incremental)
+        early_stopping = self._early_stopping(val_data)
         history = _History.from_estimator(self)
         if val_data is not None and history.validation_scores is None:
             history.validation_scores = []
-        if self.early_stopping and val_data is not None and history.n_iter > 0:
+        if early_stopping and val_data is not None and history.n_iter > 0:
             # Continuing: the model as it is now is the one to beat on this validation data.
             history.best_score = self._validation_score(params, val_data)
             history.best_params = tree_copy(params)
@@ -237,11 +267,11 @@ class TransformerModelMixin:
         try:
             with _stop_on_interrupt() as interrupted:
                 stop_reason = self._epochs(params, optimizer, data, val_data, history, n_epochs,
-                                           incremental, interrupted)
+                                           incremental, interrupted, early_stopping)
         finally:
             if gc_was_enabled:
                 gc.enable()
-        if self.early_stopping and history.best_params is not None:
+        if early_stopping and history.best_params is not None:
             params = history.best_params
         # Everything succeeded: publish the new state at once.
         self.params_ = params
@@ -257,7 +287,7 @@ class TransformerModelMixin:
         return self
 
     def _epochs(self, params, optimizer, data, val_data, history, n_epochs, incremental,
-                interrupted):
+                interrupted, early_stopping):
         """The epoch loop; returns why it stopped ("converged", "interrupted", ...) or None."""
         loss_and_grad = value_and_grad_tree(self._loss)
         for _ in range(n_epochs):
@@ -271,7 +301,7 @@ class TransformerModelMixin:
                 warnings.warn(
                     "Training interrupted (KeyboardInterrupt): keeping the model as of the last "
                     "completed step" + (", best validation parameters restored."
-                                        if self.early_stopping else "."),
+                                        if early_stopping else "."),
                     UserWarning, stacklevel=4,
                 )
                 return "interrupted"
@@ -286,7 +316,7 @@ class TransformerModelMixin:
             score = None if val_data is None else self._validation_score(params, val_data)
             if score is not None:
                 history.validation_scores.append(score)
-            improved = history.update(loss, score, self.tol, self.early_stopping, params)
+            improved = history.update(loss, score, self.tol, early_stopping, params)
             if self.verbose:
                 _print_row(history.n_iter, loss, score, time.perf_counter() - start, improved)
             if not incremental and history.no_improvement_count > self.n_iter_no_change:

@@ -158,6 +158,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         n_layers=2,
         d_ff=None,
         dropout=0.1,
+        attention_dropout=0.0,
         positional_encoding="sinusoidal",
         pooling="mean",
         norm_first=True,
@@ -166,6 +167,9 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         input_type="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
+        learning_rate="constant",
+        warmup_fraction=0.0,
+        label_smoothing=0.0,
         alpha=0.01,
         max_grad_norm=1.0,
         max_iter=100,
@@ -184,6 +188,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         self.n_layers = n_layers
         self.d_ff = d_ff
         self.dropout = dropout
+        self.attention_dropout = attention_dropout
         self.positional_encoding = positional_encoding
         self.pooling = pooling
         self.norm_first = norm_first
@@ -192,6 +197,9 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         self.input_type = input_type
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.warmup_fraction = warmup_fraction
+        self.label_smoothing = label_smoothing
         self.alpha = alpha
         self.max_grad_norm = max_grad_norm
         self.max_iter = max_iter
@@ -349,7 +357,8 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         if encoder is None:
             config = self._model_config(adapter.model_kind, adapter.model_input_size, n_classes)
             return config, init_params(config, rng)
-        config = replace(encoder.config_, n_outputs=n_classes, dropout=float(self.dropout))
+        config = replace(encoder.config_, n_outputs=n_classes, dropout=float(self.dropout),
+                         attention_dropout=float(self.attention_dropout))
         params = {"embed": tree_copy(encoder.params_["embed"]),
                   "encoder": tree_copy(encoder.params_["encoder"]),
                   "head": init_linear(rng, config.d_model, n_classes)}
@@ -365,7 +374,7 @@ class TransformerClassifier(ClassifierMixin, TransformerModelMixin, BaseEstimato
         """Sample-weighted mean cross-entropy of a minibatch (dropout on)."""
         weight = batch["weight"]
         logits = self._logits(params, batch["inputs"], rng)
-        total = softmax_cross_entropy(logits, batch["target"], weight)
+        total = softmax_cross_entropy(logits, batch["target"], weight, self.label_smoothing)
         return total / DTYPE(max(float(weight.sum()), 1e-12))
 
     def _validation_score(self, params, data):
