@@ -117,14 +117,28 @@ TASKS = ["query_order", "a_before_b", "digits", "language_id"]
 
 # ------------------------------------------------------------------ configs
 
+SCREEN = {"max_iter": 20, "early_stopping": True, "n_iter_no_change": 5}
 CONFIGS = {
     "defaults": {},
+    "old20": {**SCREEN},
+    "rotary20": {**SCREEN, "positional_encoding": "rotary"},
+    "rot_lr3e-3_cos": {**SCREEN, "positional_encoding": "rotary", "learning_rate_init": 3e-3,
+                       "learning_rate": "cosine", "warmup_fraction": 0.05, "dropout": 0.0},
+    "sin_lr3e-3_cos": {**SCREEN, "learning_rate_init": 3e-3,
+                       "learning_rate": "cosine", "warmup_fraction": 0.05, "dropout": 0.0},
+    "alibi_lr3e-3_cos": {**SCREEN, "positional_encoding": "alibi", "learning_rate_init": 3e-3,
+                         "learning_rate": "cosine", "warmup_fraction": 0.05, "dropout": 0.0},
+    "rot_lr1e-3_cos_d0": {**SCREEN, "positional_encoding": "rotary",
+                          "learning_rate": "cosine", "warmup_fraction": 0.05, "dropout": 0.0},
+    "rot_lr3e-3_cos_cls": {**SCREEN, "positional_encoding": "rotary", "learning_rate_init": 3e-3,
+                           "learning_rate": "cosine", "warmup_fraction": 0.05, "dropout": 0.0,
+                           "pooling": "cls"},
 }
 
 
-def run(task, config_name, seed, data_seed=0):
+def run(task, config_name, seed, data_seed=0, verbose=0):
     (X, y), (X_test, y_test) = make_task(task, data_seed)
-    clf = TransformerClassifier(random_state=seed, **CONFIGS[config_name])
+    clf = TransformerClassifier(random_state=seed, verbose=verbose, **CONFIGS[config_name])
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -138,12 +152,13 @@ def main(argv=None):
     parser.add_argument("--tasks", nargs="+", default=TASKS, choices=TASKS)
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args(argv)
     print(f"{'config':<24} {'task':<12} {'seed':>4} {'accuracy':>8} {'epochs':>6} {'fit s':>7}")
     for config_name in args.configs:
         for task in args.tasks:
             for seed in args.seeds:
-                accuracy, epochs, seconds = run(task, config_name, seed)
+                accuracy, epochs, seconds = run(task, config_name, seed, verbose=args.verbose)
                 print(f"{config_name:<24} {task:<12} {seed:>4} {accuracy:>8.3f} {epochs:>6d} "
                       f"{seconds:>7.1f}", flush=True)
     return 0
