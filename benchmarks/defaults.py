@@ -133,6 +133,19 @@ CONFIGS = {
     "rot_lr3e-3_cos_cls": {**SCREEN, "positional_encoding": "rotary", "learning_rate_init": 3e-3,
                            "learning_rate": "cosine", "warmup_fraction": 0.05, "dropout": 0.0,
                            "pooling": "cls"},
+    "sin_d0_b8": {"max_iter": 30, "early_stopping": True, "n_iter_no_change": 10,
+                  "dropout": 0.0, "batch_size": 8},
+    "sin_d0_b16_lr3e-3_cos": {"max_iter": 30, "early_stopping": True, "n_iter_no_change": 10,
+                              "dropout": 0.0, "batch_size": 16, "learning_rate_init": 3e-3,
+                              "learning_rate": "cosine", "warmup_fraction": 0.05},
+    "rot_d0_b8": {"max_iter": 30, "early_stopping": True, "n_iter_no_change": 10,
+                  "dropout": 0.0, "batch_size": 8, "positional_encoding": "rotary"},
+    "sin_cls_d0": {"max_iter": 40, "early_stopping": True, "n_iter_no_change": 10,
+                   "dropout": 0.0, "pooling": "cls"},
+    "sin_cls_d0_b16_lr2e-3_cos": {"max_iter": 40, "early_stopping": True, "n_iter_no_change": 10,
+                                  "dropout": 0.0, "pooling": "cls", "batch_size": 16,
+                                  "learning_rate_init": 2e-3, "learning_rate": "cosine",
+                                  "warmup_fraction": 0.05},
 }
 
 
