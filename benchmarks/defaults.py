@@ -17,10 +17,11 @@ user would pass it:
   label: is ``a`` before ``b``? Token lists, 2,000 train, 1,000 test.
 - ``digits``: scikit-learn's 8x8 digits as an 8-step series of 8 channels
   (pixel values / 16); 1,297 train, 500 test.
-- ``language_id``: a string of 3-8 pseudo-words per sample from one of 4
-  invented languages (each has its own syllable inventory; a third of the
-  syllables are shared by all), passed as plain strings (split into words
-  by the estimator). 2,000 train, 1,000 test.
+- ``language_id``: 3-8 pseudo-words per sample from one of 4 invented
+  languages (each has 40 syllables of its own and 20 shared by all), passed
+  as character lists (spaces kept). 2,000 train, 1,000 test. (Passed as
+  strings split into words, almost every test word is unseen: that variant
+  scored 0.657 with the old defaults, 20 epochs.)
 
 Each row is one ``fit`` of ``TransformerClassifier(random_state=seed,
 **config)`` followed by ``score`` on the test set, with epochs run and fit
@@ -82,7 +83,7 @@ def _language_inventories(rng, n_languages=4):
     return [shared + rest[40 * i : 40 * (i + 1)] for i in range(n_languages)]
 
 
-def language_id(n, rng, inventory_seed=12345):
+def language_id_words(n, rng, inventory_seed=12345):
     """Strings of pseudo-words; label: which of 4 languages generated them."""
     inventories = _language_inventories(np.random.default_rng(inventory_seed))
     X, y = [], []
@@ -93,6 +94,12 @@ def language_id(n, rng, inventory_seed=12345):
         X.append(" ".join(words))
         y.append(lang)
     return X, np.array(y)
+
+
+def language_id(n, rng):
+    """The pseudo-word strings as character lists (spaces kept): syllables are seen, words rarely."""
+    X, y = language_id_words(n, rng)
+    return [list(text) for text in X], y
 
 
 def digits_series(rng):
@@ -146,6 +153,10 @@ CONFIGS = {
                                   "dropout": 0.0, "pooling": "cls", "batch_size": 16,
                                   "learning_rate_init": 2e-3, "learning_rate": "cosine",
                                   "warmup_fraction": 0.05},
+    "rot_cls_d0_lr3e-3_cos": {"max_iter": 30, "early_stopping": True, "n_iter_no_change": 10,
+                              "dropout": 0.0, "pooling": "cls", "positional_encoding": "rotary",
+                              "learning_rate_init": 3e-3, "learning_rate": "cosine",
+                              "warmup_fraction": 0.05},
 }
 
 
