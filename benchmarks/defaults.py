@@ -157,6 +157,9 @@ CONFIGS = {
                               "dropout": 0.0, "pooling": "cls", "positional_encoding": "rotary",
                               "learning_rate_init": 3e-3, "learning_rate": "cosine",
                               "warmup_fraction": 0.05},
+    "sin_L3_d0_cos": {"max_iter": 40, "early_stopping": True, "n_iter_no_change": 15,
+                      "dropout": 0.0, "n_layers": 3, "learning_rate": "cosine",
+                      "warmup_fraction": 0.05},
 }
 
 
