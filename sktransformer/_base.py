@@ -39,6 +39,7 @@ from ._runtime import blas_limit, make_rng, map_samples
 from ._tree import tree_copy, tree_leaves
 
 DEFAULT_BATCH_SIZE = 32
+AUTO_EARLY_STOPPING_MIN_SAMPLES = 1000  # early_stopping="auto" holds out validation data from here
 
 
 class TrainingData:
@@ -71,7 +72,8 @@ class _BaseTransformer(BaseEstimator):
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "d_ff": [Interval(Integral, 1, None, closed="left"), None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "positional_encoding": [StrOptions({"sinusoidal", "learned"}), None],
+        "attention_dropout": [Interval(Real, 0, 1, closed="left")],
+        "positional_encoding": [StrOptions({"sinusoidal", "learned", "rotary", "alibi"}), None],
         "pooling": [StrOptions({"mean", "cls"})],
         "norm_first": ["boolean"],
         "activation": [StrOptions({"gelu", "relu"})],
@@ -79,10 +81,13 @@ class _BaseTransformer(BaseEstimator):
         "input_type": [StrOptions(set(INPUT_TYPES))],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"constant", "linear", "cosine"})],
+        "warmup_fraction": [Interval(Real, 0, 1, closed="left")],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -133,13 +138,12 @@ class _BaseTransformer(BaseEstimator):
         """Train on a copy of the state; publish parameters, optimizer and history at the end."""
         n_epochs = 1 if partial else self.max_iter
         params = tree_copy(self.params_)
-        optimizer = AdamW(params, self.learning_rate_init, self.alpha, self.max_grad_norm)
-        if self._optimizer is not None:  # continue with the moments of earlier training
-            optimizer.load_state(self._optimizer)
+        optimizer = self._new_optimizer(params, len(data), partial)
+        early_stopping = self._early_stopping(val_data)
         history = History.from_estimator(self)
         if val_data is not None and history.validation_scores is None:
             history.validation_scores = []
-        if self.early_stopping and val_data is not None and history.n_iter > 0:
+        if early_stopping and val_data is not None and history.n_iter > 0:
             # Continuing: the model as it is now is the one to beat on this validation data.
             history.best_score = self._validation_score(params, val_data)
             history.best_params = tree_copy(params)
@@ -147,26 +151,50 @@ class _BaseTransformer(BaseEstimator):
             print_header(val_data is not None)
         settings = LoopSettings(
             n_epochs=n_epochs, batch_size=self._batch_size(), tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change, early_stopping=self.early_stopping,
+            n_iter_no_change=self.n_iter_no_change, early_stopping=early_stopping,
             verbose=self.verbose, blas_threads=self.blas_threads, stop_when_converged=not partial)
         reason = train(self._loss, self._validation_score, params, optimizer, data, val_data,
                        history, settings, self._rng)
-        if self.early_stopping and history.best_params is not None:
+        if early_stopping and history.best_params is not None:
             params = history.best_params
         self.params_ = params
         self._optimizer = optimizer
         self.t_ = optimizer.t
         history.write_to(self)
-        self._report(reason, partial)
+        self._report(reason, partial, early_stopping)
         return self
 
-    def _report(self, reason, partial):
+    def _early_stopping(self, val_data):
+        """Whether this fit stops on (and restores the best) validation score."""
+        if self.early_stopping == "auto":
+            return val_data is not None
+        return bool(self.early_stopping)
+
+    def _new_optimizer(self, params, n_samples, partial):
+        """AdamW with the learning-rate schedule spread over this fit's ``max_iter`` epochs.
+
+        ``total_steps = max_iter * ceil(n_samples / batch_size)``. A
+        ``partial_fit`` call is one epoch of a schedule of ``max_iter`` epochs
+        counted from the first call; each ``fit`` (warm start too) starts the
+        schedule afresh from the optimizer's current step.
+        """
+        n_batches = -(-n_samples // min(self._batch_size(), n_samples))
+        optimizer = AdamW(params, self.learning_rate_init, self.alpha, self.max_grad_norm,
+                          schedule=self.learning_rate, total_steps=self.max_iter * n_batches,
+                          warmup_fraction=self.warmup_fraction)
+        if self._optimizer is not None:  # continue with the moments of earlier training
+            optimizer.load_state(self._optimizer)
+        if not partial:
+            optimizer.schedule_start = optimizer.t
+        return optimizer
+
+    def _report(self, reason, partial, early_stopping):
         """The warning, if any, for why training stopped."""
         if reason == "interrupted":
             warnings.warn(
                 "Training interrupted (KeyboardInterrupt): keeping the model as of the last "
                 "completed step" + (", best validation parameters restored."
-                                    if self.early_stopping else "."),
+                                    if early_stopping else "."),
                 UserWarning, stacklevel=4)
         elif reason == "non-finite":
             warnings.warn(
@@ -199,6 +227,7 @@ class _BaseTransformer(BaseEstimator):
             n_layers=self.n_layers,
             d_ff=self.d_ff if self.d_ff is not None else 4 * self.d_model,
             dropout=float(self.dropout),
+            attention_dropout=float(self.attention_dropout),
             positional_encoding=self.positional_encoding,
             pooling=self._pooling(),
             norm_first=self.norm_first,
@@ -228,7 +257,8 @@ class _BaseTransformer(BaseEstimator):
         """(training data, validation data or None): the explicit validation data, a split, or none."""
         if val_data is not None:
             return data, val_data
-        if not self.early_stopping:
+        if not self.early_stopping or (self.early_stopping == "auto"
+                                       and len(data) < AUTO_EARLY_STOPPING_MIN_SAMPLES):
             return data, None
         index = np.arange(len(data))
         seed = int(rng.integers(2**31 - 1))

@@ -18,7 +18,13 @@ Departures from the paper, each deliberate:
   post-LN ``LayerNorm(x + Sublayer(x))``.
 - GELU is the default activation (BERT, GPT); the paper used ReLU.
 - Dropout is applied where the paper applies it (embeddings and every
-  sub-layer output before the residual sum), not to the attention weights.
+  sub-layer output before the residual sum); dropout on the attention
+  weights is a separate rate (``attention_dropout``, 0 by default).
+- Besides the paper's sinusoids and learned positions, positions can enter
+  attention itself instead of the embeddings: rotary embeddings (Su et al.,
+  2021) turn queries and keys by an angle proportional to their position,
+  and ALiBi (Press et al., 2022) adds a per-head penalty proportional to the
+  query-key distance to the scores.
 """
 
 import functools
@@ -34,6 +40,7 @@ from ._primitives import (
     gelu,
     gelu_erf,
     layer_norm,
+    rotary,
     scaled_dot_product_attention,
 )
 
@@ -79,7 +86,10 @@ def sinusoidal_positional_encoding(n_positions, d_model, dtype=onp.float32, offs
 
 
 def add_positional_encoding(params, x, kind, offset=0):
-    """x + positional information for positions offset..offset+T-1; kind 'sinusoidal', 'learned' or None."""
+    """x + positional information for positions offset..offset+T-1; kind 'sinusoidal', 'learned' or None.
+
+    The kinds that act inside attention ('rotary', 'alibi') leave ``x`` as it is.
+    """
     n_positions, d_model = x.shape[1], x.shape[2]
     if kind == "sinusoidal":
         return x + sinusoidal_positional_encoding(n_positions, d_model, x.dtype, offset)
@@ -92,6 +102,60 @@ def add_positional_encoding(params, x, kind, offset=0):
             )
         return x + table[offset : offset + n_positions]
     return x
+
+
+@functools.lru_cache(maxsize=32)
+def _rotary_table(n_positions, head_width, dtype, base=10000.0):
+    angle = onp.arange(n_positions)[:, None] * base ** (-onp.arange(0, head_width, 2) / head_width)
+    angle = onp.concatenate([angle, angle], axis=1)  # (T, K): each pair's angle in both halves
+    cos, sin = onp.cos(angle).astype(dtype), onp.sin(angle).astype(dtype)
+    cos.flags.writeable = sin.flags.writeable = False  # shared by every call through the cache
+    return cos, sin
+
+
+def rotary_tables(n_positions, head_width, dtype=onp.float32, offset=0):
+    """(cos, sin) of the angles pos / 10000^(2i/K) for positions offset..offset+T-1; each (T, K)."""
+    if head_width % 2:
+        raise ValueError(
+            f"Rotary positions turn pairs of numbers: the head width d_model / n_heads = "
+            f"{head_width} must be even."
+        )
+    cos, sin = _rotary_table(offset + n_positions, head_width, onp.dtype(dtype))
+    return cos[offset:], sin[offset:]
+
+
+def alibi_slopes(n_heads):
+    """The geometric slopes 2^(-8/H), 2^(-16/H), ..., 2^(-8) of ALiBi (Press et al., 2022).
+
+    For H not a power of two, as in the paper's code: the slopes of the
+    next-lower power of two, then every other slope of twice that many.
+    """
+    def power_of_two(n):
+        return [2.0 ** (-8.0 * (i + 1) / n) for i in range(n)]
+
+    n = 2 ** int(onp.floor(onp.log2(n_heads)))
+    return onp.array(power_of_two(n) + power_of_two(2 * n)[0::2][: n_heads - n])
+
+
+def alibi_bias(n_heads, n_queries, n_keys=None, offset=0, dtype=onp.float32):
+    """-slope * distance from each query (at offset..offset+Tq-1) to each key; -> (H, Tq, Tk).
+
+    Head h penalises keys before the query with slope m_h and keys after it
+    with slope m_{H-1-h} (the slopes in reverse order). The paper's |i - j|
+    with one slope, used in a bidirectional encoder, would make the scores
+    the same for a key d steps to the left and d steps to the right: an
+    encoder could not tell order apart by position alone. With mirrored
+    slopes each head looks nearer on one side than the other, and the heads
+    as a set favour neither direction. Under a causal mask only keys before
+    the query are seen, which is exactly the paper's ALiBi.
+    """
+    n_keys = offset + n_queries if n_keys is None else n_keys
+    slopes = alibi_slopes(n_heads)
+    distance = onp.arange(n_keys)[None, :] - onp.arange(offset, offset + n_queries)[:, None]
+    before = onp.maximum(-distance, 0)  # (Tq, Tk)
+    after = onp.maximum(distance, 0)
+    bias = -(slopes[:, None, None] * before + slopes[::-1, None, None] * after)
+    return bias.astype(dtype)
 
 
 # ------------------------------------------------------------- basic layers
@@ -107,15 +171,22 @@ def norm(params, x, eps=1e-5):
     return layer_norm(x, params["gamma"], params["beta"], eps)
 
 
-def dropout(x, rate, rng):
-    """Zero each entry with probability ``rate`` and rescale the rest (inverted dropout)."""
+def dropout_scale(shape, rate, rng, dtype=onp.float32):
+    """Array of 0 (dropped, probability ``rate``) and 1 / (1 - rate) (kept), or None if no dropout."""
     if rng is None or rate == 0.0:
-        return x
+        return None
     # 16 random bits per entry instead of a float: half the time. The rate is rounded to a
     # multiple of 1/65536 and the scale uses the rounded rate, so the expectation is exact.
     dropped = min(round(rate * 65536), 65535)
-    keep = rng.integers(0, 65536, size=x.shape, dtype=onp.uint16) >= dropped
-    return x * onp.where(keep, x.dtype.type(65536 / (65536 - dropped)), x.dtype.type(0))
+    keep = rng.integers(0, 65536, size=shape, dtype=onp.uint16) >= dropped
+    dtype = onp.dtype(dtype).type
+    return onp.where(keep, dtype(65536 / (65536 - dropped)), dtype(0))
+
+
+def dropout(x, rate, rng):
+    """Zero each entry with probability ``rate`` and rescale the rest (inverted dropout)."""
+    scale = dropout_scale(x.shape, rate, rng, x.dtype)
+    return x if scale is None else x * scale
 
 
 # "gelu" is the tanh approximation (GPT-2's "gelu_new"); "gelu_erf" the exact form (BERT's "gelu").
@@ -164,7 +235,8 @@ def combine_biases(*biases):
     return functools.reduce(onp.add, present)
 
 
-def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None):
+def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None, rotary_angles=None,
+                         dropout_rate=0.0, rng=None):
     """MultiHead(Q, K, V) = Concat(head_1..head_H) W_O with head_h = Attention(X W_Q^h, M W_K^h, M W_V^h).
 
     ``memory`` is the sequence keys and values come from: ``x`` itself for
@@ -173,9 +245,14 @@ def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None):
     cross-attention uses ``W_q`` on ``x`` and ``W_kv`` = [W_K | W_V] on
     ``memory``. With ``cache`` (a dict, inference only) this step's keys and
     values are appended to those of earlier steps, for fast generation.
+    ``rotary_angles`` (cos, sin) of the positions of ``x`` turn this step's
+    queries and keys (self-attention only; cached keys were turned when they
+    were computed). ``dropout_rate`` drops attention weights (with ``rng``).
     """
     if memory is None:
         Q, K, V = (split_heads(t, n_heads) for t in np.split(linear(params["qkv"], x), 3, axis=-1))
+        if rotary_angles is not None:
+            Q, K = rotary(Q, *rotary_angles), rotary(K, *rotary_angles)  # (N, H, T, K)
         if cache is not None:  # generation: this step's keys/values join the earlier ones
             if "K" in cache:
                 K = onp.concatenate([cache["K"], K], axis=2)
@@ -189,7 +266,9 @@ def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None):
             K, V = (split_heads(t, n_heads) for t in np.split(linear(params["kv"], memory), 2, axis=-1))
             if cache is not None:
                 cache["K"], cache["V"] = K, V
-    Z = scaled_dot_product_attention(Q, K, V, bias)  # (N, H, Tq, K)
+    N, H, Tq, _ = Q.shape
+    keep = dropout_scale((N, H, Tq, K.shape[2]), dropout_rate, rng, Q.dtype)
+    Z = scaled_dot_product_attention(Q, K, V, bias, keep)  # (N, H, Tq, K)
     if cache is not None and cache.get("record"):
         cache["weights"] = attention_weights(Q, K, bias)  # (N, H, Tq, Tk), for inspection
     return linear(params["out"], merge_heads(Z))
@@ -205,21 +284,28 @@ def residual(params_norm, x, sublayer, norm_first, rate, rng, eps=1e-5):
     return norm(params_norm, x + dropout(sublayer(x), rate, rng), eps)
 
 
-def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None):
+def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None,
+                      rotary_angles=None):
     """One layer: self-attention, [cross-attention on ``memory``], feed-forward, each residual.
 
     An encoder layer has two sub-layers; a decoder layer (given ``memory``,
     the encoder's output) has a third in the middle that attends to it.
+    ``rotary_angles`` (cos, sin) of the positions of ``x``, for rotary
+    positions, apply to self-attention.
     """
+    attention_dropout = getattr(config, "attention_dropout", 0.0)
+
     def self_attn(h):
         return multi_head_attention(
-            params["attn"], h, bias, config.n_heads, cache=None if cache is None else cache["self"]
+            params["attn"], h, bias, config.n_heads, cache=None if cache is None else cache["self"],
+            rotary_angles=rotary_angles, dropout_rate=attention_dropout, rng=rng,
         )
 
     def cross_attn(h):
         return multi_head_attention(
             params["cross"], h, memory_bias, config.n_heads, memory=memory,
-            cache=None if cache is None else cache["cross"],
+            cache=None if cache is None else cache["cross"], dropout_rate=attention_dropout,
+            rng=rng,
         )
 
     def ffn(h):
@@ -232,12 +318,13 @@ def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bia
     return residual(params["ln_ff"], x, ffn, config.norm_first, config.dropout, rng, eps)
 
 
-def transformer_stack(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None):
+def transformer_stack(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None,
+                      rotary_angles=None):
     """N repeated blocks, then a final layer norm if pre-LN (else the residual stream is never normalised)."""
     for i, block_params in enumerate(params["blocks"]):
         x = transformer_block(
             block_params, x, bias, config, rng, memory, memory_bias,
-            None if cache is None else cache[i],
+            None if cache is None else cache[i], rotary_angles,
         )
     if config.norm_first:
         x = norm(params["ln_final"], x, config.layer_norm_eps)

@@ -13,6 +13,7 @@ import numpy as onp
 
 from ._layers import (
     add_positional_encoding,
+    alibi_bias,
     causal_bias,
     combine_biases,
     dropout,
@@ -21,6 +22,7 @@ from ._layers import (
     norm,
     numeric_feature_embedding,
     padding_bias,
+    rotary_tables,
     series_embedding,
     token_embedding,
     transformer_stack,
@@ -42,7 +44,7 @@ class ModelConfig:
     n_layers: int = 2
     d_ff: int = 256
     dropout: float = 0.1
-    positional_encoding: str | None = "sinusoidal"
+    positional_encoding: str | None = "sinusoidal"  # or "learned", "rotary", "alibi", None
     pooling: str = "mean"
     norm_first: bool = True
     activation: str = "gelu"
@@ -55,6 +57,7 @@ class ModelConfig:
     n_token_types: int = 0  # BERT's segment embeddings; every position is segment 0
     embedding_norm: bool = False  # a layer norm on the summed embeddings (BERT)
     tie_embeddings: bool = False  # decoder output k scores with the embedding of id k + 2
+    attention_dropout: float = 0.0  # dropout on the attention weights
 
 
 # ------------------------------------------------------------ initialisation
@@ -143,6 +146,21 @@ def uses_positions(config):
     return config.input_kind != "numeric" and config.positional_encoding is not None
 
 
+def attention_positions(config, n_queries, n_keys=None, offset=0):
+    """(rotary (cos, sin) or None, ALiBi bias or None) for queries at offset..offset+Tq-1.
+
+    Rotary and ALiBi positions act inside self-attention rather than on the
+    embeddings; the other kinds give (None, None).
+    """
+    if not uses_positions(config):
+        return None, None
+    if config.positional_encoding == "rotary":
+        return rotary_tables(n_queries, config.d_model // config.n_heads, DTYPE, offset), None
+    if config.positional_encoding == "alibi":
+        return None, alibi_bias(config.n_heads, n_queries, n_keys, offset, DTYPE)
+    return None, None
+
+
 def embed(params, config, X, rng=None, hidden=None):
     """Input -> (N, T, D) vectors with positional information and dropout.
 
@@ -195,8 +213,10 @@ def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache
     h = embed(params["embed"], config, X, rng, hidden)
     if config.pooling == "cls":
         h, mask = prepend_cls(params["embed"], h, mask)
+    angles, position_bias = attention_positions(config, h.shape[1])
     h = transformer_stack(
-        params["encoder"], h, combine_biases(padding_bias(mask), bias), config, rng, cache=cache
+        params["encoder"], h, combine_biases(padding_bias(mask), bias, position_bias), config, rng,
+        cache=cache, rotary_angles=angles,
     )
     return h, mask
 
@@ -262,9 +282,11 @@ def decode(params, config, ids, mask=None, rng=None, memory=None, memory_mask=No
     h = add_positional_encoding(params["embed"], h, config.positional_encoding, offset)
     h = dropout(finish_embedding(params["embed"], config, h), config.dropout, rng)
     n_new = ids.shape[1]
-    bias = combine_biases(padding_bias(mask), causal_bias(n_new, offset + n_new, offset))
+    angles, position_bias = attention_positions(config, n_new, offset + n_new, offset)
+    bias = combine_biases(padding_bias(mask), causal_bias(n_new, offset + n_new, offset),
+                          position_bias)
     h = transformer_stack(params["decoder"], h, bias, config, rng, memory,
-                          padding_bias(memory_mask), cache)
+                          padding_bias(memory_mask), cache, angles)
     if config.tie_embeddings:  # output k is token id k + TIED_ID_OFFSET (the vocabulary's convention)
         table = params["embed"]["W"][TIED_ID_OFFSET : TIED_ID_OFFSET + config.n_outputs]
         return affine(h, np.transpose(table), onp.zeros(config.n_outputs, table.dtype))

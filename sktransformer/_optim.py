@@ -1,18 +1,57 @@
-"""AdamW with gradient-norm clipping, over nested dicts/lists of arrays.
+"""AdamW with gradient-norm clipping and a learning-rate schedule, over nested dicts/lists of arrays.
 
 The optimizer is a small object with ``update(params, grads)``; the estimator
 owns the training loop. Updates are in place on the arrays of ``params``
 (outside any differentiated code), so callers pass a working copy.
 """
 
+import math
+
 import numpy as np
 
 from ._tree import tree_copy, tree_leaves, tree_map
+
+SCHEDULES = ("constant", "linear", "cosine")
+FINAL_FRACTION = 0.1  # "linear" and "cosine" decay to this share of the base rate at the last step
 
 
 def global_norm(grads):
     """sqrt of the sum of squares of every gradient entry."""
     return float(np.sqrt(sum(float(np.vdot(g, g)) for g in tree_leaves(grads))))
+
+
+def learning_rate_at(step, total_steps, base, schedule="constant", warmup_fraction=0.0,
+                     final_fraction=FINAL_FRACTION):
+    """The learning rate of optimizer step ``step`` (1-based) out of ``total_steps``.
+
+    Warm-up rises linearly from ``base / n_warmup`` to ``base`` over the
+    first ``n_warmup = ceil(warmup_fraction * total_steps)`` steps (the
+    paper's warm-up, section 5.3, which then decays as 1/sqrt(step)).
+    Afterwards ``"constant"`` keeps ``base``; ``"linear"`` and ``"cosine"``
+    (Loshchilov & Hutter, 2017, without restarts) decay from ``base`` at the
+    first step after warm-up to ``final_fraction * base`` at step
+    ``total_steps``, and stay there beyond it (e.g. when training continues).
+
+    Examples
+    --------
+    >>> learning_rate_at(1, 100, 1e-3, "cosine", warmup_fraction=0.1)
+    0.0001
+    >>> learning_rate_at(100, 100, 1e-3, "linear")
+    0.0001
+    """
+    n_warmup = math.ceil(warmup_fraction * total_steps)
+    if step <= n_warmup:
+        return base * step / n_warmup
+    if schedule == "constant":
+        return base
+    progress = min(1.0, (step - n_warmup - 1) / max(total_steps - n_warmup - 1, 1))  # 0 -> 1
+    if schedule == "linear":
+        decay = 1.0 - progress
+    elif schedule == "cosine":
+        decay = 0.5 * (1.0 + math.cos(math.pi * progress))
+    else:
+        raise ValueError(f"schedule must be one of {SCHEDULES}; got {schedule!r}.")
+    return base * (final_fraction + (1.0 - final_fraction) * decay)
 
 
 class AdamW:
@@ -23,16 +62,28 @@ class AdamW:
     params : nested dict of arrays
         The parameters that will be updated; moment buffers mirror them.
     learning_rate : float
+        Base learning rate; the rate of each step is :func:`learning_rate_at`.
     weight_decay : float
         Decoupled decay ``p -= lr * weight_decay * p`` on weight matrices and
         embeddings (arrays with 2 or more axes); biases and norms are not decayed.
     max_grad_norm : float or None
         Gradients are rescaled so their global norm is at most this.
+    schedule : {"constant", "linear", "cosine"}
+    total_steps : int or None
+        Length of the schedule in steps (None: constant, no warm-up).
+    warmup_fraction : float
+        Share of ``total_steps`` spent warming up.
     """
 
+    # class-level defaults keep optimizers saved before schedules existed loadable
+    schedule, total_steps, warmup_fraction, schedule_start = "constant", None, 0.0, 0
+
     def __init__(self, params, learning_rate=1e-3, weight_decay=0.01, max_grad_norm=1.0,
-                 beta1=0.9, beta2=0.999, epsilon=1e-8):
+                 beta1=0.9, beta2=0.999, epsilon=1e-8, schedule="constant", total_steps=None,
+                 warmup_fraction=0.0):
         self.learning_rate = learning_rate
+        self.schedule, self.total_steps, self.warmup_fraction = schedule, total_steps, warmup_fraction
+        self.schedule_start = 0  # the step the schedule counts from
         self.weight_decay = weight_decay
         self.max_grad_norm = max_grad_norm
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
@@ -43,11 +94,19 @@ class AdamW:
     @property
     def learning_rate_now(self):
         """The learning rate of the latest step."""
-        return self.learning_rate
+        return self.current_learning_rate(max(self.t, 1))
 
     def load_state(self, other):
         """Continue from a copy of another AdamW's moments and step count."""
         self.m, self.v, self.t = tree_copy(other.m), tree_copy(other.v), other.t
+
+    def current_learning_rate(self, step=None):
+        """The scheduled learning rate of ``step`` (default: the next step)."""
+        step = self.t + 1 if step is None else step
+        if self.total_steps is None:
+            return self.learning_rate
+        return learning_rate_at(step - self.schedule_start, self.total_steps, self.learning_rate,
+                                self.schedule, self.warmup_fraction)
 
     def update(self, params, grads):
         """One step; returns False (and changes nothing) if a gradient is not finite."""
@@ -57,8 +116,9 @@ class AdamW:
         scale = 1.0
         if self.max_grad_norm is not None and norm > self.max_grad_norm:
             scale = self.max_grad_norm / (norm + 1e-12)
+        lr = self.current_learning_rate()
         self.t += 1
-        lr_t = self.learning_rate * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        lr_t = lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
         for p, g, m, v in zip(*(tree_leaves(t) for t in (params, grads, self.m, self.v)),
                               strict=True):
             g = g * p.dtype.type(scale) if scale != 1.0 else g
@@ -67,6 +127,6 @@ class AdamW:
             v *= self.beta2
             v += (1 - self.beta2) * (g * g)
             if self.weight_decay and p.ndim >= 2:
-                p *= p.dtype.type(1 - self.learning_rate * self.weight_decay)
+                p *= p.dtype.type(1 - lr * self.weight_decay)
             p -= p.dtype.type(lr_t) * m / (np.sqrt(v) + p.dtype.type(self.epsilon))
         return True

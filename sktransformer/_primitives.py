@@ -83,8 +83,8 @@ def attention_weights(Q, K, bias):
 
 
 @primitive
-def scaled_dot_product_attention(Q, K, V, bias=None):
-    """Z = softmax(Q K^T / sqrt(d_k) + bias) V, for all samples and heads at once.
+def scaled_dot_product_attention(Q, K, V, bias=None, keep=None):
+    """Z = Dropout(softmax(Q K^T / sqrt(d_k) + bias)) V, for all samples and heads at once.
 
     Parameters
     ----------
@@ -96,7 +96,11 @@ def scaled_dot_product_attention(Q, K, V, bias=None):
     bias : ndarray broadcastable to (N, H, Tq, Tk) or None
         Added to the scores before the softmax: ``0`` where a key may be
         attended to, ``MASKED`` (a large negative number) where it may not
-        (padding, or future positions under a causal mask).
+        (padding, or future positions under a causal mask); position biases
+        such as ALiBi's are added here too.
+    keep : ndarray broadcastable to (N, H, Tq, Tk) or None
+        Attention dropout: the weights are multiplied by it (0 where a weight
+        is dropped, ``1 / (1 - rate)`` where it is kept). None: no dropout.
 
     Returns
     -------
@@ -110,23 +114,30 @@ def scaled_dot_product_attention(Q, K, V, bias=None):
     (1, 1, 3, 2)
     """
     P = attention_weights(Q, K, bias)
-    return _keep_for_backward(P @ V, P)
+    if keep is None:
+        return _keep_for_backward(P @ V, P)
+    return _keep_for_backward((P * keep) @ V, P)
 
 
 def _attention_vjp(argnums, Z, args, kwargs):
     Q, K, V = args[:3]
     bias = args[3] if len(args) > 3 else kwargs.get("bias")
+    keep = args[4] if len(args) > 4 else kwargs.get("keep")
     kept = _kept(Z)
     P = kept[0] if kept else attention_weights(Q, K, bias)  # (N, H, Tq, Tk)
     scale = Q.dtype.type(1.0 / onp.sqrt(Q.shape[-1]))
 
     def vjp(g):  # g: (N, H, Tq, K)
-        dS = g @ _swap(V)  # dL/dP, (N, H, Tq, Tk)
+        dS = g @ _swap(V)  # dL/d(dropped P), (N, H, Tq, Tk)
+        if keep is not None:
+            dS *= keep  # dL/dP
         # softmax backward: dS = P * (dP - sum_k dP P); the row sums equal sum(g * Z) because
-        # Z = P V, a (Tq, K) product instead of a (Tq, Tk) one (as in FlashAttention)
+        # Z = (P keep) V, a (Tq, K) product instead of a (Tq, Tk) one (as in FlashAttention)
         dS -= (g * Z).sum(axis=-1, keepdims=True)
         dS *= P
-        grads = {0: None, 1: None, 2: _swap(P) @ g if 2 in argnums else None}
+        grads = {0: None, 1: None, 2: None}
+        if 2 in argnums:
+            grads[2] = _swap(P if keep is None else P * keep) @ g
         if 0 in argnums:
             grads[0] = dS @ K
             grads[0] *= scale
@@ -293,8 +304,12 @@ def log_softmax(logits):
 
 
 @primitive
-def softmax_cross_entropy(logits, targets, weights):
-    """sum_i w_i * -log softmax(logits_i)[targets_i]; logits (M, C), targets (M,) ints.
+def softmax_cross_entropy(logits, targets, weights, smoothing=0.0):
+    """sum_i w_i * cross-entropy(q_i, softmax(logits_i)); logits (M, C), targets (M,) ints.
+
+    The target distribution is ``q = (1 - smoothing) onehot(target) +
+    smoothing / C`` (label smoothing, Szegedy et al. 2016; the paper uses
+    0.1, section 5.4); ``smoothing=0`` is the usual ``-log p[target]``.
 
     Examples
     --------
@@ -304,19 +319,63 @@ def softmax_cross_entropy(logits, targets, weights):
     True
     """
     log_p = log_softmax(logits)
-    return -(weights * log_p[onp.arange(len(targets)), targets]).sum()
+    nll = -log_p[onp.arange(len(targets)), targets]  # (M,)
+    if smoothing:
+        nll = (1 - smoothing) * nll - (smoothing / logits.shape[-1]) * log_p.sum(axis=-1)
+    return (weights * nll).sum()
 
 
-def _softmax_cross_entropy_vjp(ans, logits, targets, weights):
+def _softmax_cross_entropy_vjp(ans, logits, targets, weights, smoothing=0.0):
     def vjp(g):
-        d = onp.exp(log_softmax(logits))  # softmax - onehot, weighted
-        d[onp.arange(len(targets)), targets] -= 1
+        d = onp.exp(log_softmax(logits))  # softmax - q, weighted
+        if smoothing:
+            d -= logits.dtype.type(smoothing / logits.shape[-1])
+        d[onp.arange(len(targets)), targets] -= 1 - smoothing
         return d * (weights * g)[:, None].astype(logits.dtype, copy=False)
 
     return vjp
 
 
 defvjp(softmax_cross_entropy, _softmax_cross_entropy_vjp)
+
+
+def _rotate_half(x):
+    """(x1, x2) -> (-x2, x1) on the two halves of the last axis: a 90-degree turn of each pair."""
+    half = x.shape[-1] // 2
+    return onp.concatenate([-x[..., half:], x[..., :half]], axis=-1)
+
+
+@primitive
+def rotary(x, cos, sin):
+    """x cos + rotate_half(x) sin: turn each pair (x_i, x_{i+K/2}) by its angle (RoFormer).
+
+    ``x`` (..., T, K); ``cos``, ``sin`` (T, K), each angle written twice
+    (once per half). The pairs are the two halves of the head width (the
+    GPT-NeoX layout of rotary embeddings); the rotation is orthogonal, so the
+    gradient is the rotation by minus the angle.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 0.0]])  # one position, K = 2
+    >>> rotary(x, np.cos([[np.pi / 2] * 2]), np.sin([[np.pi / 2] * 2])).round(12)
+    array([[0., 1.]])
+    """
+    return x * cos + _rotate_half(x) * sin
+
+
+def _rotary_vjp(ans, x, cos, sin):
+    half = x.shape[-1] // 2
+
+    def vjp(g):
+        # transpose of rotate_half: (u1, u2) -> (u2, -u1)
+        gs = g * sin
+        return g * cos + onp.concatenate([gs[..., half:], -gs[..., :half]], axis=-1)
+
+    return vjp
+
+
+defvjp(rotary, _rotary_vjp)
 
 
 @primitive

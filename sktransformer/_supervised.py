@@ -57,7 +57,8 @@ class _PooledEncoderModel(_BaseTransformer):
             config = self._model_config(self._codec.model_kind, self._codec.model_input_size,
                                         n_outputs)
             return config, init_params(config, rng)
-        config = replace(encoder.config_, n_outputs=n_outputs, dropout=float(self.dropout))
+        config = replace(encoder.config_, n_outputs=n_outputs, dropout=float(self.dropout),
+                         attention_dropout=float(self.attention_dropout))
         params = {"embed": tree_copy(encoder.params_["embed"]),
                   "encoder": tree_copy(encoder.params_["encoder"]),
                   "head": init_linear(rng, config.d_model, n_outputs)}

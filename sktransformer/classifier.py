@@ -34,9 +34,15 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         Hidden width of the feed-forward layers; ``None`` means ``4 * d_model``.
     dropout : float, default=0.1
         Dropout rate on embeddings and on every sub-layer's output.
-    positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
+    attention_dropout : float, default=0.0
+        Dropout rate on the attention weights (after the softmax).
+    positional_encoding : {"sinusoidal", "learned", "rotary", "alibi"} or None, \
+            default="sinusoidal"
         How positions are encoded: the paper's fixed sinusoids, a learned
-        vector per position, or nothing (order is then invisible). Numeric
+        vector per position, rotary embeddings (queries and keys turned by
+        their position, RoFormer), ALiBi (a per-head penalty on the distance
+        between query and key, with different slopes for keys before and
+        after the query), or nothing (order is then invisible). Numeric
         feature input needs no positions (each feature has its own
         embedding) and ignores it.
     pooling : {"mean", "cls"}, default="mean"
@@ -59,16 +65,27 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(32, n_samples)``.
     learning_rate_init : float, default=1e-3
-        AdamW learning rate.
+        AdamW's base learning rate.
+    learning_rate : {"constant", "linear", "cosine"}, default="constant"
+        Learning-rate schedule over the ``max_iter`` epochs of a fit: after
+        the warm-up, keep the base rate, or decay it linearly or along a
+        half cosine to a tenth of it at the last epoch.
+    warmup_fraction : float, default=0.0
+        Share of the schedule over which the learning rate first rises
+        linearly from almost 0 to ``learning_rate_init``.
+    label_smoothing : float, default=0.0
+        The training target is ``1 - label_smoothing`` on the true class
+        plus ``label_smoothing / n_classes`` on every class.
     alpha : float, default=0.01
         Decoupled weight decay (AdamW) on weight matrices and embeddings.
     max_grad_norm : float or None, default=1.0
         Gradients are clipped to this global norm.
     max_iter : int, default=100
         Maximum number of epochs.
-    early_stopping : bool, default=False
-        Stop when the validation accuracy has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs, and restore the best parameters. The
+    early_stopping : bool or "auto", default=False
+        ``"auto"``: as True when ``fit`` gets at least 1,000 samples or
+        explicit validation data, else as False. Stop when the validation
+        accuracy has not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best parameters. The
         validation data are ``X_val, y_val`` if given to ``fit``, else a
         stratified ``validation_fraction`` of the training data.
     validation_fraction : float, default=0.1
@@ -144,6 +161,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         n_layers=2,
         d_ff=None,
         dropout=0.1,
+        attention_dropout=0.0,
         positional_encoding="sinusoidal",
         pooling="mean",
         norm_first=True,
@@ -152,6 +170,9 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         input_type="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
+        learning_rate="constant",
+        warmup_fraction=0.0,
+        label_smoothing=0.0,
         alpha=0.01,
         max_grad_norm=1.0,
         max_iter=100,
@@ -170,6 +191,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         self.n_layers = n_layers
         self.d_ff = d_ff
         self.dropout = dropout
+        self.attention_dropout = attention_dropout
         self.positional_encoding = positional_encoding
         self.pooling = pooling
         self.norm_first = norm_first
@@ -178,6 +200,9 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         self.input_type = input_type
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.warmup_fraction = warmup_fraction
+        self.label_smoothing = label_smoothing
         self.alpha = alpha
         self.max_grad_norm = max_grad_norm
         self.max_iter = max_iter
@@ -282,7 +307,8 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         """Sample-weighted mean cross-entropy of a minibatch (dropout on)."""
         weight = batch["weight"]
         logits = self._outputs(params, batch["inputs"], rng)
-        total = softmax_cross_entropy(logits, batch["target"], weight)
+        total = softmax_cross_entropy(logits, batch["target"], weight,
+                                      self.label_smoothing)
         return total / DTYPE(max(float(weight.sum()), 1e-12))
 
     def _validation_score(self, params, data):

@@ -63,10 +63,10 @@ def corrupt_tokens(ids, hidden, mask_id, rng, bert_mix=True):
     return corrupted
 
 
-def masked_token_log_likelihood(params, picked, targets):
-    """Sum of log p(original token) at the hidden positions; picked: their vectors (M, D)."""
+def masked_token_log_likelihood(params, picked, targets, smoothing=0.0):
+    """Sum of log p(original token) at the hidden positions (label-smoothed); picked (M, D)."""
     logits = linear(params["mlm"], picked)  # (M, n_vocab)
-    return -softmax_cross_entropy(logits, targets, np.ones(len(targets), DTYPE))
+    return -softmax_cross_entropy(logits, targets, np.ones(len(targets), DTYPE), smoothing)
 
 
 def masked_token_log_probabilities(params, picked, targets):
@@ -109,7 +109,8 @@ activation, max_len, input_type
     mask_fraction : float, default=0.15
         Share of positions hidden in each training sequence (BERT's 15%);
         at least one per non-empty sequence.
-    batch_size, learning_rate_init, alpha, max_grad_norm, max_iter, early_stopping, \
+    attention_dropout, batch_size, learning_rate_init, learning_rate, warmup_fraction, \
+label_smoothing, alpha, max_grad_norm, max_iter, early_stopping, \
 validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads
         Training, as in :class:`TransformerClassifier`. The validation score
         for early stopping is :meth:`score` on held-out data.
@@ -154,6 +155,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         mask_fraction=0.15,
         batch_size="auto",
         learning_rate_init=1e-3,
+        attention_dropout=0.0,
+        learning_rate="constant",
+        warmup_fraction=0.0,
+        label_smoothing=0.0,
         alpha=0.01,
         max_grad_norm=1.0,
         max_iter=100,
@@ -180,6 +185,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         self.mask_fraction = mask_fraction
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.attention_dropout = attention_dropout
+        self.learning_rate = learning_rate
+        self.warmup_fraction = warmup_fraction
+        self.label_smoothing = label_smoothing
         self.alpha = alpha
         self.max_grad_norm = max_grad_norm
         self.max_iter = max_iter
@@ -304,7 +313,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng)
             picked, targets = h[rows, cols + offset], X[rows, cols]
             if training:
-                return masked_token_log_likelihood(params, picked, targets), len(rows)
+                return (masked_token_log_likelihood(params, picked, targets, self.label_smoothing),
+                        len(rows))
             scores = masked_token_log_probabilities(params, picked, targets)
         else:
             standardized = (X - self._target_mean) / self._target_scale

@@ -91,7 +91,8 @@ class TransformerLanguageModel(_BaseTransformer):
         How strings are split into tokens (characters by default, case
         kept). Sequences given as token lists are used as they are; a 2-D
         array is read row by row, one token per cell.
-    batch_size, learning_rate_init, alpha, max_grad_norm, max_iter, early_stopping, \
+    attention_dropout, batch_size, learning_rate_init, learning_rate, warmup_fraction, \
+label_smoothing, alpha, max_grad_norm, max_iter, early_stopping, \
 validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads
         Training, as in :class:`TransformerClassifier`; ``batch_size``
         counts windows of up to ``max_len`` tokens.
@@ -138,6 +139,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         analyzer="char",
         batch_size="auto",
         learning_rate_init=1e-3,
+        attention_dropout=0.0,
+        learning_rate="constant",
+        warmup_fraction=0.0,
+        label_smoothing=0.0,
         alpha=0.01,
         max_grad_norm=1.0,
         max_iter=100,
@@ -162,6 +167,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         self.analyzer = analyzer
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.attention_dropout = attention_dropout
+        self.learning_rate = learning_rate
+        self.warmup_fraction = warmup_fraction
+        self.label_smoothing = label_smoothing
         self.alpha = alpha
         self.max_grad_norm = max_grad_norm
         self.max_iter = max_iter
@@ -266,7 +275,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         rows, cols = np.nonzero(target >= 0)
         logits = self._logits(params, inputs, rng)
         total = softmax_cross_entropy(logits[rows, cols], target[rows, cols],
-                                      np.ones(len(rows), DTYPE))
+                                      np.ones(len(rows), DTYPE), self.label_smoothing)
         return total / DTYPE(max(len(rows), 1))
 
     def _validation_score(self, params, data):

@@ -22,7 +22,8 @@ class TransformerRegressor(RegressorMixin, _PooledEncoderModel):
     Parameters
     ----------
     d_model, n_heads, n_layers, d_ff, dropout, positional_encoding, pooling, norm_first, \
-activation, max_len, input_type, batch_size, learning_rate_init, alpha, max_grad_norm, \
+activation, max_len, input_type, attention_dropout, batch_size, learning_rate_init, \
+learning_rate, warmup_fraction, alpha, max_grad_norm, \
 max_iter, early_stopping, validation_fraction, n_iter_no_change, tol, random_state, verbose, \
 warm_start, blas_threads, encoder
         As in :class:`TransformerClassifier`. The validation score (early
@@ -56,7 +57,8 @@ n_iter_, t_, n_features_in_
     def __init__(self, d_model=64, n_heads=4, n_layers=2, d_ff=None, dropout=0.1,
                  positional_encoding="sinusoidal", pooling="mean", norm_first=True,
                  activation="gelu", max_len=512, input_type="auto", batch_size="auto",
-                 learning_rate_init=1e-3, alpha=0.01, max_grad_norm=1.0, max_iter=100,
+                 learning_rate_init=1e-3, attention_dropout=0.0, learning_rate="constant",
+                 warmup_fraction=0.0, alpha=0.01, max_grad_norm=1.0, max_iter=100,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
                  random_state=None, verbose=0, warm_start=False, blas_threads=1, encoder=None):
         self.d_model = d_model
@@ -72,6 +74,9 @@ n_iter_, t_, n_features_in_
         self.input_type = input_type
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.attention_dropout = attention_dropout
+        self.learning_rate = learning_rate
+        self.warmup_fraction = warmup_fraction
         self.alpha = alpha
         self.max_grad_norm = max_grad_norm
         self.max_iter = max_iter

@@ -118,7 +118,8 @@ class TransformerSeq2Seq(_BaseTransformer):
         and the result is never less probable under the model than greedy's.
     max_output_len : int or None, default=None
         Longest output of ``predict``; ``None`` is ``max_len``.
-    batch_size, learning_rate_init, alpha, max_grad_norm, max_iter, early_stopping, \
+    attention_dropout, batch_size, learning_rate_init, learning_rate, warmup_fraction, \
+label_smoothing, alpha, max_grad_norm, max_iter, early_stopping, \
 validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads
         Training, as in :class:`TransformerClassifier`. The validation
         score (early stopping) is teacher-forced token accuracy.
@@ -167,6 +168,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         max_output_len=None,
         batch_size="auto",
         learning_rate_init=1e-3,
+        attention_dropout=0.0,
+        learning_rate="constant",
+        warmup_fraction=0.0,
+        label_smoothing=0.0,
         alpha=0.01,
         max_grad_norm=1.0,
         max_iter=100,
@@ -194,6 +199,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         self.max_output_len = max_output_len
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.attention_dropout = attention_dropout
+        self.learning_rate = learning_rate
+        self.warmup_fraction = warmup_fraction
+        self.label_smoothing = label_smoothing
         self.alpha = alpha
         self.max_grad_norm = max_grad_norm
         self.max_iter = max_iter
@@ -351,7 +360,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         logits, target = self._teacher_forced_logits(params, batch, rng)
         rows, cols = np.nonzero(target >= 0)
         total = softmax_cross_entropy(logits[rows, cols], target[rows, cols],
-                                      np.ones(len(rows), DTYPE))
+                                      np.ones(len(rows), DTYPE), self.label_smoothing)
         return total / DTYPE(max(len(rows), 1))
 
     def _validation_score(self, params, data):

@@ -162,3 +162,123 @@ def test_dropout_keeps_the_expectation_and_drops_at_the_rate():
     assert abs((out == 0).mean() - 0.1) < 0.005
     assert abs(out.mean() - 1.0) < 0.01
     assert dropout(x, 0.1, None) is x and dropout(x, 0.0, np.random.default_rng(0)) is x
+
+
+# ------------------------------------------------- rotary and ALiBi positions
+
+
+def test_alibi_slopes_are_the_papers_geometric_sequence():
+    from sktransformer._layers import alibi_slopes
+
+    np.testing.assert_allclose(alibi_slopes(8), 2.0 ** -np.arange(1, 9))
+    np.testing.assert_allclose(alibi_slopes(4), 2.0 ** -np.arange(2, 10, 2))
+    # not a power of two: the 4 slopes of H=4, then every other slope of H=8
+    np.testing.assert_allclose(alibi_slopes(6), [2**-2, 2**-4, 2**-6, 2**-8, 2**-1, 2**-3])
+
+
+def test_alibi_bias_uses_mirrored_slopes_per_direction():
+    from sktransformer._layers import alibi_bias, alibi_slopes
+
+    bias = alibi_bias(4, 5)  # (H, Tq, Tk)
+    m = alibi_slopes(4)
+    assert bias.shape == (4, 5, 5)
+    np.testing.assert_allclose(np.diagonal(bias, axis1=1, axis2=2), 0)
+    np.testing.assert_allclose(bias[:, 3, 1], -2 * m, rtol=1e-6)  # key 2 steps before the query
+    np.testing.assert_allclose(bias[:, 1, 3], -2 * m[::-1], rtol=1e-6)  # 2 steps after
+    # decoding with an offset: rows of the full bias
+    np.testing.assert_allclose(alibi_bias(4, 2, 5, offset=3), bias[:, 3:5, :])
+
+
+def _block_loss(kind):
+    from autograd.test_util import check_grads  # noqa: F401
+
+    from sktransformer._layers import alibi_bias, rotary_tables
+
+    config = ModelConfig("tokens", 11, d_model=D, n_heads=H, n_layers=1, d_ff=F, dropout=0.0,
+                         positional_encoding=kind)
+    angles = rotary_tables(T, D // H, np.float64) if kind == "rotary" else None
+    bias = alibi_bias(H, T, dtype=np.float64) if kind == "alibi" else None
+    return config, angles, bias
+
+
+@pytest.mark.parametrize("kind", ["rotary", "alibi"])
+def test_attention_with_rotary_or_alibi_gradients_match_numerical(kind):
+    from autograd.test_util import check_grads
+
+    config, angles, bias = _block_loss(kind)
+    params = init_block(np.random.default_rng(1), config)
+    params = {k: {kk: {kkk: a.astype(np.float64) for kkk, a in vv.items()} if isinstance(vv, dict)
+                  else vv.astype(np.float64) for kk, vv in v.items()} for k, v in params.items()}
+    x = rng.normal(size=(2, T, D))
+
+    def f(x, W_qkv):
+        attn = dict(params["attn"], qkv={"W": W_qkv, "b": params["attn"]["qkv"]["b"]})
+        return multi_head_attention(attn, x, bias, H, rotary_angles=angles)
+
+    check_grads(f, modes=["rev"], order=1)(x, params["attn"]["qkv"]["W"])
+
+
+def test_attention_dropout_in_attention_changes_training_output_only():
+    x = _x()
+    params = init_attention(np.random.default_rng(1), D)
+    plain = multi_head_attention(params, x, None, H)
+    np.testing.assert_array_equal(
+        multi_head_attention(params, x, None, H, dropout_rate=0.5, rng=None), plain)
+    dropped = multi_head_attention(params, x, None, H, dropout_rate=0.5,
+                                   rng=np.random.default_rng(0))
+    assert not np.allclose(dropped, plain)
+
+
+@pytest.mark.parametrize("kind", ["sinusoidal", "learned", "rotary", "alibi", None])
+def test_cached_decoding_equals_uncached(kind):
+    from sktransformer._model import decode, init_decoder, new_cache
+
+    config = ModelConfig("tokens", 11, d_model=D, n_heads=H, n_layers=2, d_ff=F, dropout=0.0,
+                         positional_encoding=kind, n_outputs=11, max_len=16)
+    params = init_decoder(config, np.random.default_rng(2))
+    ids = rng.integers(1, 11, size=(2, 7))
+    full = decode(params, config, ids)
+    cache = new_cache(config)
+    steps = [decode(params, config, ids[:, :3], cache=cache)]  # a prompt, then one token a step
+    for t in range(3, 7):
+        steps.append(decode(params, config, ids[:, t : t + 1], cache=cache, offset=t))
+    np.testing.assert_allclose(np.concatenate(steps, axis=1), full, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["rotary", "alibi"])
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+def test_encoder_with_attention_positions_is_order_sensitive(kind, pooling):
+    config = ModelConfig("tokens", 11, d_model=D, n_heads=H, n_layers=2, d_ff=F, dropout=0.0,
+                         positional_encoding=kind, pooling=pooling)
+    params = init_params(config, np.random.default_rng(3))
+    ids = np.array([[1, 2, 3, 4, 5, 6]])
+    swapped = np.array([[2, 1, 3, 4, 5, 6]])
+    reversed_ = ids[:, ::-1].copy()
+    a = pooled_features(params, config, ids)
+    assert not np.allclose(a, pooled_features(params, config, swapped), atol=1e-4)
+    assert not np.allclose(a, pooled_features(params, config, reversed_), atol=1e-4)
+    # without positions, mean pooling is order-blind (the control)
+    blind = ModelConfig("tokens", 11, d_model=D, n_heads=H, n_layers=2, d_ff=F, dropout=0.0,
+                        positional_encoding=None)
+    p = init_params(blind, np.random.default_rng(3))
+    np.testing.assert_allclose(pooled_features(p, blind, ids), pooled_features(p, blind, reversed_),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["rotary", "alibi"])
+def test_padding_does_not_change_real_positions_with_attention_positions(kind):
+    config = ModelConfig("tokens", 11, d_model=D, n_heads=H, n_layers=2, d_ff=F, dropout=0.0,
+                         positional_encoding=kind)
+    params = init_params(config, np.random.default_rng(4))
+    ids = np.array([[3, 4, 5, 0, 0]])
+    h_pad, _ = encode(params, config, ids, ids > 0)
+    h_short, _ = encode(params, config, ids[:, :3])
+    np.testing.assert_allclose(h_pad[:, :3], h_short, rtol=1e-4, atol=1e-5)
+
+
+def test_rotary_needs_an_even_head_width():
+    config = ModelConfig("tokens", 11, d_model=6, n_heads=2, n_layers=1, d_ff=F, dropout=0.0,
+                         positional_encoding="rotary")
+    params = init_params(config, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="must be even"):
+        encode(params, config, np.array([[1, 2, 3]]))

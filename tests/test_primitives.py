@@ -158,3 +158,91 @@ def test_affine_gradients_for_3d_input():
     x, W, b = rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 5)), rng.normal(size=5)
     check_grads(affine, modes=["rev"], order=1)(x, W, b)
     np.testing.assert_allclose(affine(x, W, b), x @ W + b)
+
+
+# ------------------------------------------------------ label smoothing
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_label_smoothed_cross_entropy_gradient(smoothing):
+    logits = rng.normal(size=(6, 4))
+    targets = np.array([0, 1, 2, 3, 0, 1])
+    weights = rng.uniform(size=6)
+    check_grads(lambda z: softmax_cross_entropy(z, targets, weights, smoothing),
+                modes=["rev"], order=1)(logits)
+
+
+def test_label_smoothed_cross_entropy_equals_the_formula():
+    """Cross-entropy against q = (1 - eps) onehot + eps / C."""
+    logits, targets, weights, eps = rng.normal(size=(5, 3)), np.array([0, 2, 1, 1, 0]), \
+        rng.uniform(size=5), 0.2
+    q = (1 - eps) * np.eye(3)[targets] + eps / 3
+    log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    expected = -(weights * (q * log_p).sum(1)).sum()
+    assert softmax_cross_entropy(logits, targets, weights, eps) == pytest.approx(expected)
+    # float32 in, float32 gradient out
+    g = grad(lambda z: softmax_cross_entropy(z, targets, weights.astype(np.float32), eps))(
+        logits.astype(np.float32))
+    assert g.dtype == np.float32
+
+
+# ---------------------------------------------------- attention dropout
+
+
+def _keep_mask(shape, rate=0.3):
+    return np.where(rng.uniform(size=shape) >= rate, 1 / (1 - rate), 0.0)
+
+
+@pytest.mark.parametrize("use_bias", [False, True])
+def test_attention_dropout_gradients_match_numerical(use_bias):
+    Q, K, V = _qkv(tq=5)
+    bias = causal_bias(5) if use_bias else None
+    keep = _keep_mask((2, 3, 5, 5))
+    check_grads(lambda q, k, v: scaled_dot_product_attention(q, k, v, bias, keep),
+                modes=["rev"], order=1)(Q, K, V)
+
+
+def test_attention_dropout_drops_weights_not_scores():
+    """Z = (P * keep) V with P the undropped softmax; keep of ones changes nothing."""
+    Q, K, V = _qkv()
+    bias = np.zeros((1, 1, 4, 5))
+    keep = _keep_mask((2, 3, 4, 5))
+    S = np.matmul(Q, np.swapaxes(K, -1, -2)) / np.sqrt(Q.shape[-1])
+    P = np.exp(S - S.max(-1, keepdims=True))
+    P /= P.sum(-1, keepdims=True)
+    np.testing.assert_allclose(scaled_dot_product_attention(Q, K, V, bias, keep), (P * keep) @ V,
+                               rtol=1e-10)
+    np.testing.assert_allclose(scaled_dot_product_attention(Q, K, V, None, np.ones((1, 1, 1, 1))),
+                               scaled_dot_product_attention(Q, K, V), rtol=1e-12)
+
+
+# ------------------------------------------------------------- rotary
+
+
+def test_rotary_gradient_and_reference_rotation():
+    from sktransformer._layers import rotary_tables
+    from sktransformer._primitives import rotary
+
+    x = rng.normal(size=(2, 3, 5, 6))
+    cos, sin = rotary_tables(5, 6, np.float64, offset=2)
+    check_grads(lambda v: rotary(v, cos, sin), modes=["rev"], order=1)(x)
+    # pair (x_i, x_{i+3}) as the complex number x_i + 1j x_{i+3}, turned by e^{1j angle}
+    angle = np.arange(2, 7)[:, None] * 10000.0 ** (-np.arange(0, 6, 2) / 6)
+    z = (x[..., :3] + 1j * x[..., 3:]) * np.exp(1j * angle)
+    np.testing.assert_allclose(rotary(x, cos, sin), np.concatenate([z.real, z.imag], -1),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_rotary_scores_depend_on_relative_position_only():
+    from sktransformer._layers import rotary_tables
+    from sktransformer._primitives import rotary
+
+    q, k = rng.normal(size=8), rng.normal(size=8)
+    cos, sin = rotary_tables(20, 8, np.float64)
+
+    def score(m, n):
+        return rotary(q, cos[m], sin[m]) @ rotary(k, cos[n], sin[n])
+
+    assert score(3, 1) == pytest.approx(score(12, 10))
+    assert score(1, 3) == pytest.approx(score(10, 12))
+    assert score(3, 1) != pytest.approx(score(1, 3))
