@@ -86,8 +86,9 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         ``"auto"``: as True when ``fit`` gets at least 1,000 samples or
         explicit validation data, else as False. Stop when the validation
         accuracy has not improved by ``tol`` for ``n_iter_no_change``
-        epochs, and restore the best parameters. The validation data are ``X_val, y_val`` if given to ``fit``, else a
-        stratified ``validation_fraction`` of the training data.
+        epochs, and restore the best parameters. The validation data are
+        ``X_val, y_val`` if given to ``fit``, else a stratified
+        ``validation_fraction`` of the training data.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
     n_iter_no_change : int, default=10
