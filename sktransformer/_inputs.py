@@ -15,6 +15,7 @@ Sequences go through :mod:`sktransformer.vectorizer` (the one module that
 knows what a token is).
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from sklearn.utils.validation import validate_data
 from .vectorizer import (
     N_RESERVED,
     PAD_ID,
+    UNKNOWN_ID,
     _check_sequences,
     analyze,
     build_vocabulary,
@@ -60,6 +62,90 @@ def _unset(estimator, *names):
             delattr(estimator, name)
 
 
+def _warn_truncation(sequences, max_len):
+    """One warning per call when sequences longer than ``max_len`` are cut."""
+    cut = sum(len(s) > max_len for s in sequences)
+    if cut:
+        warnings.warn(
+            f"{cut} of {len(sequences)} sequences in X are longer than max_len={max_len} and were "
+            f"cut to their first {max_len} tokens (or steps). Raise max_len to keep them whole.",
+            UserWarning, stacklevel=6)
+
+
+def is_ragged_series(X):
+    """True for a list of numeric series of floats: 1-D (T_i,) or 2-D (T_i, C) each, lengths free.
+
+    Floats are never tokens: a list whose sequences hold floats is a list
+    of series (padded and masked like ragged token sequences); a list of
+    integer lists is a list of token sequences.
+    """
+    if not isinstance(X, list | tuple) or not X:
+        return False
+    if not all(isinstance(x, list | tuple | np.ndarray) for x in X):
+        return False
+    arrays = [np.asarray(x) if not isinstance(x, np.ndarray) else x for x in X]
+    if any(a.dtype.kind not in "fiub" or a.ndim not in (1, 2) for a in arrays):
+        return False
+    has_float = any(a.dtype.kind == "f" for a in arrays)
+    ragged = len({a.shape for a in arrays}) > 1 or arrays[0].ndim == 2
+    return has_float and ragged
+
+
+def _series_list(X):
+    """Each series as a float (T_i, C) array; all with the same number of channels C."""
+    series = [np.asarray(x, dtype=np.float64) for x in X]
+    series = [s[:, None] if s.ndim == 1 else s for s in series]
+    channels = {s.shape[1] for s in series}
+    if len(channels) > 1:
+        raise ValueError(f"X holds series with different numbers of channels {sorted(channels)}; "
+                         "every series needs the same channels (shape (length, n_channels)).")
+    if not all(np.isfinite(s).all() for s in series):
+        raise ValueError("X contains NaN or infinity in a series.")
+    return series
+
+
+def text_column(estimator, X):
+    """A 2-D input whose one column holds texts -> the list of those texts; other X unchanged.
+
+    This is what ``make_column_transformer((estimator, ["review"]))`` passes.
+    Several columns of texts are refused, naming the scalar selector.
+    """
+    if not (hasattr(X, "iloc") or isinstance(X, np.ndarray)) or getattr(X, "ndim", 0) != 2:
+        return X
+    values = np.asarray(X, dtype=object) if hasattr(X, "iloc") else X
+    if values.dtype.kind not in "OUS" or values.size == 0:
+        return X
+    texts = [j for j in range(values.shape[1]) if any(isinstance(v, str) for v in values[:, j])]
+    if not texts:
+        return X
+    if values.shape[1] == 1:
+        return [v if isinstance(v, str) else "" if v is None else str(v) for v in values[:, 0]]
+    names = list(map(str, X.columns)) if hasattr(X, "columns") else [f"column {j}" for j in texts]
+    raise ValueError(
+        f"{type(estimator).__name__} reads one text column, but X has {values.shape[1]} columns "
+        f"({', '.join(names)}). Select one column with a scalar name, e.g. "
+        f'make_column_transformer(({type(estimator).__name__}(), "{names[0]}")), or join the texts.')
+
+
+def warn_if_token_ids_among_features(X):
+    """Warn when a DataFrame mixes SequenceVectorizer id columns with other (numeric) columns.
+
+    A ``ColumnTransformer`` with ``set_output(transform="pandas")`` names the
+    vectorizer's columns ``...position_<i>``: read as numeric features they
+    would silently lose their meaning as token ids.
+    """
+    columns = [str(c) for c in getattr(X, "columns", [])]
+    ids = [c for c in columns if c.rsplit("__", 1)[-1].startswith("position_")]
+    if ids and len(ids) < len(columns):
+        warnings.warn(
+            f"X mixes {len(ids)} token-id columns ({ids[0]}, ...) with {len(columns) - len(ids)} "
+            "other columns; read together they are numeric features and the ids lose their "
+            "meaning. Combine text with numeric columns through features instead: "
+            "make_column_transformer((make_pipeline(SequenceVectorizer(), TransformerEncoder()), "
+            '"text"), (StandardScaler(), [...])) in front of any estimator.', UserWarning,
+            stacklevel=6)
+
+
 class InputAdapter:
     """Remembers, from ``fit``, what kind of input a model takes and turns raw ``X`` into ``Inputs``.
 
@@ -81,18 +167,41 @@ class InputAdapter:
 
     # ----------------------------------------------------------------- fit
 
-    def read(self, estimator, X, fitting=False, what="X"):
+    def read(self, estimator, X, fitting=False, what="X", training=False):
         """Raw ``X`` -> ``Inputs``: learning from it (``fitting``), or checked against what was learned.
 
         A codec that is already fitted (taken over from a pretrained encoder)
         is not learned again when ``fitting``: it records ``n_features_in_``
-        on ``estimator`` and reads ``X`` as it would any other input.
+        on ``estimator`` and reads ``X`` as it would any other input. Errors
+        name ``what`` (``"X_val"`` for validation data); more ``training``
+        data after the first warns when its tokens are largely unknown.
         """
-        if fitting:
-            if hasattr(self, "kind"):
-                return self.transform(estimator, X, reset=True)
-            return self.fit_transform(estimator, X)
-        return self.transform(estimator, X)
+        X = text_column(estimator, X)
+        try:
+            if fitting and not hasattr(self, "kind"):
+                inputs = self.fit_transform(estimator, X)
+            else:
+                inputs = self.transform(estimator, X, reset=fitting)
+        except (ValueError, TypeError) as error:
+            if what == "X":
+                raise
+            raise type(error)(f"{what}: {error}") from None
+        if training and not fitting and what == "X":  # what the vocabulary misses
+            self._warn_unknown(inputs)
+        return inputs
+
+    def _warn_unknown(self, inputs):
+        """Warn when more than 5% of the tokens of new training data are unknown to the vocabulary."""
+        if self.kind not in ("sequences", "tokens") or inputs.mask is None:
+            return
+        real = int(inputs.mask.sum())
+        unknown = int((inputs.X == self.unknown_id).sum())
+        if real and unknown > 0.05 * real:
+            warnings.warn(
+                f"{unknown} of {real} tokens ({unknown / real:.0%}) of X are not in the vocabulary "
+                "learned on the first training data and are read as one unknown token. Fix the "
+                "vocabulary up front: fit the first call (or a SequenceVectorizer in front) on "
+                "data with every token, or refit.", UserWarning, stacklevel=6)
 
     def fit_transform(self, estimator, X):
         """Learn the input kind (and vocabulary) from training ``X``; return its ``Inputs``."""
@@ -108,7 +217,14 @@ class InputAdapter:
             self.kind = "sequences"
             self.vocabulary = build_vocabulary(token_lists)
             self.n_vocab = len(self.vocabulary) + N_RESERVED
+            self.unknown_id = UNKNOWN_ID
             return self._sequence_inputs(token_lists)
+        if is_ragged_series(X):
+            _unset(estimator, "n_features_in_", "feature_names_in_")
+            series = _series_list(X)
+            self.kind, self.ragged, self.input_size = "series", True, series[0].shape[1]
+            return self._series_inputs(series)
+        warn_if_token_ids_among_features(X)
         X = self._validate(estimator, X, reset=True)
         if X.ndim == 3:
             self.kind, self.input_size = "series", X.shape[2]
@@ -121,7 +237,8 @@ class InputAdapter:
             # The ids seen in fit get consecutive embedding rows 1..K, whatever their values
             # (sparse or hashed ids cost nothing); any other id shares row K + 1, "unknown".
             self.token_ids = np.unique(ids[ids != PAD_ID])
-            self.n_vocab = len(self.token_ids) + 2
+            self.unknown_id = len(self.token_ids) + 1  # the row every id unseen in fit shares
+            self.n_vocab = self.unknown_id + 1
             return self._token_inputs(ids)
         self.kind, self.input_size = "numeric", X.shape[1]
         return Inputs(self._as_float32(X))
@@ -146,6 +263,12 @@ class InputAdapter:
         """
         if isinstance(X, str):
             _check_sequences(X)
+        if self.kind == "series" and getattr(self, "ragged", False) and is_ragged_series(X):
+            series = _series_list(X)
+            if series[0].shape[1] != self.input_size:
+                raise ValueError(f"X has {series[0].shape[1]} channels, but "
+                                 f"{type(estimator).__name__} was fitted with {self.input_size}.")
+            return self._series_inputs(series)
         if self.kind == "sequences":
             if isinstance(X, np.ndarray) and X.ndim == 2:
                 raise ValueError(
@@ -153,7 +276,7 @@ class InputAdapter:
                     "pass a list of them, not a 2-D array."
                 )
             return self._sequence_inputs(self._analyze(X))
-        if is_sequence_input(X):
+        if is_sequence_input(X) or is_ragged_series(X):
             raise ValueError(
                 f"{type(estimator).__name__} was fitted on a {self.kind} array; "
                 "it cannot read a list of sequences."
@@ -181,7 +304,7 @@ class InputAdapter:
         position = np.searchsorted(seen, ids)
         known = seen[np.minimum(position, len(seen) - 1)] == ids if len(seen) else np.zeros_like(
             ids, bool)
-        rows = np.where(ids == PAD_ID, PAD_ID, np.where(known, position + 1, len(seen) + 1))
+        rows = np.where(ids == PAD_ID, PAD_ID, np.where(known, position + 1, self.unknown_id))
         rows = rows.astype(np.int32)
         return Inputs(rows, rows != PAD_ID)
 
@@ -197,9 +320,21 @@ class InputAdapter:
         return [analyze(x, self.analyzer, True, i) for i, x in enumerate(X)]
 
     def _sequence_inputs(self, token_lists):
+        _warn_truncation(token_lists, self.max_len)
         width = max(1, min(self.max_len, max(len(t) for t in token_lists)))
         ids = to_id_matrix(token_lists, self.vocabulary, width)
         return Inputs(ids, ids != PAD_ID)
+
+    def _series_inputs(self, series):
+        """Ragged (T_i, C) float series -> zero-padded (N, T, C) float32 and a mask of real steps."""
+        _warn_truncation(series, self.max_len)
+        width = max(1, min(self.max_len, max(len(s) for s in series)))
+        X = np.zeros((len(series), width, self.input_size), np.float32)
+        mask = np.zeros((len(series), width), bool)
+        for i, s in enumerate(series):
+            X[i, : min(len(s), width)] = s[:width]
+            mask[i, : min(len(s), width)] = True
+        return Inputs(self._as_float32(X), mask)
 
     def _validate(self, estimator, X, reset):
         ndim = np.ndim(X) if isinstance(X, np.ndarray | list | tuple) else None

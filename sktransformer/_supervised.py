@@ -38,7 +38,7 @@ class _PooledEncoderModel(_BaseTransformer):
         return encoder._codec, encoder
 
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
-        inputs = self._codec.read(self, X, fitting, what)
+        inputs = self._codec.read(self, X, fitting, what, training=True)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target "

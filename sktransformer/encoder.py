@@ -259,7 +259,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return InputAdapter(self.input_type, self.max_len), None
 
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
-        return TrainingData(self._codec.read(self, X, fitting, what))
+        return TrainingData(self._codec.read(self, X, fitting, what, training=True))
 
     def _requires_y(self):
         return False

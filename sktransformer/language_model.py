@@ -1,5 +1,6 @@
 """TransformerLanguageModel: a decoder-only (GPT-style) Transformer that predicts the next token."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -336,7 +337,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
         Every token of every sequence is predicted from the tokens before it
         (the first from the start of the sequence alone), and so is the end
-        of each sequence. Tokens not in the vocabulary are left out.
+        of each sequence. Tokens not in the vocabulary cannot be predicted:
+        they are left out, with a warning giving their number, since scores
+        of texts with different shares of unknown tokens are not comparable.
 
         Parameters
         ----------
@@ -347,11 +350,18 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         -------
         score : float
         """
-        total, count = 0.0, 0
+        total, count, unknown = 0.0, 0, 0
         for targets, log_p in self._next_token_log_proba(X):
             known = targets >= 0
             total += float(log_p[np.flatnonzero(known), targets[known]].sum())
             count += int(known.sum())
+            unknown += int((~known).sum())
+        if unknown:
+            warnings.warn(
+                f"{unknown} of {count + unknown} tokens of X are not in the vocabulary and were "
+                "left out of the score: it is the mean over the known tokens only, so it cannot be "
+                "compared with the score of a text with a different share of unknown tokens.",
+                UserWarning, stacklevel=2)
         return total / max(count, 1)
 
     def perplexity(self, X):

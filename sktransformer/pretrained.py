@@ -170,7 +170,7 @@ class TokenizerAdapter:
     def fit_transform(self, estimator, X):
         return self.transform(estimator, X)
 
-    def read(self, estimator, X, fitting=False, what="X"):
+    def read(self, estimator, X, fitting=False, what="X", training=False):
         """Raw text -> ``Inputs`` (the tokenizer is fixed: nothing is learned)."""
         return self.transform(estimator, X)
 

@@ -165,13 +165,18 @@ def preprocess(text, lowercase=True, normalize="NFC", strip_accents=None):
 def is_sequence_input(X):
     """True for raw sequences (a list of strings or of token lists), False for arrays.
 
-    Strings, and lists whose elements are strings or have different lengths,
-    are sequences; rectangular numeric lists and numpy arrays of numbers are
-    arrays (they go through scikit-learn's usual validation).
+    One reading for Python lists, whatever their lengths: a list of strings
+    or of token lists (integers or any hashable tokens) is a list of
+    sequences, in which ``0`` is a token like any other. Lists of floats are
+    numeric (a rectangular table, or ragged series), never tokens. numpy
+    arrays and DataFrames of numbers are arrays (an integer array is an id
+    matrix with ``0`` = padding).
 
     Examples
     --------
     >>> is_sequence_input(["a text", "another"]), is_sequence_input([[1.0, 2.0], [3.0, 4.0]])
+    (True, False)
+    >>> is_sequence_input([[0, 1], [2, 0]]), is_sequence_input(np.array([[0, 1], [2, 0]]))
     (True, False)
     """
     if isinstance(X, str):
@@ -184,9 +189,21 @@ def is_sequence_input(X):
         return True
     if not all(isinstance(x, list | tuple | np.ndarray) for x in X):
         return False
-    if len({len(x) for x in X}) > 1:
-        return True
-    return any(not isinstance(t, int | float | np.number) for x in X for t in x)
+    for x in X:
+        if isinstance(x, np.ndarray):
+            if x.ndim != 1 or x.dtype.kind in "fcb":
+                return False
+        elif any(isinstance(t, float | bool | np.floating | np.bool_) or (
+                isinstance(t, list | tuple | np.ndarray) and _is_numeric_list(t)) for t in x):
+            return False
+    return True
+
+
+def _is_numeric_list(t):
+    try:
+        return np.asarray(t).dtype.kind in "fcb"
+    except ValueError:  # ragged nesting
+        return False
 
 
 def _check_sequences(X, argument="X"):
@@ -338,6 +355,8 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
         return [analyze(row[0] if isinstance(row[0], str) else row, analyzer, lowercase, i, **options)
                 for i, row in enumerate(rows)]
     _refuse_text_columns(estimator, rows)
+    if X.dtype.kind in "iu":  # an id matrix (a SequenceVectorizer's output): 0 is padding
+        rows = [[t for t in row if t != PAD_ID] for row in rows]
     return [analyze(row, analyzer, lowercase, i, **options) for i, row in enumerate(rows)]
 
 
