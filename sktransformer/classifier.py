@@ -282,9 +282,9 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
             all_classes = np.unique(y if classes is None else column_or_1d(classes))
             if len(all_classes) < 2:
                 raise ValueError(
-                    "The number of classes has to be greater than one; got "
-                    f"{[c.item() if hasattr(c, 'item') else c for c in all_classes]}. A classifier "
-                    "needs samples of at least 2 classes (partial_fit: pass classes=[...]).")
+                    f"The number of classes has to be greater than one; got {len(all_classes)} "
+                    f"class ({', '.join(map(str, all_classes.tolist()))}). A classifier needs "
+                    "samples of at least 2 classes (partial_fit: pass classes=[...]).")
             self.classes_ = all_classes
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(

@@ -48,9 +48,9 @@ def _fit_and_report_blas_threads(X, y):
     seen = []
 
     class Spy(TransformerClassifier):
-        def _run_epoch(self, *args, **kwargs):
+        def _loss(self, *args, **kwargs):  # called at every training step
             seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
-            return super()._run_epoch(*args, **kwargs)
+            return super()._loss(*args, **kwargs)
 
     Spy(**FAST).fit(X, y)
     return seen
