@@ -325,11 +325,16 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             For each sequence, row ``i`` is the distribution of the token
             that follows tokens ``0..i``; columns are labelled by
             ``tokens_`` (the vocabulary in id order, then ``"<eos>"``). For a
-            2-D array input, one array of shape (n_samples, seq_len, n_outputs).
+            2-D array input, one array of shape (n_samples, seq_len, n_outputs)
+            (rows past the end of a row's tokens, e.g. after integer padding
+            ``0``, are 0).
         """
         results = [np.exp(log_p[1:]) for _, log_p in self._next_token_log_proba(X)]
         if hasattr(self, "n_features_in_"):
-            return np.stack(results)
+            out = np.zeros((len(results), self.n_features_in_, len(self.tokens_)))
+            for i, r in enumerate(results):
+                out[i, : len(r)] = r
+            return out
         return results
 
     def score(self, X, y=None):

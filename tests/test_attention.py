@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from configs import SMALL
 
 from sktransformer import (
     TransformerClassifier,
@@ -10,7 +11,7 @@ from sktransformer import (
     TransformerSeq2Seq,
 )
 
-FAST = dict(d_model=16, n_heads=2, n_layers=2, max_iter=2, random_state=0)
+FAST = {**SMALL, "n_layers": 2, "max_iter": 2}
 TEXTS = ["a b c d", "b c", "c a b", "d", "a a b b c"] * 3
 
 

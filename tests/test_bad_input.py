@@ -5,8 +5,11 @@ checks the error type and that the message says something, and afterwards
 that the fitted models still give exactly the predictions they gave before.
 """
 
+
+
 import numpy as np
 import pytest
+from configs import SMALL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
@@ -20,7 +23,7 @@ from sktransformer import (
     TransformerSeq2Seq,
 )
 
-FAST = dict(d_model=8, n_heads=2, n_layers=1, max_iter=1, random_state=0)
+FAST = {**SMALL, "d_model": 8, "max_iter": 1}
 rng0 = np.random.default_rng(0)
 X_NUM = rng0.normal(size=(30, 4))
 Y_NUM = (X_NUM[:, 0] > 0).astype(int)
@@ -203,3 +206,12 @@ def test_unfitted_models_raise_not_fitted():
 def test_report_how_many_malformed_inputs_were_tried():
     print(f"\n{len(TRIED)} distinct malformed inputs tried")
     assert len(TRIED) >= 50
+
+
+def test_generate_and_seq2seq_reject_malformed_arguments_clearly():
+    lm = TransformerLanguageModel(**FAST).fit(["abc", "cab"])
+    for temperature in (None, float("nan"), -1.0):
+        with pytest.raises(ValueError, match="temperature"):
+            lm.generate("a", temperature=temperature)
+    with pytest.raises(TypeError, match="target sequences"):
+        TransformerSeq2Seq(**FAST).fit(["a", "b"], {"a": 1, "b": 2})

@@ -1,7 +1,10 @@
 """TransformerEncoder, SequenceVectorizer and the sequences -> features pipeline."""
 
+
+
 import numpy as np
 import pytest
+from configs import SMALL
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
@@ -9,9 +12,11 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from tasks import invented_words, order_task, up_down_task
 
-from sktransformer import SequenceVectorizer, TransformerClassifier, TransformerEncoder
-
-FAST = dict(d_model=16, n_heads=2, n_layers=1, max_iter=3, random_state=0)
+from sktransformer import (
+    SequenceVectorizer,
+    TransformerClassifier,
+    TransformerEncoder,
+)
 
 
 def bag_of_tokens(X, vocab=40):
@@ -64,7 +69,7 @@ def test_vectorizer_rejects_bad_tokens_clearly():
 
 def test_estimators_use_the_vectorizer_code_for_raw_sequences():
     texts = ["the cat sat.", "a dog ran!", "the end"]
-    clf = TransformerClassifier(**FAST).fit(texts, [0, 1, 0])
+    clf = TransformerClassifier(**SMALL).fit(texts, [0, 1, 0])
     assert clf.vocabulary_ == SequenceVectorizer().fit(texts).vocabulary_
 
 
@@ -79,7 +84,7 @@ def test_encoder_outputs_for_every_input_kind(kind, pooling):
          "numeric": rng.normal(size=(30, 5)),
          "series": rng.normal(size=(30, 6, 3)),
          "text": ["a b c", "b c d e f", "a", ""] * 7 + ["x y"] * 2}[kind]
-    enc = TransformerEncoder(pooling=pooling, **FAST).fit(X)
+    enc = TransformerEncoder(pooling=pooling, **SMALL).fit(X)
     features = enc.transform(X)
     assert features.shape == (30, 16) and features.dtype == np.float32
     np.testing.assert_array_equal(enc.fit_transform(X), features)  # deterministic with a seed
@@ -93,7 +98,7 @@ def test_encoder_outputs_for_every_input_kind(kind, pooling):
 def test_encoder_feature_names_and_pandas_output():
     pytest.importorskip("pandas")
     X = np.random.default_rng(0).integers(1, 9, size=(20, 5))
-    enc = TransformerEncoder(**FAST).set_output(transform="pandas").fit(X)
+    enc = TransformerEncoder(**SMALL).set_output(transform="pandas").fit(X)
     frame = enc.transform(X)
     assert list(frame.columns) == [f"transformerencoder{i}" for i in range(16)]
     assert frame.shape == (20, 16)
@@ -102,15 +107,15 @@ def test_encoder_feature_names_and_pandas_output():
 def test_score_is_higher_after_training():
     X, _ = up_down_task(600, seed=0)
     X_test, _ = up_down_task(200, seed=1)
-    short = TransformerEncoder(**{**FAST, "max_iter": 1, "learning_rate_init": 0.005}).fit(X)
-    longer = TransformerEncoder(**{**FAST, "max_iter": 15, "learning_rate_init": 0.005}).fit(X)
+    short = TransformerEncoder(**{**SMALL, "max_iter": 1, "learning_rate_init": 0.005}).fit(X)
+    longer = TransformerEncoder(**{**SMALL, "max_iter": 15, "learning_rate_init": 0.005}).fit(X)
     assert longer.score(X_test) > short.score(X_test) + 0.3
     assert longer.score(X_test) > -np.log(29)  # better than a uniform guess over the vocabulary
 
 
 def test_unsupervised_grid_search_picks_by_score():
     X, _ = up_down_task(120, seed=0)
-    search = GridSearchCV(TransformerEncoder(**FAST), {"n_heads": [1, 2], "n_layers": [1, 2]}, cv=2)
+    search = GridSearchCV(TransformerEncoder(**SMALL), {"n_heads": [1, 2], "n_layers": [1, 2]}, cv=2)
     search.fit(X)
     scores = search.cv_results_["mean_test_score"]
     assert len(scores) == 4 and np.all(np.isfinite(scores))
@@ -119,7 +124,7 @@ def test_unsupervised_grid_search_picks_by_score():
 
 def test_encoder_early_stopping_on_held_out_score():
     X, _ = up_down_task(200, seed=0)
-    enc = TransformerEncoder(**{**FAST, "max_iter": 30, "early_stopping": True,
+    enc = TransformerEncoder(**{**SMALL, "max_iter": 30, "early_stopping": True,
                                 "n_iter_no_change": 2}).fit(X)
     assert len(enc.validation_scores_) == enc.n_iter_
     assert enc.best_validation_score_ == max(enc.validation_scores_)
@@ -127,23 +132,23 @@ def test_encoder_early_stopping_on_held_out_score():
 
 def test_pipelines_on_lists_of_strings():
     words, labels = invented_words(200, "cv-vc", seed=0)
-    pipe = make_pipeline(SequenceVectorizer(analyzer="char"), TransformerEncoder(**FAST),
+    pipe = make_pipeline(SequenceVectorizer(analyzer="char"), TransformerEncoder(**SMALL),
                          LogisticRegression())
     assert pipe.fit(words, labels).predict(words[:5]).shape == (5,)
-    pipe = make_pipeline(SequenceVectorizer(), TransformerClassifier(**FAST))
+    pipe = make_pipeline(SequenceVectorizer(), TransformerClassifier(**SMALL))
     assert set(pipe.fit(words, labels).predict(words)) <= {"kalo", "orvi"}
 
 
 def test_encoder_can_start_a_classifier_that_keeps_its_vocabulary():
     texts = ["a b c", "c b a", "a a b", "b c c"] * 5
-    enc = TransformerEncoder(**FAST).fit(texts)
+    enc = TransformerEncoder(**SMALL).fit(texts)
     clf = TransformerClassifier(encoder=enc, max_iter=2, random_state=0).fit(texts, [0, 1] * 10)
     assert clf.vocabulary_ == enc.vocabulary_
     assert clf.config_.d_model == enc.config_.d_model
     np.testing.assert_array_equal(  # starts from the encoder's weights, not a copy it mutates
         enc.params_["encoder"]["blocks"][0]["attn"]["qkv"]["W"],
-        TransformerEncoder(**FAST).fit(texts).params_["encoder"]["blocks"][0]["attn"]["qkv"]["W"])
-    unfitted = TransformerClassifier(encoder=TransformerEncoder(**FAST), max_iter=2).fit(texts, [0, 1] * 10)
+        TransformerEncoder(**SMALL).fit(texts).params_["encoder"]["blocks"][0]["attn"]["qkv"]["W"])
+    unfitted = TransformerClassifier(encoder=TransformerEncoder(**SMALL), max_iter=2).fit(texts, [0, 1] * 10)
     assert unfitted.predict(texts).shape == (20,)
     scores = cross_val_score(TransformerClassifier(encoder=FrozenEstimator(enc), max_iter=2),
                              texts, [0, 1] * 10, cv=2)
@@ -192,3 +197,10 @@ def test_pretraining_on_unlabeled_data_helps_when_labels_are_few():
     scratch_score = scratch.fit(X[few], y[few]).score(X_test, y_test)
     tuned_score = tuned.fit(X[few], y[few]).score(X_test, y_test)
     assert tuned_score >= 0.9 and tuned_score > scratch_score + 0.1
+
+
+def test_partial_fit_starts_from_the_encoder():
+    X = np.random.default_rng(0).integers(1, 9, size=(30, 5))
+    encoder = TransformerEncoder(**SMALL).fit(X)
+    clf = TransformerClassifier(encoder=encoder, random_state=0).partial_fit(X, np.arange(30) % 2)
+    assert clf.config_.d_model == 16 and clf.config_.n_layers == 1

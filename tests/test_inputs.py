@@ -4,10 +4,12 @@ Each test is a reported input that was silently misread before; the right
 reading is asserted for every estimator that takes that kind of input.
 """
 
+
 import warnings
 
 import numpy as np
 import pytest
+from configs import SMALL
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -21,9 +23,6 @@ from sktransformer import (
     TransformerRegressor,
     TransformerSeq2Seq,
 )
-
-SMALL = dict(d_model=16, n_heads=2, n_layers=1, max_iter=3, random_state=0)
-
 
 # ------------------------------------------------------------ Python lists of token ids
 
@@ -162,3 +161,35 @@ def test_validation_data_errors_name_x_val():
         TransformerClassifier(**SMALL).fit(X, [0, 1] * 10, X_val=["some text"], y_val=[0])
     with pytest.raises(ValueError, match="X_val"):
         TransformerRegressor(**SMALL).fit(X, np.arange(20.0), X_val=X[:, :2], y_val=[0.0] * 20)
+
+
+def test_token_ids_unseen_in_fit_are_unknown_and_sparse_ids_cost_nothing():
+    X = np.array([[1, 50, 0], [50, 1, 1]] * 10)
+    y = np.array([0, 1] * 10)
+    clf = TransformerClassifier(**SMALL).fit(X, y)
+    assert clf.config_.input_size == 4  # padding, ids 1 and 50, unknown
+    probe = lambda token: clf.predict_proba(np.array([[1, token, 0]]))  # noqa: E731
+    np.testing.assert_array_equal(probe(25), probe(60))  # in range or not: both unknown
+    huge = TransformerClassifier(**SMALL).fit(X * 40_000_000, y)
+    assert huge.n_parameters_ < 100_000
+
+
+def test_pandas_series_of_text_is_a_list_of_sequences():
+    pd = pytest.importorskip("pandas")
+    texts = pd.Series(["the cat sat", "a dog", "the end", "cats"] * 3)
+    clf = TransformerClassifier(**SMALL).fit(texts, [0, 1] * 6)
+    assert clf.predict(texts).shape == (12,)
+    assert SequenceVectorizer().fit_transform(texts).shape[0] == 12
+    assert TransformerLanguageModel(**SMALL).fit(texts).score(texts) < 0
+
+
+def test_boolean_arrays_are_numeric_features_not_token_ids():
+    X = np.random.default_rng(0).random((20, 4)) > 0.5
+    clf = TransformerClassifier(**SMALL).fit(X, np.arange(20) % 2)
+    assert clf.config_.input_kind == "numeric"
+
+
+def test_huge_unsigned_ids_are_refused_not_wrapped():
+    X = np.array([[2**63 + 5, 3], [4, 2**64 - 1]] * 10, dtype=np.uint64)
+    with pytest.raises(ValueError, match="2\\*\\*63"):
+        TransformerClassifier(**SMALL).fit(X, np.arange(20) % 2)

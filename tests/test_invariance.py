@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from configs import SMALL as _SMALL
 
 from sktransformer import (
     SequenceVectorizer,
@@ -19,7 +20,7 @@ from sktransformer import (
     _runtime,
 )
 
-SMALL = dict(d_model=16, n_heads=2, n_layers=2, max_iter=2, random_state=0)
+SMALL = {**_SMALL, "n_layers": 2, "max_iter": 2}
 WORDS = ["abba", "cab", "a", "bccbaab", "cc", "abcabcabcabc", "b", "aacb", "cabbac", "bb"] * 3
 LABELS = [len(w) % 2 for w in WORDS]
 

@@ -1,8 +1,14 @@
 """Shape tests for every layer function, and the behaviour each one promises."""
 
+
+
 import numpy as np
 import pytest
+from configs import SMALL
 
+from sktransformer import (
+    TransformerClassifier,
+)
 from sktransformer._layers import (
     add_positional_encoding,
     causal_bias,
@@ -282,3 +288,8 @@ def test_rotary_needs_an_even_head_width():
     params = init_params(config, np.random.default_rng(0))
     with pytest.raises(ValueError, match="must be even"):
         encode(params, config, np.array([[1, 2, 3]]))
+
+
+def test_dropout_close_to_one_does_not_divide_by_zero():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    TransformerClassifier(**{**SMALL, "dropout": 0.999995}).fit(X, np.arange(20) % 2)

@@ -1,11 +1,13 @@
 """Saving and loading pipelines: scikit-learn's and sktransformer's types only."""
 
+
 import json
 import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
+from configs import SMALL
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import make_column_transformer
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -24,7 +26,7 @@ from sktransformer import (
 
 pytest.importorskip("skops")
 
-FAST = dict(d_model=8, n_heads=2, n_layers=1, max_iter=2, random_state=0)
+FAST = {**SMALL, "d_model": 8, "max_iter": 2}
 TEXTS = ["a good film", "bad film", "great fun", "awful and bad", "good fun", "bad bad"]
 LABELS = [1, 0, 1, 0, 1, 0]
 CONSTRUCTED = []
@@ -122,3 +124,15 @@ def test_names_that_only_look_like_sktransformer_types_are_not_trusted():
                  "sktransformer.nothing.Here", "sktransformer..X", "sktransformerx.A", "os.system",
                  "sktransformer.vectorizer.np"]:
         assert not persistence._is_own_type(name), name
+
+
+def test_model_files_of_the_old_development_format_are_refused_clearly(tmp_path, monkeypatch):
+    from sktransformer import load, persistence, save
+
+    clf = TransformerClassifier(**FAST).fit(np.random.default_rng(0).normal(size=(10, 2)),
+                                           np.arange(10) % 2)
+    monkeypatch.setattr(persistence, "FORMAT_VERSION", 1)
+    save(clf, tmp_path / "old.skops")
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="Fit the model again"):
+        load(tmp_path / "old.skops")

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from configs import SMALL as _SMALL
 from sklearn.datasets import load_iris
 from sklearn.exceptions import NotFittedError
 
@@ -16,9 +17,10 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")  # no display in tests; must precede the pyplot import
 import matplotlib.pyplot as plt  # noqa: E402
 
-TINY = dict(d_model=16, n_heads=2, max_iter=2, random_state=0)
 SENTENCES = ["the cat sat", "a dog ran far away", "the dog sat", "a cat ran", "cats sat far"] * 4
 LABELS = [0, 1, 0, 1, 1] * 4
+
+SMALL = {k: v for k, v in _SMALL.items() if k != "n_layers"} | {"max_iter": 2}
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +32,7 @@ def close_figures():
 @pytest.fixture(scope="module")
 def text_clf():
     """Two layers, [CLS] pooling: the labels must include "[CLS]" and layer indices must resolve."""
-    return TransformerClassifier(n_layers=2, pooling="cls", **TINY).fit(SENTENCES, LABELS)
+    return TransformerClassifier(n_layers=2, pooling="cls", **SMALL).fit(SENTENCES, LABELS)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def iris():
 @pytest.fixture(scope="module")
 def numeric_clf(iris):
     X, y = iris
-    return TransformerClassifier(n_layers=1, **TINY).fit(X, y)
+    return TransformerClassifier(n_layers=1, **SMALL).fit(X, y)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +110,7 @@ def test_a_dataframe_row_is_labelled_with_the_feature_names(iris):
     pd = pytest.importorskip("pandas")
     X, y = iris
     frame = pd.DataFrame(X, columns=["sepal length", "sepal width", "petal length", "petal width"])
-    clf = TransformerClassifier(n_layers=1, **TINY).fit(frame, y)
+    clf = TransformerClassifier(n_layers=1, **SMALL).fit(frame, y)
     weights, tokens = expected(clf, frame.iloc[[3]], -1, 0)
     for x in (frame.iloc[3], frame.iloc[[3]]):  # a Series, a one-row frame
         _, ax = plot_attention(clf, x)
@@ -123,7 +125,7 @@ def test_an_array_of_string_tokens_is_a_token_list(text_clf):
 
 def test_a_series_sample_is_a_2d_array():
     X = np.random.default_rng(0).normal(size=(12, 5, 3))  # (samples, steps, channels)
-    encoder = TransformerEncoder(n_layers=1, **TINY).fit(X)
+    encoder = TransformerEncoder(n_layers=1, **SMALL).fit(X)
     _, ax = plot_attention(encoder, X[2])
     np.testing.assert_allclose(ax.images[0].get_array(), expected(encoder, X[2:3], -1, 0)[0])
     assert labels(ax.get_xticklabels()) == ["t0", "t1", "t2", "t3", "t4"]
@@ -131,14 +133,14 @@ def test_a_series_sample_is_a_2d_array():
 
 def test_padding_is_cropped_from_token_id_rows():
     X = np.array([[3, 4, 5, 0, 0], [5, 4, 3, 2, 0], [2, 3, 0, 0, 0], [4, 4, 2, 5, 3]] * 3)
-    clf = TransformerClassifier(n_layers=1, **TINY).fit(X, [0, 1, 0, 1] * 3)
+    clf = TransformerClassifier(n_layers=1, **SMALL).fit(X, [0, 1, 0, 1] * 3)
     _, ax = plot_attention(clf, X[0])
     assert labels(ax.get_xticklabels()) == ["3", "4", "5"]
     np.testing.assert_allclose(ax.images[0].get_array(), clf.attention_weights(X[:1])[0][0][0, 0, :3, :3])
 
 
 def test_a_decoder_map_is_causal_and_starts_at_bos():
-    lm = TransformerLanguageModel(n_layers=1, **TINY).fit(["abcabc", "cabca"] * 5)
+    lm = TransformerLanguageModel(n_layers=1, **SMALL).fit(["abcabc", "cabca"] * 5)
     _, ax = plot_attention(lm, "abca")
     assert labels(ax.get_xticklabels()) == ["<bos>", "a", "b", "c", "a"]
     np.testing.assert_array_equal(np.triu(ax.images[0].get_array(), k=1), 0)  # no looking ahead

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
+from configs import SMALL as _SMALL
 from sklearn.neural_network import MLPRegressor
 
 from sktransformer import TransformerEncoder, TransformerRegressor
 
-SMALL = dict(d_model=16, n_heads=2, n_layers=1, max_iter=30, random_state=0)
+SMALL = {**_SMALL, "max_iter": 30}
 
 
 def _distance_task(n, length=10, seed=0):

@@ -1,5 +1,6 @@
 """No lost work, safe files, determinism and thread safety."""
 
+
 import json
 import os
 import pickle
@@ -10,8 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from configs import SMALL
 from sklearn.model_selection import GridSearchCV
 from tasks import model_outputs
+from threadpoolctl import threadpool_info
 
 from sktransformer import (
     SequenceVectorizer,
@@ -24,7 +27,6 @@ from sktransformer import (
     save,
 )
 
-FAST = dict(d_model=16, n_heads=2, n_layers=1, max_iter=3, random_state=0)
 TEXTS = ["the cat sat", "a dog ran off", "the end", "cats and dogs"] * 3
 
 
@@ -37,12 +39,12 @@ def _numeric():
 def _fitted_models():
     X, y = _numeric()
     return [
-        (TransformerClassifier(**FAST).fit(X, y), X),
-        (TransformerClassifier(**FAST).fit(TEXTS, [0, 1] * 6), TEXTS),
-        (TransformerEncoder(**FAST).fit(np.random.default_rng(0).integers(0, 9, (20, 5))),
+        (TransformerClassifier(**SMALL).fit(X, y), X),
+        (TransformerClassifier(**SMALL).fit(TEXTS, [0, 1] * 6), TEXTS),
+        (TransformerEncoder(**SMALL).fit(np.random.default_rng(0).integers(0, 9, (20, 5))),
          np.random.default_rng(1).integers(0, 9, (4, 5))),
-        (TransformerLanguageModel(**FAST).fit(TEXTS), TEXTS),
-        (TransformerSeq2Seq(**FAST).fit(TEXTS, TEXTS[::-1]), TEXTS),
+        (TransformerLanguageModel(**SMALL).fit(TEXTS), TEXTS),
+        (TransformerSeq2Seq(**SMALL).fit(TEXTS, TEXTS[::-1]), TEXTS),
         (SequenceVectorizer().fit(TEXTS), TEXTS),
     ]
 
@@ -147,7 +149,7 @@ class _ExplodingClassifier(TransformerClassifier):
 
 def test_non_finite_loss_stops_training_with_last_good_parameters():
     X, y = _numeric()
-    clf = _ExplodingClassifier(**{**FAST, "max_iter": 5})
+    clf = _ExplodingClassifier(**{**SMALL, "max_iter": 5})
     with pytest.warns(RuntimeWarning, match="nan"):
         clf.fit(X, y)
     assert clf.t_ == 3  # the 4th update was never applied
@@ -165,7 +167,7 @@ def _leaves(tree):
 
 def test_exception_in_partial_fit_leaves_encoder_state_untouched():
     X = np.random.default_rng(0).integers(1, 9, size=(20, 5))
-    enc = TransformerEncoder(**FAST).fit(X)
+    enc = TransformerEncoder(**SMALL).fit(X)
     before = pickle.dumps(enc)
     with pytest.raises(ValueError):
         enc.partial_fit(X[:, :3])
@@ -179,13 +181,13 @@ def test_exception_in_partial_fit_leaves_encoder_state_untouched():
 
 def test_identical_parameters_across_runs_and_n_jobs():
     X, y = _numeric()
-    a = TransformerClassifier(**FAST).fit(X, y)
-    b = TransformerClassifier(**FAST).fit(X, y)
+    a = TransformerClassifier(**SMALL).fit(X, y)
+    b = TransformerClassifier(**SMALL).fit(X, y)
     for p, q in zip(_leaves(a.params_), _leaves(b.params_), strict=True):
         np.testing.assert_array_equal(p, q)
     grid = {"n_heads": [1, 2]}
-    one = GridSearchCV(TransformerClassifier(**FAST), grid, cv=2, n_jobs=1).fit(X, y)
-    two = GridSearchCV(TransformerClassifier(**FAST), grid, cv=2, n_jobs=2).fit(X, y)
+    one = GridSearchCV(TransformerClassifier(**SMALL), grid, cv=2, n_jobs=1).fit(X, y)
+    two = GridSearchCV(TransformerClassifier(**SMALL), grid, cv=2, n_jobs=2).fit(X, y)
     np.testing.assert_array_equal(one.cv_results_["mean_test_score"],
                                   two.cv_results_["mean_test_score"])
     np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
@@ -193,9 +195,40 @@ def test_identical_parameters_across_runs_and_n_jobs():
 
 def test_predict_is_safe_from_several_threads():
     X, y = _numeric()
-    clf = TransformerClassifier(**FAST).fit(X, y)
+    clf = TransformerClassifier(**SMALL).fit(X, y)
     expected = clf.predict_proba(X)
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: clf.predict_proba(X), range(16)))
     for result in results:
         np.testing.assert_array_equal(result, expected)
+
+
+def test_failed_refit_leaves_every_estimator_as_it_was():
+    import pickle
+
+    X, y = ["a b c", "c b a", "b"] * 4, ["x", "y", "x"] * 4
+    models = [TransformerSeq2Seq(**SMALL).fit(X, X), TransformerLanguageModel(**SMALL).fit(
+        np.arange(24).reshape(6, 4)), TransformerClassifier(**SMALL).fit(X, y)]
+    for model in models:
+        before = pickle.dumps(model)
+        with pytest.raises((ValueError, TypeError)):
+            if isinstance(model, TransformerSeq2Seq):
+                model.fit(["q r s t u v"] * 3, ["z"] * 3, X_val=X)  # validation pair incomplete
+            elif isinstance(model, TransformerLanguageModel):
+                model.fit(["new text"], X_val=np.ones((2, 3, 3)))  # bad X_val after a new vocabulary
+            else:
+                model.fit(np.ones((5, 2)), np.zeros(5))  # one class, after reading a new X
+        assert pickle.dumps(model) == before
+
+
+def test_concurrent_calls_restore_the_process_blas_threads():
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    clf = TransformerClassifier(**SMALL).fit(X, (X[:, 0] > 0).astype(int))
+    before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    threads = [threading.Thread(target=lambda: [clf.predict_proba(X) for _ in range(50)])
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == before

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from configs import SMALL
 
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
@@ -10,7 +11,6 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from sktransformer import TransformerClassifier  # noqa: E402
 
-FAST = dict(d_model=16, n_heads=2, n_layers=1, max_iter=3, random_state=0)
 pytestmark = pytest.mark.slow
 
 
@@ -33,9 +33,9 @@ def _data():
 def test_grid_search_on_dask_matches_local_search(client):
     X, y = _data()
     grid = {"n_heads": [1, 2], "n_layers": [1, 2]}
-    local = GridSearchCV(TransformerClassifier(**FAST), grid, cv=2).fit(X, y)
+    local = GridSearchCV(TransformerClassifier(**SMALL), grid, cv=2).fit(X, y)
     with joblib.parallel_backend("dask"):
-        remote = GridSearchCV(TransformerClassifier(**FAST), grid, cv=2).fit(X, y)
+        remote = GridSearchCV(TransformerClassifier(**SMALL), grid, cv=2).fit(X, y)
     np.testing.assert_array_equal(remote.cv_results_["mean_test_score"],
                                   local.cv_results_["mean_test_score"])
     assert remote.best_params_ == local.best_params_
@@ -52,7 +52,7 @@ def _fit_and_report_blas_threads(X, y):
             seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
             return super()._loss(*args, **kwargs)
 
-    Spy(**FAST).fit(X, y)
+    Spy(**SMALL).fit(X, y)
     return seen
 
 
@@ -68,7 +68,7 @@ def test_out_of_core_partial_fit_with_dask_ml_incremental(client):
 
     X, y = _data()
     X_blocks, y_blocks = da.from_array(X, chunks=20), da.from_array(y, chunks=20)
-    model = dask_ml.Incremental(TransformerClassifier(**FAST), scoring="accuracy")
+    model = dask_ml.Incremental(TransformerClassifier(**SMALL), scoring="accuracy")
     model.fit(X_blocks, y_blocks, classes=[0, 1])
     assert model.estimator_.n_iter_ == 3  # one partial_fit epoch per block
     assert 0.0 <= model.score(X_blocks, y_blocks) <= 1.0

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from configs import SMALL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.compose import make_column_transformer
@@ -14,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sktransformer import SequenceVectorizer, TransformerClassifier
 from sktransformer.vectorizer import analyze, graphemes, read_token_lists, words
 
-FAST = dict(d_model=8, n_heads=2, n_layers=1, max_iter=1, random_state=0)
+FAST = {**SMALL, "d_model": 8, "max_iter": 1}
 
 NFC = unicodedata.normalize("NFC", "café naïve")
 NFD = unicodedata.normalize("NFD", NFC)

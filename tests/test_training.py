@@ -1,8 +1,14 @@
 """The training loop's pieces: minibatches, optimizer, gradients of a parameter tree."""
 
+
+import warnings
+
 import numpy as np
 from autograd import value_and_grad
 
+from sktransformer import (
+    TransformerClassifier,
+)
 from sktransformer._base import TrainingData
 from sktransformer._grad import value_and_grad_tree
 from sktransformer._inputs import Inputs
@@ -65,3 +71,18 @@ def test_gradient_clipping_bounds_the_global_norm():
     optimizer = AdamW(params, learning_rate=1.0, weight_decay=0.0, max_grad_norm=1.0)
     optimizer.update(params, {"w": np.full(4, 100.0, np.float32)})
     np.testing.assert_allclose(optimizer.m["w"], 0.1 * 100 / (200 + 1e-12), rtol=1e-5)
+
+
+def test_warm_start_with_early_stopping_never_publishes_worse_parameters():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    params = dict(d_model=16, n_heads=2, n_layers=1, max_iter=30, early_stopping=True,
+                  n_iter_no_change=3, random_state=0, learning_rate_init=0.01)
+    clf = TransformerClassifier(**params).fit(X, y, X_val=X, y_val=y)
+    first = clf.score(X, y)
+    clf.set_params(warm_start=True, learning_rate_init=0.5, max_grad_norm=None, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y, X_val=X, y_val=y)
+    assert clf.score(X, y) >= first

@@ -1,20 +1,20 @@
-"""TransformerLanguageModel and TransformerSeq2Seq: the decoder side of the Transformer."""
+"""TransformerLanguageModel: the decoder-only Transformer (next-token probabilities, scoring, generation)."""
 
 import numpy as np
 import pytest
+from configs import SMALL
 from ngram import CharNGram
 from sklearn.model_selection import GridSearchCV
 
-from sktransformer import TransformerLanguageModel, TransformerSeq2Seq
-from sktransformer.datasets import make_story_corpus, spell_number
+from sktransformer import TransformerLanguageModel
+from sktransformer.datasets import make_story_corpus
 
-TINY = dict(d_model=16, n_heads=2, n_layers=1, max_iter=3, random_state=0)
 TEXT = ["the cat sat on the mat.", "the dog sat on the log.", "a cat and a dog."] * 4
 
 
 @pytest.fixture(scope="module")
 def small_lm():
-    return TransformerLanguageModel(**{**TINY, "max_iter": 10, "max_len": 16}).fit(TEXT)
+    return TransformerLanguageModel(**{**SMALL, "max_iter": 10, "max_len": 16}).fit(TEXT)
 
 
 # ------------------------------------------------------------- language model
@@ -70,7 +70,7 @@ def test_generation_with_cache_equals_recomputing(small_lm):
 
 
 def test_generate_token_lists_and_bad_arguments():
-    lm = TransformerLanguageModel(**TINY).fit([[1, 2, 3, 1, 2, 3], [2, 3, 1]])
+    lm = TransformerLanguageModel(**SMALL).fit([[1, 2, 3, 1, 2, 3], [2, 3, 1]])
     out = lm.generate([1, 2], max_new_tokens=4, random_state=0)
     assert isinstance(out, list) and set(out) <= {1, 2, 3}
     with pytest.raises(ValueError, match="max_new_tokens"):
@@ -82,7 +82,7 @@ def test_generate_token_lists_and_bad_arguments():
 
 
 def test_language_model_grid_search_without_labels():
-    search = GridSearchCV(TransformerLanguageModel(**TINY), {"n_heads": [1, 2], "n_layers": [1, 2]},
+    search = GridSearchCV(TransformerLanguageModel(**SMALL), {"n_heads": [1, 2], "n_layers": [1, 2]},
                           cv=2).fit(TEXT)
     assert search.best_index_ == int(np.argmax(search.cv_results_["mean_test_score"]))
 
@@ -103,39 +103,3 @@ def test_language_model_beats_smoothed_character_ngrams():
 # ------------------------------------------------------------------- seq2seq
 
 
-def test_seq2seq_outputs_and_scores():
-    X = ["a b c", "b c", "c a b", "a a"] * 4
-    y = ["c b a", "c b", "b a c", "a a"] * 4
-    model = TransformerSeq2Seq(**{**TINY, "max_iter": 5}).fit(X, y)
-    predicted = model.predict(X[:4])
-    assert predicted.dtype == object and all(isinstance(p, str) for p in predicted)
-    assert 0 <= model.score(X, y) <= model.token_accuracy(X, y) <= 1
-    tokens = TransformerSeq2Seq(**TINY).fit([[1, 2], [2, 3, 1]], [[9], [8, 8]])
-    assert all(isinstance(p, list) for p in tokens.predict([[1, 2]]))
-    with pytest.raises(ValueError, match="X_val and y_val"):
-        TransformerSeq2Seq(**TINY).fit(X, y, X_val=X)
-
-
-def test_max_output_len_bounds_the_output():
-    X, y = ["a b"] * 6, ["x y z w"] * 6
-    model = TransformerSeq2Seq(**{**TINY, "max_output_len": 2}).fit(X, y)
-    assert all(len(p.split()) <= 2 for p in model.predict(X))
-
-
-@pytest.mark.slow
-def test_seq2seq_learns_numbers_in_words_to_digits_on_unseen_numbers():
-    numbers = np.random.default_rng(0).permutation(1000)
-    train, held_out = numbers[:700], numbers[700:]
-    words = [spell_number(int(n)) for n in train]
-    model = TransformerSeq2Seq(d_model=64, n_heads=4, n_layers=2, target_analyzer="char",
-                               max_iter=40, learning_rate_init=3e-3, random_state=0)
-    model.fit(words, [str(n) for n in train])
-    test_words = [spell_number(int(n)) for n in held_out]
-    test_digits = [str(n) for n in held_out]
-    assert model.score(test_words, test_digits) >= 0.95
-    # beam search keeps the most probable hypothesis: never less probable than greedy
-    greedy = model.predict_log_proba_of_output(test_words[:60], beam_width=1)
-    beam = model.predict_log_proba_of_output(test_words[:60], beam_width=4)
-    assert np.all(beam >= greedy - 1e-5)
-    model.set_params(beam_width=4)
-    assert model.score(test_words, test_digits) >= 0.95
