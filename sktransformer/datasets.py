@@ -116,6 +116,20 @@ _TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eigh
 def spell_number(n):
     """0..999 in English words.
 
+    Parameters
+    ----------
+    n : int
+        A number from 0 to 999.
+
+    Returns
+    -------
+    words : str
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is outside 0..999.
+
     Examples
     --------
     >>> spell_number(342), spell_number(14), spell_number(0)

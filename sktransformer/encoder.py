@@ -235,6 +235,12 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Returns
         -------
         self : TransformerEncoder
+
+        Raises
+        ------
+        ValueError
+            If ``d_model`` is not divisible by ``n_heads``, or ``X`` (or
+            ``X_val``) cannot be read; the message names the problem.
         """
         return self._fit_template(X, None, None, X_val, None)
 

@@ -215,6 +215,12 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Returns
         -------
         self : TransformerLanguageModel
+
+        Raises
+        ------
+        ValueError
+            If ``d_model`` is not divisible by ``n_heads``, or ``X`` (or
+            ``X_val``) cannot be read; the message names the problem.
         """
         return self._fit_template(X, None, None, X_val, None)
 
@@ -370,7 +376,18 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return total / max(count, 1)
 
     def perplexity(self, X):
-        """exp(-score(X)): the effective number of equally likely choices per token."""
+        """exp(-score(X)): the effective number of equally likely choices per token.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or 2-D array of tokens
+
+        Returns
+        -------
+        perplexity : float
+            1 for a model that is certain and right; the vocabulary size for
+            one that guesses uniformly.
+        """
         return float(np.exp(-self.score(X)))
 
     # ------------------------------------------------------------ generation

@@ -106,6 +106,10 @@ def save(model, path):
     model : fitted sktransformer estimator, SequenceVectorizer, or scikit-learn estimator
     path : str or path-like
 
+    Returns
+    -------
+    None
+
     Raises
     ------
     TypeError

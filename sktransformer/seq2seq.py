@@ -281,6 +281,12 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Returns
         -------
         self : TransformerSeq2Seq
+
+        Raises
+        ------
+        ValueError
+            If ``d_model`` is not divisible by ``n_heads``, or ``X`` (or
+            ``X_val``) cannot be read; the message names the problem.
         """
         return self._fit_template(X, y, None, X_val, y_val)
 
@@ -468,7 +474,18 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return self._as_output(self._predict_columns(X)[0])
 
     def predict_log_proba_of_output(self, X, beam_width=None):
-        """Model log-probability (nats) of each predicted output sequence, <eos> included."""
+        """Model log-probability (nats) of each predicted output sequence, <eos> included.
+
+        Parameters
+        ----------
+        X : source sequences
+        beam_width : int or None, default=None
+            Overrides the estimator's ``beam_width`` for this call.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples,)
+        """
         return self._predict_columns(X, beam_width)[1]
 
     def score(self, X, y):
@@ -491,6 +508,15 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
         Positions are compared index by index up to the longer of the two
         sequences, so a missing or extra token counts as wrong.
+
+        Parameters
+        ----------
+        X : source sequences
+        y : target sequences
+
+        Returns
+        -------
+        accuracy : float
         """
         predicted, reference = self._compare(X, y)
         right = total = 0

@@ -547,7 +547,17 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic
     def fit_transform(self, X, y=None):
-        """Fit, then return the id matrix of ``X`` (analysing each sequence once)."""
+        """Fit, then return the id matrix of ``X`` (analysing each sequence once).
+
+        Parameters
+        ----------
+        X : list of str or list of list of tokens, or 2-D array
+        y : ignored
+
+        Returns
+        -------
+        ids : ndarray of shape (n_samples, width_), dtype int32
+        """
         token_lists = self._fit(self._analyze_all(X, reset=True))
         return to_id_matrix(token_lists, self.vocabulary_, self.width_)
 
@@ -615,7 +625,16 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         return len(self.vocabulary_) + N_RESERVED
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: ``position_0``, ``position_1``, ..."""
+        """Names of the output columns: ``position_0``, ``position_1``, ...
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        names : ndarray of str, shape (width_,)
+        """
         check_is_fitted(self)
         return np.asarray([f"position_{i}" for i in range(self.width_)], dtype=object)
 
