@@ -82,7 +82,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         Gradients are clipped to this global norm.
     max_iter : int, default=100
         Maximum number of epochs.
-    early_stopping : bool or "auto", default=False
+    early_stopping : bool or "auto", default="auto"
         ``"auto"``: as True when ``fit`` gets at least 1,000 samples or
         explicit validation data, else as False. Stop when the validation
         accuracy has not improved by ``tol`` for ``n_iter_no_change``
@@ -177,7 +177,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         alpha=0.01,
         max_grad_norm=1.0,
         max_iter=100,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,

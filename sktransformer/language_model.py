@@ -53,6 +53,11 @@ def context_windows(documents, max_len, stride):
     return inputs, targets, np.array([r[0] for r in rows]), position
 
 
+def _plain(value):
+    """A numpy scalar as the Python value it holds (so messages show 5, not np.int64(5))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def sample_next(logits, temperature, top_k, rng):
     """Draw a token index from softmax(logits / temperature), optionally among the top k only.
 
@@ -147,7 +152,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         alpha=0.01,
         max_grad_norm=1.0,
         max_iter=100,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -421,11 +426,12 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         """
         check_is_fitted(self)
         if not isinstance(max_new_tokens, Integral) or max_new_tokens < 0:
-            raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}.")
+            raise ValueError("max_new_tokens must be a non-negative integer, got "
+                             f"{_plain(max_new_tokens)!r}.")
         if not isinstance(temperature, Real) or not np.isfinite(temperature) or temperature < 0:
-            raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}.")
+            raise ValueError(f"temperature must be a finite number >= 0, got {_plain(temperature)!r}.")
         if top_k is not None and (not isinstance(top_k, Integral) or top_k < 1):
-            raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}.")
+            raise ValueError(f"top_k must be a positive integer or None, got {_plain(top_k)!r}.")
         is_text = isinstance(prompt, str)
         if not is_text and not isinstance(prompt, list | tuple | np.ndarray):
             raise TypeError(f"prompt must be a string or a list of tokens, got {type(prompt).__name__}.")

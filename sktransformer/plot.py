@@ -35,8 +35,9 @@ def _check_index(value, size, name):
     """``value`` as a non-negative index into ``size`` items (negative counts from the end)."""
     if isinstance(value, Integral) and not isinstance(value, bool) and -size <= value < size:
         return int(value) % size
+    shown = value.item() if hasattr(value, "item") else value  # 5, not np.int64(5)
     raise ValueError(
-        f"{name}={value!r} is out of range: the model has {size} {name}s, so {name} must be an "
+        f"{name}={shown!r} is out of range: the model has {size} {name}s, so {name} must be an "
         f"integer from {-size} to {size - 1}."
     )
 

@@ -175,7 +175,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         alpha=0.01,
         max_grad_norm=1.0,
         max_iter=100,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
