@@ -78,11 +78,37 @@ def init_norm(d):
     return {"gamma": onp.ones(d, DTYPE), "beta": onp.zeros(d, DTYPE)}
 
 
-def init_attention(rng, d, cross=False):
-    """Projections of one multi-head attention layer (fused Q|K|V, or Q and K|V for cross-attention)."""
+def _mimetic_factors(rng, d, rank, alpha, beta):
+    """(A, B), each (d, rank), with A @ B.T the best rank-``rank`` fit of alpha * Z + beta * I.
+
+    Z is a random (d, d) matrix with entries of variance 1 / d.
+    """
+    U, S, Vt = onp.linalg.svd(alpha * rng.standard_normal((d, d)) / onp.sqrt(d) + beta * onp.eye(d))
+    root = onp.sqrt(S[:rank])
+    return (U[:, :rank] * root).astype(DTYPE), (Vt[:rank].T * root).astype(DTYPE)
+
+
+def init_attention(rng, d, cross=False, n_heads=None):
+    """Projections of one multi-head attention layer (fused Q|K|V, or Q and K|V for cross-attention).
+
+    Self-attention (given ``n_heads``) gets the "mimetic" initialisation of
+    Trockman & Kolter (2023), which copies the structure of trained attention
+    layers: per head W_Q W_K^T ~ 0.7 Z + 0.7 I, so that from the first step
+    tokens attend to tokens like themselves, and W_V W_O ~ 0.4 Z - 0.4 I.
+    Tasks that must find a token by its content then skip the long plateau
+    during which glorot-initialised attention is uniform and a small training
+    set gets memorised instead.
+    """
     if cross:
         return {"q": init_linear(rng, d, d), "kv": init_linear(rng, d, 2 * d), "out": init_linear(rng, d, d)}
-    return {"qkv": init_linear(rng, d, 3 * d), "out": init_linear(rng, d, d)}
+    attn = {"qkv": init_linear(rng, d, 3 * d), "out": init_linear(rng, d, d)}
+    if n_heads:
+        W, k = attn["qkv"]["W"], d // n_heads
+        for h in range(n_heads):
+            W[:, h * k:(h + 1) * k], W[:, d + h * k:d + (h + 1) * k] = _mimetic_factors(rng, d, k, 0.7, 0.7)
+        W[:, 2 * d:], W_out = _mimetic_factors(rng, d, d, 0.4, -0.4)
+        attn["out"]["W"] = onp.ascontiguousarray(W_out.T)
+    return attn
 
 
 def init_block(rng, config, cross=False):
@@ -90,7 +116,7 @@ def init_block(rng, config, cross=False):
     d = config.d_model
     block = {
         "ln_attn": init_norm(d),
-        "attn": init_attention(rng, d),
+        "attn": init_attention(rng, d, n_heads=config.n_heads),
         "ln_ff": init_norm(d),
         "ff": {"hidden": init_linear(rng, d, config.d_ff), "out": init_linear(rng, config.d_ff, d)},
     }
