@@ -91,11 +91,14 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         ``validation_fraction`` of the training data.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
-    tol : float, default=1e-4
+    n_iter_no_change : int, default=20
+        Epochs without improvement before stopping. Long enough to cross the
+        loss plateau that tasks needing attention to find tokens by content
+        go through before they are learned (measured: 15-20 epochs on a
+        query-order task of 4,000 strings).
+    tol : float, default=5e-3
         Minimum improvement of the training loss (or validation score with
-        early stopping) that counts.
+        early stopping: accuracy, R², log-likelihood per token) that counts.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, dropout and the validation split.
         The same integer gives the same model and predictions.
@@ -179,8 +182,8 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         max_iter=100,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
+        n_iter_no_change=20,
+        tol=5e-3,
         random_state=None,
         verbose=0,
         warm_start=False,

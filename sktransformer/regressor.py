@@ -59,7 +59,7 @@ n_iter_, t_, n_features_in_
                  activation="gelu", max_len=512, input_type="auto", batch_size="auto",
                  learning_rate_init=1e-3, attention_dropout=0.0, learning_rate="constant",
                  warmup_fraction=0.0, alpha=0.01, max_grad_norm=1.0, max_iter=100,
-                 early_stopping="auto", validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
+                 early_stopping="auto", validation_fraction=0.1, n_iter_no_change=20, tol=5e-3,
                  random_state=None, verbose=0, warm_start=False, blas_threads=1, encoder=None):
         self.d_model = d_model
         self.n_heads = n_heads

@@ -70,3 +70,21 @@ def model_outputs(model, X):
     if hasattr(model, "predict_proba"):
         return model.predict_proba(X).tolist()
     return model.transform(X).tolist()
+
+
+def query_order_task(n_samples, n_letters=20, min_len=8, max_len=16, seed=0):
+    """Token lists ``[q1, q2, "|", body...]``: does q1 occur before q2 in the body?
+
+    The body holds 8-16 distinct letters and both queries occur in it, so
+    every class has the same bag of tokens and the same positions: only
+    attention that finds each query by its content, plus order, solves it.
+    """
+    rng = np.random.default_rng(seed)
+    letters = [chr(ord("a") + i) for i in range(n_letters)]
+    X, y = [], []
+    for _ in range(n_samples):
+        body = list(rng.choice(letters, size=int(rng.integers(min_len, max_len + 1)), replace=False))
+        q1, q2 = rng.choice(body, size=2, replace=False)
+        X.append([str(q1), str(q2), "|"] + [str(t) for t in body])
+        y.append(int(body.index(q1) < body.index(q2)))
+    return X, np.array(y)

@@ -6,7 +6,8 @@ from sklearn.datasets import load_digits
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
-from tasks import order_task
+from sklearn.pipeline import make_pipeline
+from tasks import order_task, query_order_task
 
 from sktransformer import TransformerClassifier
 
@@ -86,3 +87,14 @@ def test_numeric_features_learn_an_interaction():
     assert clf.fit(X_train, y_train).score(X_test, y_test) >= 0.9
 
 
+
+
+def test_query_order_is_learned_with_default_arguments_and_stops_by_itself():
+    X, y = query_order_task(4000, seed=0)
+    X_test, y_test = query_order_task(1000, seed=99)
+    counts = lambda A: [" ".join(a) for a in A]  # noqa: E731
+    bag = make_pipeline(CountVectorizer(token_pattern=r"\S+"), LogisticRegression(max_iter=1000))
+    assert bag.fit(counts(X), y).score(counts(X_test), y_test) < 0.6  # order and content needed
+    clf = TransformerClassifier(random_state=0).fit(X, y)
+    assert clf.score(X_test, y_test) >= 0.95
+    assert clf.n_iter_ < clf.max_iter  # early stopping ("auto": 4,000 samples) ended the fit
