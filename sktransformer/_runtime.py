@@ -45,6 +45,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ._primitives import per_sample_products, release_kept
+from .performance import allocator_scope
 
 MAX_ROWS = 256  # sequences per forward pass at inference: bounds memory
 ATTENTION_BUDGET = 2**24  # attention weights per inference chunk (64 MiB in float32)
@@ -95,9 +96,13 @@ def _limit_blas(n_threads):
                 _blas_users["limiter"] = None
 
 
+@contextmanager
 def blas_limit(n_threads):
-    """A context limiting BLAS to ``n_threads`` threads (``None``: leave them alone)."""
-    return nullcontext() if n_threads is None else _limit_blas(n_threads)
+    """The per-call speed settings of every fit and inference call: BLAS limited to
+    ``n_threads`` threads (``None``: left alone), and glibc's malloc keeping freed memory
+    while the call runs (:func:`sktransformer.performance.allocator_scope`)."""
+    with allocator_scope(), (nullcontext() if n_threads is None else _limit_blas(n_threads)):
+        yield
 
 
 # ------------------------------------------------------------------ training
