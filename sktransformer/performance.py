@@ -52,11 +52,17 @@ def _mallopt():
         return None
 
 
-def _user_managed():
-    """True if the user chose malloc settings (environment, or :func:`tune_allocator`)."""
-    if _state["process_wide"] or any(name in os.environ for name in _ENV_SETTINGS):
+@functools.cache
+def _env_managed():
+    """True if the environment chose malloc settings (glibc reads it once, at start-up)."""
+    if any(name in os.environ for name in _ENV_SETTINGS):
         return True
     return "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "")
+
+
+def _user_managed():
+    """True if the user chose malloc settings (environment, or :func:`tune_allocator`)."""
+    return _state["process_wide"] or _env_managed()
 
 
 def tune_allocator(threshold=1 << 30):
