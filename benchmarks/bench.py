@@ -2,9 +2,9 @@
 
 Run from the repository root::
 
-    python benchmarks/bench.py                  # full run, a few minutes on 2 cores
-    python benchmarks/bench.py --quick          # about a minute
-    python benchmarks/bench.py --configs standard --repeats 7 --no-torch
+    python benchmarks/bench.py                  # full run, about 15 minutes on 2 cores
+    python benchmarks/bench.py --quick          # about 7 minutes (--no-scaling: 1 less)
+    python benchmarks/bench.py --configs short,standard --repeats 5 --no-torch
 
 Everything runs on one thread (numpy's BLAS and torch alike) in float32, on
 synthetic data: token ids drawn uniformly from [1, vocab), random binary
@@ -17,9 +17,24 @@ linear head, AdamW (lr 1e-3, weight decay 0.01) and gradient-norm clipping at
 layer also applies dropout to the attention weights (sktransformer does not),
 and in eval mode under ``no_grad`` torch runs its fused encoder-layer kernel.
 
-The machine is shared and noisy, so ours and torch runs alternate, every
-figure is the median over ``--repeats`` runs, and each ours/torch ratio is the
-median of the per-repeat ratios of back-to-back runs.
+Every figure of the per-configuration tables comes from a fresh process per
+implementation (``--_child``), so neither inherits the other's glibc malloc
+state: torch's own training raises glibc's dynamic mmap threshold for
+whatever runs after it in the same process. Two allocator settings are
+measured, each in its own processes:
+
+- defaults: glibc's settings, nothing opted in -- what a user gets (inside
+  ``fit`` and ``predict`` sktransformer raises the thresholds itself, see
+  ``sktransformer.performance.allocator_scope``). The targets are judged on
+  these figures.
+- tuned: ``sktransformer.performance.tune_allocator()`` first, in both
+  implementations' processes.
+
+A process warms up (a 2-batch fit, one predict chunk, one 1-sequence
+predict), then times one fit, one predict and ``LATENCY_CALLS`` 1-sequence
+predictions. Rounds alternate ours and torch back to back; every figure is
+the median over ``--repeats`` rounds and each ours/torch ratio is the median
+of the per-round ratios (the machine is shared and noisy).
 
 What each number means, per configuration:
 
@@ -29,32 +44,27 @@ What each number means, per configuration:
   same number of steps, divided likewise.
 - train tokens/s: batch_size * seq_len / step time.
 - predict seq/s: sequences per second of ``predict_proba`` on 1024 sequences
-  (512 for big; the model predicts in batches of 256); for torch, eval mode +
-  ``no_grad`` forward + softmax, batches of 256.
-- peak fit memory: in a fresh subprocess per implementation, resident memory
-  after imports and data creation is the baseline; the high-water mark is
-  reset (``5`` written to /proc/self/clear_refs), a short fit runs, and the
-  figure is VmHWM (from /proc/self/status) minus the baseline.
-- GFLOP/s: training FLOPs per step / step time, with FLOPs per step =
-  6 * N * tokens + 12 * L * T^2 * D * batch (N = non-embedding weights,
-  tokens = batch * T; the second term is attention's scores and mixing,
-  forward and backward).
-- % matmul peak: GFLOP/s over this machine's numpy float32 1024x1024 @
-  1024x1024 speed on one thread, measured at the start of the same run.
+  (512 for big; the model predicts in batches of at most 256); for torch,
+  eval mode + ``no_grad`` forward + softmax, batches of 256. The ratio is
+  ours/torch throughput (higher is better).
+- predict 1 sequence: median latency of ``predict_proba`` on one sequence
+  (torch: eval forward + softmax); the ratio is ours/torch time.
+- peak fit memory (standard and big): in a fresh subprocess per
+  implementation, resident memory after imports and data creation is the
+  baseline; the high-water mark is reset (``5`` written to
+  /proc/self/clear_refs), a short fit runs, and the figure is VmHWM (from
+  /proc/self/status) minus the baseline.
+- % matmul peak: training FLOPs per step / step time over this machine's
+  numpy float32 1024x1024 @ 1024x1024 speed on one thread (measured at the
+  start of the run), with FLOPs per step = 6 * N * tokens + 12 * L * T^2 *
+  D * batch (N = non-embedding weights, tokens = batch * T; the second term
+  is attention's scores and mixing, forward and backward).
 
-Then a scaling table: seconds per epoch (one ``fit`` with ``max_iter=1``) as
-seq_len doubles (standard config, fixed n_samples) and as n_samples doubles
-(seq 64), median of 3 runs per cell (1 where a run takes over 2 s). "x"
-columns give the growth over the previous row: 2 is linear; attention's T^2
-term pushes it towards 4 as seq_len grows.
-
-Allocator: by default (``--allocator tuned``) the whole run calls
-``sktransformer.performance.tune_allocator()`` first, so ours and torch run
-under the same glibc malloc settings in one process (torch's own training
-otherwise changes glibc's dynamic mmap threshold for everything that runs
-after it, which would flatter whichever implementation runs second). The row
-"step, own process, default malloc" is ours alone in a fresh process with
-glibc's defaults and no torch loaded: what a user gets without opting in.
+Then a scaling table, in this process: seconds per epoch (one ``fit`` with
+``max_iter=1``) as seq_len doubles (standard config, fixed n_samples) and as
+n_samples doubles (seq 64), median of 3 runs per cell (1 where a run takes
+over 2 s). "x" columns give the growth over the previous row: 2 is linear;
+attention's T^2 term pushes it towards 4 as seq_len grows.
 
 Targets are printed beside the results and marked PASS or MISS.
 """
