@@ -144,10 +144,10 @@ class AdamW:
         g *= 1 - self.beta2
         v += g
         if self.weight_decay:
-            if flat["decay_lr"] != lr:  # matrices decay, the rest is multiplied by exactly 1
+            if flat["decay_of"] != (lr, self.weight_decay):  # matrices decay, the rest is * 1
                 flat["decay"] = np.where(flat["matrix"], p.dtype.type(1 - lr * self.weight_decay),
                                          p.dtype.type(1))
-                flat["decay_lr"] = lr
+                flat["decay_of"] = (lr, self.weight_decay)
             p *= flat["decay"]
         step = np.sqrt(v)
         step += p.dtype.type(self.epsilon)
@@ -178,7 +178,7 @@ class AdamW:
         matrix = np.concatenate([np.full(leaf.size, leaf.ndim >= 2) for leaf in p_leaves])
         _rebind_leaves(params, views(p))
         self.m, self.v = tree_unflatten(self.m, views(m)), tree_unflatten(self.v, views(v))
-        flat = {"p": p, "m": m, "v": v, "matrix": matrix, "decay": None, "decay_lr": None,
+        flat = {"p": p, "m": m, "v": v, "matrix": matrix, "decay": None, "decay_of": None,
                 "n": len(p_leaves), "m_tree": self.m, "v_tree": self.v}
         self._flat = flat
         return flat

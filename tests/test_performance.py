@@ -83,3 +83,33 @@ def test_fit_and_predict_run_inside_the_scope(scoped, fast_params, small_numeric
     assert len(scoped) == 4
     clf.predict_proba(X)
     assert len(scoped) == 8
+
+
+def test_flat_adamw_matches_the_per_array_update_bitwise():
+    import pickle
+
+    import numpy as np
+
+    from sktransformer._optim import AdamW
+    from sktransformer._tree import tree_copy, tree_leaves
+
+    rng = np.random.default_rng(0)
+    params = {"W": rng.standard_normal((4, 3)).astype(np.float32),
+              "blocks": [{"b": rng.standard_normal(3).astype(np.float32)}]}
+    flat_params, leaf_params = tree_copy(params), tree_copy(params)
+    flat, per_leaf = AdamW(flat_params, max_grad_norm=0.5), AdamW(leaf_params, max_grad_norm=0.5)
+    for step in range(6):
+        grads = {"W": rng.standard_normal((4, 3)).astype(np.float32),
+                 "blocks": [{"b": rng.standard_normal(3).astype(np.float32)}]}
+        assert flat.update(flat_params, grads) and per_leaf._update_leaves(leaf_params, grads)
+        if step == 2:  # a pickled copy and load_state rebuild the buffers from the arrays
+            flat = pickle.loads(pickle.dumps(flat))
+            assert "_flat" not in vars(flat)
+            copy = AdamW(flat_params, max_grad_norm=0.5)
+            copy.load_state(flat)
+            flat = copy
+    for a, b in zip(tree_leaves(flat_params), tree_leaves(leaf_params), strict=True):
+        assert np.array_equal(a, b)
+    for a, b in zip(tree_leaves(flat.m) + tree_leaves(flat.v),
+                    tree_leaves(per_leaf.m) + tree_leaves(per_leaf.v), strict=True):
+        assert np.array_equal(a, b)
