@@ -85,7 +85,8 @@ def test_fit_and_predict_run_inside_the_scope(scoped, fast_params, small_numeric
     assert len(scoped) == 8
 
 
-def test_flat_adamw_matches_the_per_array_update_bitwise():
+@pytest.mark.parametrize("schedule", [{}, {"schedule": "cosine", "total_steps": 6, "warmup_fraction": 0.3}])
+def test_flat_adamw_matches_the_per_array_update_bitwise(schedule):
     import pickle
 
     import numpy as np
@@ -97,7 +98,8 @@ def test_flat_adamw_matches_the_per_array_update_bitwise():
     params = {"W": rng.standard_normal((4, 3)).astype(np.float32),
               "blocks": [{"b": rng.standard_normal(3).astype(np.float32)}]}
     flat_params, leaf_params = tree_copy(params), tree_copy(params)
-    flat, per_leaf = AdamW(flat_params, max_grad_norm=0.5), AdamW(leaf_params, max_grad_norm=0.5)
+    flat = AdamW(flat_params, max_grad_norm=0.5, **schedule)
+    per_leaf = AdamW(leaf_params, max_grad_norm=0.5, **schedule)
     for step in range(6):
         grads = {"W": rng.standard_normal((4, 3)).astype(np.float32),
                  "blocks": [{"b": rng.standard_normal(3).astype(np.float32)}]}
@@ -105,7 +107,7 @@ def test_flat_adamw_matches_the_per_array_update_bitwise():
         if step == 2:  # a pickled copy and load_state rebuild the buffers from the arrays
             flat = pickle.loads(pickle.dumps(flat))
             assert "_flat" not in vars(flat)
-            copy = AdamW(flat_params, max_grad_norm=0.5)
+            copy = AdamW(flat_params, max_grad_norm=0.5, **schedule)
             copy.load_state(flat)
             flat = copy
     for a, b in zip(tree_leaves(flat_params), tree_leaves(leaf_params), strict=True):
