@@ -2,9 +2,9 @@
 
 Run from the repository root::
 
-    python benchmarks/bench.py                  # full run, a few minutes on 2 cores
-    python benchmarks/bench.py --quick          # about a minute
-    python benchmarks/bench.py --configs standard --repeats 7 --no-torch
+    python benchmarks/bench.py                  # full run, about 15 minutes on 2 cores
+    python benchmarks/bench.py --quick          # about 7 minutes (--no-scaling: 1 less)
+    python benchmarks/bench.py --configs short,standard --repeats 5 --no-torch
 
 Everything runs on one thread (numpy's BLAS and torch alike) in float32, on
 synthetic data: token ids drawn uniformly from [1, vocab), random binary
@@ -17,9 +17,24 @@ linear head, AdamW (lr 1e-3, weight decay 0.01) and gradient-norm clipping at
 layer also applies dropout to the attention weights (sktransformer does not),
 and in eval mode under ``no_grad`` torch runs its fused encoder-layer kernel.
 
-The machine is shared and noisy, so ours and torch runs alternate, every
-figure is the median over ``--repeats`` runs, and each ours/torch ratio is the
-median of the per-repeat ratios of back-to-back runs.
+Every figure of the per-configuration tables comes from a fresh process per
+implementation (``--_child``), so neither inherits the other's glibc malloc
+state: torch's own training raises glibc's dynamic mmap threshold for
+whatever runs after it in the same process. Two allocator settings are
+measured, each in its own processes:
+
+- defaults: glibc's settings, nothing opted in -- what a user gets (inside
+  ``fit`` and ``predict`` sktransformer raises the thresholds itself, see
+  ``sktransformer.performance.allocator_scope``). The targets are judged on
+  these figures.
+- tuned: ``sktransformer.performance.tune_allocator()`` first, in both
+  implementations' processes.
+
+A process warms up (a 2-batch fit, one predict chunk, one 1-sequence
+predict), then times one fit, one predict and ``LATENCY_CALLS`` 1-sequence
+predictions. Rounds alternate ours and torch back to back; every figure is
+the median over ``--repeats`` rounds and each ours/torch ratio is the median
+of the per-round ratios (the machine is shared and noisy).
 
 What each number means, per configuration:
 
@@ -29,32 +44,27 @@ What each number means, per configuration:
   same number of steps, divided likewise.
 - train tokens/s: batch_size * seq_len / step time.
 - predict seq/s: sequences per second of ``predict_proba`` on 1024 sequences
-  (512 for big; the model predicts in batches of 256); for torch, eval mode +
-  ``no_grad`` forward + softmax, batches of 256.
-- peak fit memory: in a fresh subprocess per implementation, resident memory
-  after imports and data creation is the baseline; the high-water mark is
-  reset (``5`` written to /proc/self/clear_refs), a short fit runs, and the
-  figure is VmHWM (from /proc/self/status) minus the baseline.
-- GFLOP/s: training FLOPs per step / step time, with FLOPs per step =
-  6 * N * tokens + 12 * L * T^2 * D * batch (N = non-embedding weights,
-  tokens = batch * T; the second term is attention's scores and mixing,
-  forward and backward).
-- % matmul peak: GFLOP/s over this machine's numpy float32 1024x1024 @
-  1024x1024 speed on one thread, measured at the start of the same run.
+  (512 for big; the model predicts in batches of at most 256); for torch,
+  eval mode + ``no_grad`` forward + softmax, batches of 256. The ratio is
+  ours/torch throughput (higher is better).
+- predict 1 sequence: median latency of ``predict_proba`` on one sequence
+  (torch: eval forward + softmax); the ratio is ours/torch time.
+- peak fit memory (standard and big): in a fresh subprocess per
+  implementation, resident memory after imports and data creation is the
+  baseline; the high-water mark is reset (``5`` written to
+  /proc/self/clear_refs), a short fit runs, and the figure is VmHWM (from
+  /proc/self/status) minus the baseline.
+- % matmul peak: training FLOPs per step / step time over this machine's
+  numpy float32 1024x1024 @ 1024x1024 speed on one thread (measured at the
+  start of the run), with FLOPs per step = 6 * N * tokens + 12 * L * T^2 *
+  D * batch (N = non-embedding weights, tokens = batch * T; the second term
+  is attention's scores and mixing, forward and backward).
 
-Then a scaling table: seconds per epoch (one ``fit`` with ``max_iter=1``) as
-seq_len doubles (standard config, fixed n_samples) and as n_samples doubles
-(seq 64), median of 3 runs per cell (1 where a run takes over 2 s). "x"
-columns give the growth over the previous row: 2 is linear; attention's T^2
-term pushes it towards 4 as seq_len grows.
-
-Allocator: by default (``--allocator tuned``) the whole run calls
-``sktransformer.performance.tune_allocator()`` first, so ours and torch run
-under the same glibc malloc settings in one process (torch's own training
-otherwise changes glibc's dynamic mmap threshold for everything that runs
-after it, which would flatter whichever implementation runs second). The row
-"step, own process, default malloc" is ours alone in a fresh process with
-glibc's defaults and no torch loaded: what a user gets without opting in.
+Then a scaling table, in this process: seconds per epoch (one ``fit`` with
+``max_iter=1``) as seq_len doubles (standard config, fixed n_samples) and as
+n_samples doubles (seq 64), median of 3 runs per cell (1 where a run takes
+over 2 s). "x" columns give the growth over the previous row: 2 is linear;
+attention's T^2 term pushes it towards 4 as seq_len grows.
 
 Targets are printed beside the results and marked PASS or MISS.
 """
@@ -86,21 +96,29 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 CONFIGS = {
     "tiny": dict(vocab=1000, d_model=32, n_heads=2, n_layers=1, d_ff=128, seq_len=16, batch=16),
+    "short": dict(vocab=1000, d_model=64, n_heads=4, n_layers=2, d_ff=256, seq_len=12, batch=32),
     "standard": dict(vocab=1000, d_model=64, n_heads=4, n_layers=2, d_ff=256, seq_len=64, batch=32),
     "big": dict(vocab=1000, d_model=128, n_heads=4, n_layers=4, d_ff=512, seq_len=128, batch=32),
 }
-STEPS = {"tiny": 50, "standard": 40, "big": 20}  # optimizer steps per timed fit
-QUICK_STEPS = {"tiny": 25, "standard": 20, "big": 8}
+STEPS = {"tiny": 60, "short": 60, "standard": 40, "big": 16}  # optimizer steps per timed fit
+QUICK_STEPS = {"tiny": 30, "short": 30, "standard": 20, "big": 6}
 SCALING_REPEATS = 3  # at most, per scaling cell ...
 SCALING_SLOW_SECONDS = 2.0  # ... and one run only for a cell whose first run takes longer
 MEMORY_STEPS = 3  # the peak is reached within the first steps
-PREDICT_SAMPLES = {"tiny": 1024, "standard": 1024, "big": 512}  # sequences per timed predict
+PREDICT_SAMPLES = {"tiny": 1024, "short": 1024, "standard": 1024, "big": 512}  # per timed predict
 PREDICT_BATCH = 256
+LATENCY_CALLS = 30  # single-sequence predictions per process; the median is reported
+MEMORY_CONFIGS = ("standard", "big")  # peak fit memory is measured for these
+ALLOCATOR_TITLES = {
+    "default": "defaults (a fresh process each; glibc's malloc settings, nothing opted in)",
+    "tuned": "tuned allocator (tune_allocator() first, in both processes)",
+}
 MATMUL_SIZE = 1024
 
 # (what, config, comparison, bound)
 TARGETS = [
     ("step time ours/torch", "tiny", "<=", 1.3),
+    ("step time ours/torch", "short", "<=", 1.3),
     ("step time ours/torch", "standard", "<=", 1.3),
     ("step time ours/torch", "big", "<=", 1.2),
     ("predict throughput ours/torch", "standard", ">=", 0.8),
@@ -282,29 +300,73 @@ def memory_child(impl, config_name):
                       "delta_mb": (peak - baseline) / 1024, "reset": reset}))
 
 
-def step_child(config_name, steps, repeats):
-    """Run inside a fresh subprocess (default malloc, no torch): print ours' median step time."""
-    cfg = CONFIGS[config_name]
-    X, y = make_data(cfg, steps * cfg["batch"])
-    ours_fit(cfg, X[: 2 * cfg["batch"]], y[: 2 * cfg["batch"]])  # warm-up
+def ours_latency(clf, X, calls):
+    """Median seconds of ``predict_proba`` on one sequence."""
     times = []
-    for r in range(repeats):
-        seconds, n_steps, _ = ours_fit(cfg, X, y, seed=r)
-        times.append(seconds / n_steps)
-    print(json.dumps({"step": median(times)}))
+    for i in range(calls):
+        start = time.perf_counter()
+        clf.predict_proba(X[i % len(X) : i % len(X) + 1])
+        times.append(time.perf_counter() - start)
+    return median(times)
 
 
-def default_malloc_step(config_name, steps, repeats):
-    """Ours' step time (s) in a fresh process with glibc's default malloc settings."""
+def torch_latency(torch, model, X, calls):
+    """Median seconds of eval-mode forward + softmax on one sequence."""
+    X_t = torch.from_numpy(X)
+    model.eval()
+    times = []
+    with torch.no_grad():
+        for i in range(calls):
+            start = time.perf_counter()
+            torch.softmax(model(X_t[i % len(X) : i % len(X) + 1]), dim=1).numpy()
+            times.append(time.perf_counter() - start)
+    return median(times)
+
+
+def run_child(impl, config_name, steps):
+    """Run inside a fresh subprocess: one implementation's step, predict and latency, as JSON.
+
+    Warm-up first (a 2-batch fit, a predict of one chunk, one latency call), then one
+    timed fit of ``steps`` minibatches, one timed predict and LATENCY_CALLS single-sequence
+    predictions.
+    """
+    cfg = CONFIGS[config_name]
+    threadpool_limits(limits=1)
+    torch = import_torch() if impl == "torch" else None
+    if impl == "torch" and torch is None:
+        raise SystemExit("torch is not installed")
+    X, y = make_data(cfg, steps * cfg["batch"])
+    X_pred, _ = make_data(cfg, PREDICT_SAMPLES[config_name], seed=1)
+    X_warm, y_warm = X[: 2 * cfg["batch"]], y[: 2 * cfg["batch"]]
+    if impl == "torch":
+        model = torch_fit(torch, cfg, X_warm, y_warm)[2]
+        torch_predict(torch, model, X_pred[:PREDICT_BATCH])
+        seconds, n_steps, model = torch_fit(torch, cfg, X, y)
+        predict = torch_predict(torch, model, X_pred)
+        latency = torch_latency(torch, model, X_pred, LATENCY_CALLS)
+        n_weights = None
+    else:
+        clf = ours_fit(cfg, X_warm, y_warm)[2]
+        ours_predict(clf, X_pred[:PREDICT_BATCH])
+        seconds, n_steps, clf = ours_fit(cfg, X, y)
+        predict = ours_predict(clf, X_pred)
+        latency = ours_latency(clf, X_pred, LATENCY_CALLS)
+        n_weights = non_embedding_weights(clf)
+    print(json.dumps({"step": seconds / n_steps, "predict_seq_s": len(X_pred) / predict,
+                      "latency": latency, "n_weights": n_weights}))
+
+
+def child_run(impl, config_name, steps, allocator):
+    """The figures of ``run_child`` from a fresh process, or None if it failed."""
     result = subprocess.run(
-        [sys.executable, __file__, "--_step-child", config_name, str(steps), str(repeats),
-         "--allocator", "default"],
+        [sys.executable, __file__, "--_child", impl, config_name, str(steps),
+         "--allocator", allocator],
         capture_output=True, text=True, check=False,
     )
     if result.returncode != 0:
-        print(f"  (step subprocess failed: {result.stderr.strip()[-300:]})")
+        print(f"  ({impl} subprocess failed: {result.stderr.strip()[-300:]})")
         return None
-    return json.loads(result.stdout.strip().splitlines()[-1])["step"]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def peak_fit_memory(impl, config_name, allocator):
@@ -357,87 +419,88 @@ def flops_formula(cfg, n_weights):
 
 def paired_ratio(ours, theirs):
     """Median over repeats of ours_i / theirs_i (back-to-back runs share the machine's state)."""
-    return median(a / b for a, b in zip(ours, theirs, strict=True))
+    pairs = [(a, b) for a, b in zip(ours, theirs, strict=True) if a is not None and b]
+    return median(a / b for a, b in pairs) if pairs else None
 
 
-def bench_config(name, torch, repeats, steps, peak_gflops, allocator):
-    """Measure one configuration, print its table; return the figures the targets read."""
+def _median(values):
+    values = [v for v in values if v is not None]
+    return median(values) if values else None
+
+
+def bench_config(name, torch_present, repeats, steps, peak_gflops, allocators):
+    """Measure one configuration in fresh processes, print its table; return the target figures."""
     cfg = CONFIGS[name]
     layers = f"{cfg['n_layers']} layer" + ("s" if cfg["n_layers"] > 1 else "")
     print(f"\n== {name}: vocab {cfg['vocab']}, d_model {cfg['d_model']}, {cfg['n_heads']} heads, "
-          f"{layers}, d_ff {cfg['d_ff']}, seq {cfg['seq_len']}, batch {cfg['batch']} ==")
-    X, y = make_data(cfg, steps * cfg["batch"])
-    n_predict = PREDICT_SAMPLES[name]
-    X_pred, _ = make_data(cfg, n_predict, seed=1)
+          f"{layers}, d_ff {cfg['d_ff']}, seq {cfg['seq_len']}, batch {cfg['batch']} ==", flush=True)
+    impls = ("ours", "torch") if torch_present else ("ours",)
+    runs = {(a, i): [] for a in allocators for i in impls}
+    for _ in range(repeats):  # rounds; within a round ours and torch run back to back
+        for allocator in allocators:
+            for impl in impls:
+                runs[allocator, impl].append(child_run(impl, name, steps, allocator) or {})
 
-    # Warm-up (caches, lazy initialisation), not timed.
-    X_warm, y_warm = X[: 2 * cfg["batch"]], y[: 2 * cfg["batch"]]
-    ours_fit(cfg, X_warm, y_warm)
-    if torch is not None:
-        torch_fit(torch, cfg, X_warm, y_warm)
+    def figures(allocator, impl, key):
+        return [run.get(key) for run in runs.get((allocator, impl), [])]
 
-    ours_step, torch_step, ours_pred, torch_pred = [], [], [], []
-    for r in range(repeats):  # alternate ours and torch
-        seconds, n_steps, clf = ours_fit(cfg, X, y, seed=r)
-        ours_step.append(seconds / n_steps)
-        ours_pred.append(ours_predict(clf, X_pred))
-        if torch is not None:
-            seconds, n_steps, model = torch_fit(torch, cfg, X, y, seed=r)
-            torch_step.append(seconds / n_steps)
-            torch_pred.append(torch_predict(torch, model, X_pred))
-
-    n_weights = non_embedding_weights(clf)
-    flops = flops_per_step(cfg, n_weights)
+    n_weights = _median(figures(allocators[0], "ours", "n_weights"))
+    flops = flops_per_step(cfg, n_weights) if n_weights else None
     tokens = cfg["batch"] * cfg["seq_len"]
-    print(f"  {steps} steps per timed fit, {repeats} repeats; {clf.n_parameters_:,} parameters, "
-          f"N = {n_weights:,} non-embedding")
-    print(f"  FLOPs per step: {flops_formula(cfg, n_weights)}")
-
-    ours_mem = peak_fit_memory("ours", name, allocator)
-    torch_mem = peak_fit_memory("torch", name, allocator) if torch is not None else None
-    ours_default = default_malloc_step(name, steps, min(repeats, 3)) if allocator == "tuned" else None
-
-    result = {
-        "step": (median(ours_step), median(torch_step) if torch_step else None,
-                 paired_ratio(ours_step, torch_step) if torch_step else None),
-        # throughput ratio ours/torch = torch time / ours time
-        "predict": (n_predict / median(ours_pred),
-                    n_predict / median(torch_pred) if torch_pred else None,
-                    paired_ratio(torch_pred, ours_pred) if torch_pred else None),
-        "memory": (ours_mem, torch_mem,
-                   ours_mem / torch_mem if ours_mem is not None and torch_mem else None),
-    }
-    ours_gflops = flops / median(ours_step) / 1e9
-    torch_gflops = flops / median(torch_step) / 1e9 if torch_step else None
-    result["peak_fraction"] = ours_gflops / peak_gflops
+    print(f"  {steps} steps per timed fit, {repeats} fresh process(es) per implementation and "
+          f"allocator; N = {n_weights:,} non-embedding weights" if n_weights else "")
+    if flops:
+        print(f"  FLOPs per step: {flops_formula(cfg, n_weights)}")
 
     targets = {(what, cfg_name): (op, bound) for what, cfg_name, op, bound in TARGETS}
 
-    def target(what):
-        return targets.get((what, name))
+    def target(what, allocator):
+        return targets.get((what, name)) if allocator == "default" else None
 
-    print(f"  {'':26}{'ours':>12}{'torch':>12}{'ours/torch':>12}   target")
-    ours_s, torch_s, step_ratio = result["step"]
-    _row("step time (ms)", _scale(ours_s, 1e3), _scale(torch_s, 1e3), step_ratio,
-         target("step time ours/torch"), ratio_judged=True)
-    if ours_default is not None:
-        _row("step, own process, default malloc (ms)", 1e3 * ours_default, None,
-             ours_default / torch_s if torch_step else None, None)
-    _row("train tokens/s", tokens / result["step"][0],
-         tokens / result["step"][1] if torch_step else None,
-         1 / result["step"][2] if torch_step else None, None)
-    _row(f"predict seq/s (batch {PREDICT_BATCH})", *result["predict"],
-         target("predict throughput ours/torch"), ratio_judged=True)
-    _row("peak fit memory (MB)", *result["memory"],
-         target("peak fit memory ours/torch"), ratio_judged=True)
-    _row("GFLOP/s", ours_gflops, torch_gflops,
-         ours_gflops / torch_gflops if torch_gflops else None, None)
-    frac_target = target("fraction of matmul peak")
-    _row("% of numpy matmul peak", 100 * result["peak_fraction"],
-         100 * torch_gflops / peak_gflops if torch_gflops else None, None,
-         None if frac_target is None else (frac_target[0], 100 * frac_target[1]),
-         judged_value=100 * result["peak_fraction"])
+    print(f"  {'':40}{'ours':>11}{'torch':>11}{'ours/torch':>11}   target")
+    result = {}
+    for allocator in allocators:
+        print(f"  {ALLOCATOR_TITLES[allocator]}")
+        o_step, t_step = figures(allocator, "ours", "step"), figures(allocator, "torch", "step")
+        o_pred = figures(allocator, "ours", "predict_seq_s")
+        t_pred = figures(allocator, "torch", "predict_seq_s")
+        o_lat, t_lat = figures(allocator, "ours", "latency"), figures(allocator, "torch", "latency")
+        step = (_median(o_step), _median(t_step), paired_ratio(o_step, t_step) if t_step else None)
+        predict = (_median(o_pred), _median(t_pred), paired_ratio(o_pred, t_pred) if t_pred else None)
+        latency = (_median(o_lat), _median(t_lat), paired_ratio(o_lat, t_lat) if t_lat else None)
+        _row("step time (ms)", _scale(step[0], 1e3), _scale(step[1], 1e3), step[2],
+             target("step time ours/torch", allocator), ratio_judged=True)
+        _row("train tokens/s", _inv(step[0], tokens), _inv(step[1], tokens), _inv(step[2], 1), None)
+        _row(f"predict seq/s ({PREDICT_SAMPLES[name]} seq, batch {PREDICT_BATCH})", *predict,
+             target("predict throughput ours/torch", allocator), ratio_judged=True)
+        _row("predict 1 sequence (ms)", _scale(latency[0], 1e3), _scale(latency[1], 1e3),
+             latency[2], target("1-sequence latency ours/torch", allocator), ratio_judged=True)
+        if flops and step[0]:
+            ours_gflops = flops / step[0] / 1e9
+            torch_gflops = flops / step[1] / 1e9 if step[1] else None
+            frac_target = target("fraction of matmul peak", allocator)
+            _row("% of numpy matmul peak", 100 * ours_gflops / peak_gflops,
+                 100 * torch_gflops / peak_gflops if torch_gflops else None, None,
+                 None if frac_target is None else (frac_target[0], 100 * frac_target[1]),
+                 judged_value=100 * ours_gflops / peak_gflops)
+        else:
+            ours_gflops = None
+        result[allocator] = {"step": step, "predict": predict, "latency": latency,
+                             "peak_fraction": ours_gflops / peak_gflops if ours_gflops else None}
+
+    if name in MEMORY_CONFIGS:
+        ours_mem = peak_fit_memory("ours", name, allocators[0])
+        torch_mem = peak_fit_memory("torch", name, allocators[0]) if torch_present else None
+        memory = (ours_mem, torch_mem,
+                  ours_mem / torch_mem if ours_mem is not None and torch_mem else None)
+        _row(f"peak fit memory (MB, {allocators[0]})", *memory,
+             target("peak fit memory ours/torch", allocators[0]), ratio_judged=True)
+        result[allocators[0]]["memory"] = memory
     return result
+
+
+def _inv(value, numerator):
+    return None if not value else numerator / value
 
 
 def _scale(value, factor):
@@ -466,7 +529,8 @@ def _judge(value, target):
 
 def _row(label, ours, theirs, ratio, target, ratio_judged=False, judged_value=None):
     judged = ratio if ratio_judged else judged_value
-    print(f"  {label:26}{_fmt(ours):>12}{_fmt(theirs):>12}{_fmt(ratio):>12}   {_judge(judged, target)}")
+    print(f"    {label:38}{_fmt(ours):>11}{_fmt(theirs):>11}{_fmt(ratio):>11}   "
+          f"{_judge(judged, target)}", flush=True)
 
 
 # ---------------------------------------------------------------- scaling
@@ -520,15 +584,16 @@ def bench_scaling(torch, quick, repeats):
 
 
 def print_summary(results, torch_present):
-    print("\n== targets ==")
+    print("\n== targets (defaults: fresh processes, glibc's malloc settings) ==")
     for what, name, op, bound in TARGETS:
-        if name not in results:
+        res = results.get(name, {}).get("default")
+        if res is None:
             continue
-        res = results[name]
         value = {
             "step time ours/torch": res["step"][2],
             "predict throughput ours/torch": res["predict"][2],
-            "peak fit memory ours/torch": res["memory"][2],
+            "1-sequence latency ours/torch": res["latency"][2],
+            "peak fit memory ours/torch": (res.get("memory") or (None, None, None))[2],
             "fraction of matmul peak": res["peak_fraction"],
         }[what]
         shown = "n/a (no torch)" if value is None and not torch_present else _fmt(value)
@@ -549,26 +614,33 @@ def machine_line(peak):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="fewer steps and repeats, smaller scaling table (about a minute)")
-    parser.add_argument("--configs", default="tiny,standard,big",
+                        help="fewer steps, one process per cell, smaller scaling table")
+    parser.add_argument("--configs", default=",".join(CONFIGS),
                         help="comma-separated subset of: " + ",".join(CONFIGS))
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="timed runs per configuration (default 5, or 1 with --quick)")
-    parser.add_argument("--allocator", choices=("tuned", "default"), default="tuned",
-                        help="tuned: call sktransformer.performance.tune_allocator() first (both "
-                             "implementations share it); default: glibc's settings")
+                        help="fresh processes per implementation, allocator and configuration "
+                             "(default 3, or 1 with --quick)")
+    parser.add_argument("--allocators", default="default,tuned",
+                        help="which allocator settings to measure: default (glibc's, what a user "
+                             "gets), tuned (tune_allocator() first), or both")
+    parser.add_argument("--allocator", choices=("tuned", "default"), default="default",
+                        help=argparse.SUPPRESS)  # of a child process
     parser.add_argument("--_memory-child", nargs=2, metavar=("IMPL", "CONFIG"),
                         help=argparse.SUPPRESS)
-    parser.add_argument("--_step-child", nargs=3, metavar=("CONFIG", "STEPS", "REPEATS"),
+    parser.add_argument("--_child", nargs=3, metavar=("IMPL", "CONFIG", "STEPS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = set(args.configs) - set(CONFIGS)
     if unknown:
         parser.error(f"unknown configs {sorted(unknown)}; choose from {list(CONFIGS)}")
+    args.allocators = [a.strip() for a in args.allocators.split(",") if a.strip()]
+    if not args.allocators or set(args.allocators) - set(ALLOCATOR_TITLES):
+        parser.error(f"--allocators: choose from {list(ALLOCATOR_TITLES)}")
     if args.repeats is None:
-        args.repeats = 1 if args.quick else 5
+        args.repeats = 1 if args.quick else 3
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     return args
@@ -581,16 +653,15 @@ def main(argv=None):
     if args._memory_child:
         memory_child(*args._memory_child)
         return
-    if args._step_child:
-        name, steps, repeats = args._step_child
-        step_child(name, int(steps), int(repeats))
+    if args._child:
+        impl, name, steps = args._child
+        run_child(impl, name, int(steps))
         return
     started = time.perf_counter()
     threadpool_limits(limits=1)  # every pool, for the whole run
     torch = None if args.no_torch else import_torch()
     peak = matmul_peak_gflops()
-    print("sktransformer benchmark" + (" (--quick)" if args.quick else "")
-          + f", allocator: {args.allocator}")
+    print("sktransformer benchmark" + (" (--quick)" if args.quick else ""))
     print(machine_line(peak))
     if torch is not None:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} thread")
@@ -602,8 +673,10 @@ def main(argv=None):
     steps = QUICK_STEPS if args.quick else STEPS
     results = {}
     for name in args.configs:
-        results[name] = bench_config(name, torch, args.repeats, steps[name], peak[0], args.allocator)
-    bench_scaling(torch, args.quick, min(args.repeats, SCALING_REPEATS))
+        results[name] = bench_config(name, torch is not None, args.repeats, steps[name], peak[0],
+                                     args.allocators)
+    if not args.no_scaling:
+        bench_scaling(torch, args.quick, min(args.repeats, SCALING_REPEATS))
     print_summary(results, torch is not None)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 

@@ -70,6 +70,22 @@ def _swap(x):
     return onp.swapaxes(x, -1, -2)
 
 
+def _row_sums(x, scale=1.0):
+    """scale * sum of x over the last axis, keepdims.
+
+    numpy's reduction over a short last axis is slow: at widths 12-64 a
+    matrix-vector product with a constant vector is ~10x faster on one BLAS
+    thread. Its rows' last bits can depend on their place in the matrix, so
+    under :func:`per_sample_products` (batch-invariant inference) ``einsum``
+    is used instead: every row summed by the same loop, still ~2-3x faster.
+    """
+    n = x.shape[-1]
+    ones = onp.full(n, scale, dtype=x.dtype)
+    x2 = x.reshape(-1, n)
+    sums = onp.einsum("ij,j->i", x2, ones) if getattr(_stash, "per_sample", False) else x2 @ ones
+    return sums.reshape(x.shape[:-1] + (1,))
+
+
 def attention_weights(Q, K, bias):
     """softmax(Q K^T / sqrt(d_k) + bias) over keys, shape (N, H, Tq, Tk)."""
     scale = Q.dtype.type(1.0 / onp.sqrt(Q.shape[-1]))
@@ -78,7 +94,7 @@ def attention_weights(Q, K, bias):
         S += bias
     S -= S.max(axis=-1, keepdims=True)
     onp.exp(S, out=S)
-    S /= S.sum(axis=-1, keepdims=True)
+    S /= _row_sums(S)
     return S
 
 
@@ -133,7 +149,7 @@ def _attention_vjp(argnums, Z, args, kwargs):
             dS *= keep  # dL/dP
         # softmax backward: dS = P * (dP - sum_k dP P); the row sums equal sum(g * Z) because
         # Z = (P keep) V, a (Tq, K) product instead of a (Tq, Tk) one (as in FlashAttention)
-        dS -= (g * Z).sum(axis=-1, keepdims=True)
+        dS -= _row_sums(g * Z)
         dS *= P
         grads = {0: None, 1: None, 2: None}
         if 2 in argnums:
@@ -246,9 +262,11 @@ defvjp(gelu_erf, _gelu_erf_vjp)
 
 def _normalize(x, eps):
     """(x - mean) / sqrt(var + eps) over the last axis, and 1 / sqrt(var + eps)."""
-    centered = x - x.mean(axis=-1, keepdims=True)
-    inv_std = 1.0 / onp.sqrt((centered * centered).mean(axis=-1, keepdims=True) + x.dtype.type(eps))
-    return centered * inv_std, inv_std
+    scale = 1.0 / x.shape[-1]
+    centered = x - _row_sums(x, scale)
+    inv_std = 1.0 / onp.sqrt(_row_sums(centered * centered, scale) + x.dtype.type(eps))
+    centered *= inv_std
+    return centered, inv_std
 
 
 @primitive

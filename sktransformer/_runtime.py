@@ -45,6 +45,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ._primitives import per_sample_products, release_kept
+from .performance import allocator_scope
 
 MAX_ROWS = 256  # sequences per forward pass at inference: bounds memory
 ATTENTION_BUDGET = 2**24  # attention weights per inference chunk (64 MiB in float32)
@@ -70,7 +71,7 @@ def _threadpools():
 
 
 _BLAS_LOCK = threading.Lock()
-_blas_users = {"count": 0, "limiter": None}
+_blas_users = {"count": 0, "saved": None}
 
 
 @contextmanager
@@ -80,10 +81,18 @@ def _limit_blas(n_threads):
     The BLAS thread count is process-wide: with calls overlapping in several
     threads, a plain save-and-restore per call would let one call restore
     the limited value another call saved, leaving the process at 1 thread.
+    The libraries' own get/set calls are used directly (a few microseconds;
+    threadpoolctl's ``limit`` re-reads every library's info, ~60 us a call,
+    which showed in single-sequence predict latency).
     """
     with _BLAS_LOCK:
         if _blas_users["count"] == 0:
-            _blas_users["limiter"] = _threadpools().limit(limits=n_threads, user_api="blas")
+            saved = [(lib, lib.num_threads)
+                     for lib in _threadpools().select(user_api="blas").lib_controllers]
+            for lib, current in saved:
+                if current != n_threads:
+                    lib.set_num_threads(n_threads)
+            _blas_users["saved"] = saved
         _blas_users["count"] += 1
     try:
         yield
@@ -91,13 +100,19 @@ def _limit_blas(n_threads):
         with _BLAS_LOCK:
             _blas_users["count"] -= 1
             if _blas_users["count"] == 0:
-                _blas_users["limiter"].restore_original_limits()
-                _blas_users["limiter"] = None
+                for lib, previous in _blas_users["saved"]:
+                    if lib.num_threads != previous:
+                        lib.set_num_threads(previous)
+                _blas_users["saved"] = None
 
 
+@contextmanager
 def blas_limit(n_threads):
-    """A context limiting BLAS to ``n_threads`` threads (``None``: leave them alone)."""
-    return nullcontext() if n_threads is None else _limit_blas(n_threads)
+    """The per-call speed settings of every fit and inference call: BLAS limited to
+    ``n_threads`` threads (``None``: left alone), and glibc's malloc keeping freed memory
+    while the call runs (:func:`sktransformer.performance.allocator_scope`)."""
+    with allocator_scope(), (nullcontext() if n_threads is None else _limit_blas(n_threads)):
+        yield
 
 
 # ------------------------------------------------------------------ training
