@@ -611,6 +611,35 @@ def machine_line(peak):
             f"(best {peak[1]:.1f}); this median is the 'matmul peak' below")
 
 
+def invariance_cost(configs, repeats=5, n_samples=1024):
+    """Predict throughput with the batch-invariant per-sample products, against one large product.
+
+    Batch-invariant inference (``sktransformer._runtime``) multiplies each
+    sample's rows on their own so that its outputs never depend on the rest
+    of the batch. The comparison switches that off for one measurement only,
+    in this process, to show what the guarantee costs.
+    """
+    from contextlib import nullcontext
+
+    from sktransformer import _runtime
+
+    print("\nbatch-invariant inference: predict throughput, per-sample products vs one product")
+    print(f"{'config':>10}  {'invariant seq/s':>16}  {'one product seq/s':>18}  {'cost':>6}")
+    for name in configs:
+        cfg = CONFIGS[name]
+        X, y = make_data(cfg, n_samples)
+        clf = ours_fit(cfg, X[:256], y[:256])[2]
+        invariant = _median([ours_predict(clf, X) for _ in range(repeats)])
+        original = _runtime.per_sample_products
+        _runtime.per_sample_products = nullcontext
+        try:
+            plain = _median([ours_predict(clf, X) for _ in range(repeats)])
+        finally:
+            _runtime.per_sample_products = original
+        print(f"{name:>10}  {n_samples / invariant:>16,.0f}  {n_samples / plain:>18,.0f}  "
+              f"{invariant / plain:>5.2f}x")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -677,6 +706,7 @@ def main(argv=None):
                                      args.allocators)
     if not args.no_scaling:
         bench_scaling(torch, args.quick, min(args.repeats, SCALING_REPEATS))
+    invariance_cost(args.configs)
     print_summary(results, torch is not None)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 

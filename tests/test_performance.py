@@ -13,7 +13,8 @@ def scoped(monkeypatch):
     monkeypatch.setattr(performance, "_state", {"users": 0, "applied": False,
                                                 "process_wide": False, "scoped": True})
     calls = []
-    monkeypatch.setattr(performance, "_mallopt", lambda: lambda param, value: calls.append((param, value)) or 1)
+    monkeypatch.setattr(performance, "_mallopt",
+                        lambda: lambda param, value: calls.append((param, value)) or 1)
     performance._env_managed.cache_clear()
     monkeypatch.setattr(performance, "_env_managed", performance._env_managed.__wrapped__)
     for name in performance._ENV_SETTINGS + ("GLIBC_TUNABLES",):
