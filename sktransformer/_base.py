@@ -230,6 +230,7 @@ class _BaseTransformer(BaseEstimator):
             attention_dropout=float(self.attention_dropout),
             positional_encoding=self.positional_encoding,
             pooling=self._pooling(),
+            attention_init=self._attention_init(),
             norm_first=self.norm_first,
             activation=self.activation,
             max_len=self.max_len,
@@ -238,6 +239,10 @@ class _BaseTransformer(BaseEstimator):
 
     def _pooling(self):
         return self.pooling
+
+    def _attention_init(self):
+        """How self-attention starts (see ``_model.init_attention``); chosen per estimator by measurement."""
+        return "glorot"
 
     def _initialize(self, config, params, rng):
         """Adopt a fresh model: config, parameters, random state; reset optimizer and history."""

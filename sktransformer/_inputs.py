@@ -253,6 +253,11 @@ class InputAdapter:
         """Vocabulary size for token input, else the number of features or channels."""
         return self.n_vocab if self.model_kind == "tokens" else self.input_size
 
+    @property
+    def mask_id(self):
+        """The [MASK] id of masked-token pretraining: the one after the vocabulary's ids."""
+        return self.n_vocab
+
     # ----------------------------------------------------------- transform
 
     def transform(self, estimator, X, reset=False):

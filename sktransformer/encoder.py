@@ -273,12 +273,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _init_model(self, data, rng, source):
         """A fresh network with the pretraining head for this kind of input."""
         codec, inputs = self._codec, data.inputs
-        extra = 1 if codec.model_kind == "tokens" else 0  # the [MASK] token id
-        config = self._model_config(codec.model_kind, codec.model_input_size + extra, 0)
+        tokens = codec.model_kind == "tokens"
+        size = codec.mask_id + 1 if tokens else codec.model_input_size  # ids, then [MASK]
+        config = self._model_config(codec.model_kind, size, 0)
         params = init_params(config, rng)
         d = config.d_model
-        if config.input_kind == "tokens":
-            params["mlm"] = init_linear(rng, d, config.input_size - 1)
+        if tokens:
+            params["mlm"] = init_linear(rng, d, codec.mask_id)  # every id but [MASK] is a target
             self._target_mean = self._target_scale = None
         else:
             params["embed"]["mask"] = (0.02 * rng.standard_normal(d)).astype(DTYPE)
@@ -314,7 +315,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         offset = 1 if config.pooling == "cls" else 0
         dropout_rng = rng if training else None
         if config.input_kind == "tokens":
-            mask_id = config.input_size - 1
+            mask_id = self._codec.mask_id
             corrupted = corrupt_tokens(X, hidden, mask_id, rng, bert_mix=training)
             h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng)
             picked, targets = h[rows, cols + offset], X[rows, cols]

@@ -14,7 +14,7 @@ from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
 from ._primitives import log_softmax, softmax_cross_entropy
 from ._runtime import blas_limit, make_rng
-from .vectorizer import GenerativeVocabulary, analyze, build_vocabulary, read_token_lists
+from .vectorizer import PAD_ID, GenerativeVocabulary, analyze, build_vocabulary, read_token_lists
 
 # ------------------------------------------------------------ pure helpers
 
@@ -273,7 +273,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         inputs, targets, _, _ = context_windows([vocab.encode(d) for d in documents],
                                                 self.max_len, stride)
         target_columns = np.where(targets >= 0, vocab.output_index(np.maximum(targets, 0)), -1)
-        return TrainingData(Inputs(inputs, inputs != 0), target=target_columns)
+        return TrainingData(Inputs(inputs, inputs != PAD_ID), target=target_columns)
 
     # ------------------------------------------------------------- the loss
 
@@ -314,7 +314,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         stride = max(1, self.max_len // 2)
         inputs, targets, document, position = context_windows(documents, self.max_len, stride)
         log_p = self._map_batches(lambda params, chunk: log_softmax(self._logits(params, chunk)),
-                                  Inputs(inputs, inputs != 0), width_axes=(1,))
+                                  Inputs(inputs, inputs != PAD_ID), width_axes=(1,))
         results = []
         for d, ids in enumerate(documents):
             out = np.zeros((len(ids) - 1, vocab.n_outputs))
@@ -474,7 +474,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         matrix = np.zeros((len(ids), max(map(len, ids))), np.int32)
         for i, row in enumerate(ids):
             matrix[i, : len(row)] = row
-        return Inputs(matrix, matrix != 0), [["<bos>"] + list(d) for d in documents]
+        return Inputs(matrix, matrix != PAD_ID), [["<bos>"] + list(d) for d in documents]
 
     def _attention_forward(self, params, inputs, cache):
         decode(params, self.config_, inputs.X, inputs.mask, cache=cache)

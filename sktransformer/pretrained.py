@@ -164,6 +164,11 @@ class TokenizerAdapter:
         return self.n_vocab
 
     @property
+    def mask_id(self):
+        """The checkpoint's vocabulary, then one [MASK] row added for masked-token training."""
+        return self.n_vocab - 1
+
+    @property
     def vocabulary(self):
         return self.tokenizer.vocabulary
 
