@@ -274,7 +274,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         X : list of str, list of token lists, or 2-D array of tokens
             Source sequences.
         y : list of str or list of token lists
-            Target sequences (a 1-D array of labels is read as one-token targets).
+            Target sequences. A 1-D array of labels is read as one-token
+            targets, and ``predict`` then returns one label per sample.
         X_val, y_val : optional
             Validation pairs, scored every epoch (teacher-forced token accuracy).
 
@@ -321,10 +322,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                 UserWarning, stacklevel=4,
             )
         if fitting:
+            raw = y.tolist() if isinstance(y, np.ndarray) else list(y)
             self._codec = PairVocabulary(
                 build_vocabulary(sources), GenerativeVocabulary(build_vocabulary(targets)),
-                target_is_text=all(isinstance(t, str) for t in (
-                    y.tolist() if isinstance(y, np.ndarray) else list(y))))
+                target_is_text=all(isinstance(t, str) for t in raw),
+                target_is_scalar=not any(isinstance(t, str | list | tuple | np.ndarray) for t in raw))
         return self._pairs(sources, targets)
 
     def _pooling(self):
@@ -389,6 +391,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         params, config = self.params_, self.config_
         vocab = self._codec.target
         memory, memory_mask = self._memory(params, source)
+        if self._codec.target_is_scalar:  # one label per sample: the most probable first token
+            first = decode(params["target"], config, np.full((len(source), 1), vocab.bos),
+                           memory=memory, memory_mask=memory_mask)
+            log_p = log_softmax(first[:, -1].astype(np.float64))
+            log_p[:, vocab.eos_column] = -np.inf
+            best = log_p.argmax(axis=1)
+            return [[int(c)] for c in best], log_p[np.arange(len(best)), best]
         if beam_width == 1:
             state = {"cache": new_cache(config), "offset": 0}
 
@@ -454,6 +463,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _as_output(self, columns):
         vocab = self._codec.target
         tokens = [[vocab.token(c) for c in seq] for seq in columns]
+        if self._codec.target_is_scalar:
+            return np.array([t[0] for t in tokens])
         if not self._codec.target_is_text:
             return tokens
         analyzer = self.target_analyzer if self.target_analyzer is not None else self.analyzer

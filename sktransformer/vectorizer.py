@@ -716,9 +716,12 @@ class PairVocabulary:
     source has one real position). Target: a :class:`GenerativeVocabulary`.
     """
 
-    def __init__(self, source, target, target_is_text):
+    target_is_scalar = False  # every target a single label (y 1-D): predict returns labels
+
+    def __init__(self, source, target, target_is_text, target_is_scalar=False):
         self.source = source
         self.target = target
         self.target_is_text = target_is_text
+        self.target_is_scalar = target_is_scalar
         self.source_end = len(source) + N_RESERVED
         self.n_source_ids = self.source_end + 1
