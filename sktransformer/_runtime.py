@@ -172,8 +172,7 @@ def sample_widths(inputs, max_width):
 
 def _at_width(inputs, index, width):
     """Rows ``index`` of ``inputs`` cut or zero-padded (padding, masked) to ``width`` positions."""
-    from ._inputs import Inputs
-
+    Inputs = type(inputs)
     X = inputs.X[index]
     if inputs.mask is None:
         return Inputs(X)

@@ -510,7 +510,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         if self.tokenizer is None and not subword:
             self.__dict__.pop("tokenizer_", None)
             return
-        from .pretrained import Tokenizer
+        from ._tokenizer import Tokenizer
 
         if self.tokenizer is not None:
             self.tokenizer_ = Tokenizer.from_file(self.tokenizer)

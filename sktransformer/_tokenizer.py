@@ -1,0 +1,120 @@
+"""Subword tokenizers from the optional ``tokenizers`` library, kept picklable.
+
+Used by :class:`~sktransformer.SequenceVectorizer` (``analyzer="bpe"`` /
+``"wordpiece"``, ``tokenizer=``) and by checkpoints loaded with
+``from_pretrained`` (:mod:`sktransformer.pretrained`).
+"""
+
+import pathlib
+
+import numpy as np
+
+_INSTALL = 'pip install "sktransformer[pretrained]"'
+
+
+def _require(module):
+    """Import an optional dependency, or say how to install it."""
+    try:
+        return __import__(module)
+    except ImportError:
+        raise ImportError(f"Reading checkpoints and subword tokenizers needs the '{module}' "
+                          f"package: {_INSTALL}") from None
+
+
+# ---------------------------------------------------------------- tokenizer
+
+
+class Tokenizer:
+    """A ``tokenizers`` tokenizer that pickles and clones (it is kept as its JSON text).
+
+    Calling it on a string gives the string's tokens (without special
+    tokens), so it can stand as an estimator's ``analyzer``.
+    """
+
+    def __init__(self, json_text):
+        self.json_text = json_text
+        self._tokenizer = None
+
+    @classmethod
+    def from_file(cls, path):
+        """Read ``tokenizer.json`` (or a directory that has one)."""
+        path = pathlib.Path(path)
+        if path.is_dir():
+            path = path / "tokenizer.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"No tokenizer file {path}: a tokenizer.json (the 'tokenizers' "
+                                    "library's format) is needed.")
+        return cls(path.read_text(encoding="utf-8"))
+
+    @classmethod
+    def train(cls, texts, kind, vocab_size, lowercase=True):
+        """A byte-level BPE (``kind="bpe"``) or WordPiece vocabulary of ``vocab_size``, learned on texts."""
+        tk = _require("tokenizers")
+        from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
+
+        if kind == "bpe":
+            tok = tk.Tokenizer(models.BPE())
+            tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+            tok.decoder = decoders.ByteLevel()
+            trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False,
+                                          initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        else:
+            tok = tk.Tokenizer(models.WordPiece(unk_token="[UNK]"))
+            tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+            tok.decoder = decoders.WordPiece()
+            trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=["[UNK]"],
+                                                show_progress=False)
+        steps = [normalizers.NFC()] + ([normalizers.Lowercase()] if lowercase else [])
+        tok.normalizer = normalizers.Sequence(steps)
+        tok.train_from_iterator(list(texts), trainer)
+        return cls(tok.to_str())
+
+    @property
+    def backend(self):
+        """The ``tokenizers.Tokenizer`` itself (built on first use)."""
+        if self._tokenizer is None:
+            tokenizer = _require("tokenizers").Tokenizer.from_str(self.json_text)
+            # A saved tokenizer may pad or truncate on its own; the estimator does both itself.
+            tokenizer.no_padding()
+            tokenizer.no_truncation()
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def __call__(self, text):
+        return self.backend.encode(text, add_special_tokens=False).tokens
+
+    def encode(self, texts, max_len):
+        """Texts -> ids (N, T) int32 padded with 0 and mask (N, T); special tokens added, cut to max_len."""
+        encodings = [self.backend.encode(t) for t in texts]
+        width = max(1, min(max_len, max(len(e.ids) for e in encodings)))
+        ids = np.zeros((len(texts), width), np.int32)
+        mask = np.zeros((len(texts), width), bool)
+        for i, e in enumerate(encodings):
+            row = e.ids if len(e.ids) <= max_len else _truncate(e.ids, e.special_tokens_mask, max_len)
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = True
+        return ids, mask
+
+    def decode(self, ids):
+        return self.backend.decode(list(map(int, ids)))
+
+    @property
+    def vocabulary(self):
+        """Token -> the tokenizer's id."""
+        return self.backend.get_vocab()
+
+    def __getstate__(self):
+        return {"json_text": self.json_text}
+
+    def __setstate__(self, state):
+        self.json_text, self._tokenizer = state["json_text"], None
+
+    def __repr__(self):
+        return f"Tokenizer(<{self.backend.get_vocab_size()} tokens>)"
+
+
+def _truncate(ids, special, max_len):
+    """Keep the first ``max_len`` ids, with a trailing special token (e.g. [SEP]) kept last."""
+    if special and special[-1]:
+        return ids[: max_len - 1] + ids[-1:]
+    return ids[:max_len]
