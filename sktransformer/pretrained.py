@@ -29,7 +29,7 @@ import numpy as np
 from ._inputs import Inputs
 from ._model import DTYPE, TIED_ID_OFFSET, ModelConfig, init_linear
 from ._runtime import make_rng
-from ._tokenizer import Tokenizer, _require, _truncate
+from ._tokenizer import Tokenizer, _require
 from .vectorizer import _check_sequences
 
 ENCODER_TYPES = ("bert", "distilbert")
