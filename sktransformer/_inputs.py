@@ -108,7 +108,9 @@ def text_column(estimator, X):
     """A 2-D input whose one column holds texts -> the list of those texts; other X unchanged.
 
     This is what ``make_column_transformer((estimator, ["review"]))`` passes.
-    Several columns of texts are refused, naming the scalar selector.
+    Several columns whose cells are single tokens are token sequences (one
+    token per cell); several columns of texts are refused, naming the
+    scalar selector; missing texts are refused.
     """
     if not (hasattr(X, "iloc") or isinstance(X, np.ndarray)) or getattr(X, "ndim", 0) != 2:
         return X
@@ -118,8 +120,15 @@ def text_column(estimator, X):
     texts = [j for j in range(values.shape[1]) if any(isinstance(v, str) for v in values[:, j])]
     if not texts:
         return X
+    missing = [i for i, row in enumerate(values)
+               if any(v is None or (isinstance(v, float) and v != v) for v in row)]
+    if missing:
+        raise ValueError(f"X has a missing value (None or NaN) in row {missing[0]} of its text "
+                         "column(s); fill missing texts first, e.g. with \"\".")
     if values.shape[1] == 1:
-        return [v if isinstance(v, str) else "" if v is None else str(v) for v in values[:, 0]]
+        return [str(v) for v in values[:, 0]]
+    if not any(len(str(v).split()) > 1 for v in values.ravel()):
+        return [[str(v) for v in row] for row in values]  # one token per cell: token sequences
     names = list(map(str, X.columns)) if hasattr(X, "columns") else [f"column {j}" for j in texts]
     raise ValueError(
         f"{type(estimator).__name__} reads one text column, but X has {values.shape[1]} columns "

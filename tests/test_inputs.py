@@ -193,3 +193,13 @@ def test_huge_unsigned_ids_are_refused_not_wrapped():
     X = np.array([[2**63 + 5, 3], [4, 2**64 - 1]] * 10, dtype=np.uint64)
     with pytest.raises(ValueError, match="2\\*\\*63"):
         TransformerClassifier(**SMALL).fit(X, np.arange(20) % 2)
+
+
+def test_string_cells_are_tokens_and_missing_texts_are_refused():
+    events = np.array([["login", "view", "buy"], ["login", "logout", "view"]] * 6, dtype=object)
+    clf = TransformerClassifier(**SMALL).fit(events, [1, 0] * 6)
+    assert set(clf.vocabulary_) == {"login", "view", "buy", "logout"}
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"review": ["good film", None, "bad"] * 4})
+    with pytest.raises(ValueError, match="missing value"):
+        TransformerClassifier(**SMALL).fit(frame, [1, 0, 0] * 4)
