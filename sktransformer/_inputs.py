@@ -79,6 +79,8 @@ def is_ragged_series(X):
     of series (padded and masked like ragged token sequences); a list of
     integer lists is a list of token sequences.
     """
+    if (hasattr(X, "iloc") or isinstance(X, np.ndarray)) and getattr(X, "ndim", 0) == 1:
+        X = list(X)  # a pandas Series or 1-D object array of series
     if not isinstance(X, list | tuple) or not X:
         return False
     if not all(isinstance(x, list | tuple | np.ndarray) for x in X):
@@ -93,7 +95,7 @@ def is_ragged_series(X):
 
 def _series_list(X):
     """Each series as a float (T_i, C) array; all with the same number of channels C."""
-    series = [np.asarray(x, dtype=np.float64) for x in X]
+    series = [np.asarray(x, dtype=np.float64) for x in list(X)]
     series = [s[:, None] if s.ndim == 1 else s for s in series]
     channels = {s.shape[1] for s in series}
     if len(channels) > 1:
@@ -216,6 +218,11 @@ class InputAdapter:
         """Learn the input kind (and vocabulary) from training ``X``; return its ``Inputs``."""
         if isinstance(X, str):
             _check_sequences(X)  # raises a TypeError that says what to do
+        if is_ragged_series(X):
+            _unset(estimator, "n_features_in_", "feature_names_in_")
+            series = _series_list(X)
+            self.kind, self.ragged, self.input_size = "series", True, series[0].shape[1]
+            return self._series_inputs(series)
         if is_sequence_input(X):
             if self.input_type == "numeric":
                 raise ValueError(
@@ -228,11 +235,6 @@ class InputAdapter:
             self.n_vocab = len(self.vocabulary) + N_RESERVED
             self.unknown_id = UNKNOWN_ID
             return self._sequence_inputs(token_lists)
-        if is_ragged_series(X):
-            _unset(estimator, "n_features_in_", "feature_names_in_")
-            series = _series_list(X)
-            self.kind, self.ragged, self.input_size = "series", True, series[0].shape[1]
-            return self._series_inputs(series)
         warn_if_token_ids_among_features(X)
         X = self._validate(estimator, X, reset=True)
         if X.ndim == 3:

@@ -203,3 +203,11 @@ def test_string_cells_are_tokens_and_missing_texts_are_refused():
     frame = pd.DataFrame({"review": ["good film", None, "bad"] * 4})
     with pytest.raises(ValueError, match="missing value"):
         TransformerClassifier(**SMALL).fit(frame, [1, 0, 0] * 4)
+
+
+def test_a_pandas_series_of_float_arrays_is_ragged_series_not_tokens():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    series = pd.Series([rng.normal(size=int(n)) for n in rng.integers(3, 9, size=12)])
+    clf = TransformerClassifier(**SMALL).fit(series, [0, 1] * 6)
+    assert clf._codec.kind == "series"
