@@ -2,7 +2,8 @@
 
 Every output is compared with ``np.array_equal`` (no tolerance) across row
 permutations, subsets, inference chunk sizes and concurrent threads, for
-all five estimators.
+every estimator (the regressor with ALiBi positions, the sequence
+classifier with learned positions and [CLS] pooling).
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from sktransformer import (
     TransformerClassifier,
     TransformerEncoder,
     TransformerLanguageModel,
+    TransformerRegressor,
     TransformerSeq2Seq,
     _runtime,
 )
@@ -40,11 +42,13 @@ def _fitted():
     seq_clf = TransformerClassifier(pooling="cls", positional_encoding="learned", **SMALL).fit(
         [list(w) for w in WORDS], LABELS)
     enc = TransformerEncoder(**SMALL).fit(ids)
+    reg = TransformerRegressor(positional_encoding="alibi", **SMALL).fit(ids, ids.sum(axis=1) * 1.0)
     lm = TransformerLanguageModel(**SMALL).fit(WORDS)
     s2s = TransformerSeq2Seq(analyzer="char", **SMALL).fit(WORDS, [w[::-1] for w in WORDS])
     first_layer = lambda est: lambda X: est.attention_weights(X)[0][0]  # noqa: E731
     return [
         ("classifier", X, {"predict_proba": clf.predict_proba, "attention": first_layer(clf)}),
+        ("regressor", ids, {"predict": reg.predict}),
         ("sequence classifier", [list(w) for w in WORDS],
          {"predict_proba": seq_clf.predict_proba, "attention": first_layer(seq_clf)}),
         ("encoder", ids, {"transform": enc.transform,
@@ -71,7 +75,7 @@ def fitted():
     return _fitted()
 
 
-@pytest.mark.parametrize("case", range(5))
+@pytest.mark.parametrize("case", range(6))
 def test_outputs_do_not_depend_on_the_rest_of_the_batch(fitted, case, monkeypatch):
     name, X, methods = fitted[case]
     n = len(X)
@@ -95,7 +99,7 @@ def test_outputs_do_not_depend_on_the_rest_of_the_batch(fitted, case, monkeypatc
 
 
 def test_language_model_probabilities_alone_and_in_a_batch(fitted):
-    _, X, _ = fitted[3]
+    _, X, _ = fitted[4]
     est = TransformerLanguageModel(**SMALL).fit(WORDS)
     batch = est.predict_proba(X[::-1])[::-1]
     for i in (0, 3, 7):
