@@ -25,8 +25,8 @@ X = X.reshape(-1, 8, 8) / 16.0  # (n_samples, seq_len=8 rows, n_channels=8 pixel
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0,
                                                     stratify=y)
 
-clf = TransformerClassifier(d_model=64, n_heads=4, n_layers=2, max_iter=40, random_state=0,
-                            verbose=1)
+clf = TransformerClassifier(d_model=64, n_heads=4, n_layers=2, max_iter=40, early_stopping=False,
+                            random_state=0, verbose=1)
 start = time.perf_counter()
 clf.fit(X_train, y_train)
 seconds = time.perf_counter() - start

@@ -297,6 +297,13 @@ class InputAdapter:
                 f"{type(estimator).__name__} was fitted on a {self.kind} array; "
                 "it cannot read a list of sequences."
             )
+        steps = getattr(estimator, "n_features_in_", None)
+        if (self.kind == "series" and not reset and steps is not None and np.ndim(X) == 3
+                and np.shape(X)[1] != steps):
+            raise ValueError(
+                f"X has series of {np.shape(X)[1]} steps, but {type(estimator).__name__} was fitted "
+                f"on {steps} steps. Pass series of {steps} steps, or fit on a list of series "
+                "(lengths free: padded and masked).")
         X = self._validate(estimator, X, reset=reset)
         if X.ndim != (3 if self.kind == "series" else 2):
             raise ValueError(

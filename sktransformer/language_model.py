@@ -14,7 +14,15 @@ from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
 from ._primitives import log_softmax, softmax_cross_entropy
 from ._runtime import blas_limit, make_rng
-from .vectorizer import PAD_ID, GenerativeVocabulary, analyze, build_vocabulary, read_token_lists
+from .vectorizer import (
+    PAD_ID,
+    GenerativeVocabulary,
+    _warn_fractional,
+    analyze,
+    build_vocabulary,
+    read_token_lists,
+    warn_unknown_tokens,
+)
 
 # ------------------------------------------------------------ pure helpers
 
@@ -253,6 +261,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         documents = self._token_lists(X, reset=fitting)
         if fitting:
             self._codec = GenerativeVocabulary(build_vocabulary(documents))
+        elif what == "X":
+            warn_unknown_tokens(documents, self._codec.vocabulary)
         return self._windows(self._codec, documents, stride=self.max_len)
 
     def _requires_y(self):
@@ -266,6 +276,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return config, init_decoder(config, rng)
 
     def _token_lists(self, X, reset):
+        _warn_fractional(X, "X")
         return read_token_lists(self, X, reset, self.analyzer, lowercase=False)
 
     def _windows(self, vocab, documents, stride):

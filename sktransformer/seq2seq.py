@@ -18,10 +18,12 @@ from .vectorizer import (
     PAD_ID,
     GenerativeVocabulary,
     PairVocabulary,
+    _warn_fractional,
     analyze,
     build_vocabulary,
     read_token_lists,
     to_id_matrix,
+    warn_unknown_tokens,
 )
 
 # ------------------------------------------------------------ search (pure)
@@ -218,6 +220,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     # ------------------------------------------------------------ reading
 
     def _sources(self, X, reset):
+        _warn_fractional(X, "X")
         return read_token_lists(self, X, reset, self.analyzer, lowercase=False)
 
     def _targets(self, y):
@@ -227,6 +230,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         if isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
             raise TypeError("y must be a list of target sequences (strings or token lists).")
         analyzer = self.target_analyzer if self.target_analyzer is not None else self.analyzer
+        if isinstance(y, np.ndarray) and y.ndim == 2 and y.dtype.kind in "iu":
+            y = [[t for t in row if t != PAD_ID] for row in y.tolist()]  # an id matrix: 0 is padding
+        _warn_fractional(y, "y")
         y = y.tolist() if isinstance(y, np.ndarray) else list(y)
         return [analyze(t if isinstance(t, str | list | tuple | np.ndarray) else [t], analyzer,
                         False, i) for i, t in enumerate(y)]
@@ -321,6 +327,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                 "learns only their first max_len tokens (score compares whole targets).",
                 UserWarning, stacklevel=4,
             )
+        if not fitting and what == "X":
+            warn_unknown_tokens(sources, self._codec.source)
+            warn_unknown_tokens(targets, self._codec.target.vocabulary, "y")
         if fitting:
             raw = y.tolist() if isinstance(y, np.ndarray) else list(y)
             self._codec = PairVocabulary(

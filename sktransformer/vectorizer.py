@@ -218,11 +218,37 @@ def _check_sequences(X, argument="X"):
     if len(X) == 0:
         raise ValueError(f"Found 0 sequences in {argument}: at least one sequence is required.")
     for i, x in enumerate(X):
+        if x is None or (isinstance(x, float) and x != x):
+            raise ValueError(f"{argument} has a missing value (None or NaN) at position {i}; fill "
+                             'missing texts first, e.g. with "".')
         if not isinstance(x, str | list | tuple | np.ndarray):
             raise TypeError(
                 f"Sequence {i} of {argument} is a {type(x).__name__}; each sequence must be a "
                 "string or a list of tokens."
             )
+
+
+def _warn_fractional(X, argument):
+    """Warn when an array of fractional floats is about to be read as tokens (each value one token)."""
+    if isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.size and not np.array_equal(
+            X, np.round(X)):
+        warnings.warn(
+            f"{argument} holds fractional floats: the generative estimators read every cell as a "
+            "token, so each distinct value becomes a vocabulary entry. Pass token ids (integers), "
+            "strings or token lists; numeric series belong to the classifier, regressor or "
+            "encoder.", UserWarning, stacklevel=4)
+
+
+def warn_unknown_tokens(token_lists, vocabulary, argument="X"):
+    """Warn when more than 5% of the tokens of more training data are not in ``vocabulary``."""
+    total = sum(len(t) for t in token_lists)
+    unknown = sum(1 for tokens in token_lists for t in tokens if t not in vocabulary)
+    if total and unknown > 0.05 * total:
+        warnings.warn(
+            f"{unknown} of {total} tokens ({unknown / total:.0%}) of {argument} are not in the "
+            "vocabulary learned on the first training data and are read as one unknown token. Fix "
+            "the vocabulary up front: fit the first call on data with every token, or refit.",
+            UserWarning, stacklevel=5)
 
 
 def _hashable_token(token, position):

@@ -211,3 +211,26 @@ def test_a_pandas_series_of_float_arrays_is_ragged_series_not_tokens():
     series = pd.Series([rng.normal(size=int(n)) for n in rng.integers(3, 9, size=12)])
     clf = TransformerClassifier(**SMALL).fit(series, [0, 1] * 6)
     assert clf._codec.kind == "series"
+
+
+def test_generative_models_read_id_matrices_and_warn_about_floats_and_new_words():
+    from sktransformer import SequenceVectorizer as Vec
+
+    vec = Vec().fit(["x y z", "x", "y z"])
+    Y = vec.transform(["x y", "z", "y z x", "x", "z"] * 4)  # rows padded with 0
+    model = TransformerSeq2Seq(**SMALL).fit(["one two", "three", "two one", "four", "five"] * 4, Y)
+    assert 0 not in model.target_vocabulary_
+    with pytest.warns(UserWarning, match="fractional floats"):
+        TransformerLanguageModel(**SMALL).fit(np.array([[1.5, 2.5], [3.5, 0.25]]))
+    lm = TransformerLanguageModel(**SMALL).partial_fit(["abc abc"] * 4)
+    with pytest.warns(UserWarning, match="not in the vocabulary"):
+        lm.partial_fit(["xyz qqq"] * 4)
+
+
+def test_missing_texts_and_series_of_another_length_get_clear_messages():
+    with pytest.raises(ValueError, match="missing value"):
+        TransformerClassifier(**SMALL).fit(["a b", None, "c"], [0, 1, 0])
+    rng = np.random.default_rng(0)
+    clf = TransformerClassifier(**SMALL).fit(rng.normal(size=(20, 5, 2)), [0, 1] * 10)
+    with pytest.raises(ValueError, match="9 steps"):
+        clf.predict(rng.normal(size=(2, 9, 2)))
