@@ -26,8 +26,8 @@ from pathlib import Path
 
 from ._version import __version__
 
-FORMAT_VERSION = 2  # 2: dense token-id maps, seq2seq source end markers
-OLDEST_READABLE = 2  # format 1 came only from development snapshots before the 0.1.0 release
+FORMAT_VERSION = 3  # 3: one codec per estimator (_codec), flat AdamW; 2: dense token-id maps
+OLDEST_READABLE = 3  # formats 1-2: estimator internals this version no longer has
 HEADER = "sktransformer.json"
 SCHEMA = "schema.json"  # skops's description of the object: every type in the file is named there
 # scikit-learn types skops trusts that a model file may still not contain, with the reason
@@ -196,7 +196,7 @@ def load(path):
         raise ValueError(f"{path} has no valid sktransformer header.")
     if header["format_version"] < OLDEST_READABLE:
         raise ValueError(
-            f"{path} was written in model format {header['format_version']} by a development "
+            f"{path} was written in model format {header['format_version']} by an earlier "
             f"version of sktransformer whose models this version ({__version__}) cannot run. "
             "Fit the model again and save it with this version."
         )

@@ -126,12 +126,13 @@ def test_names_that_only_look_like_sktransformer_types_are_not_trusted():
         assert not persistence._is_own_type(name), name
 
 
-def test_model_files_of_the_old_development_format_are_refused_clearly(tmp_path, monkeypatch):
+@pytest.mark.parametrize("old_format", [1, 2])
+def test_model_files_of_older_formats_are_refused_clearly(tmp_path, monkeypatch, old_format):
     from sktransformer import load, persistence, save
 
     clf = TransformerClassifier(**FAST).fit(np.random.default_rng(0).normal(size=(10, 2)),
                                            np.arange(10) % 2)
-    monkeypatch.setattr(persistence, "FORMAT_VERSION", 1)
+    monkeypatch.setattr(persistence, "FORMAT_VERSION", old_format)
     save(clf, tmp_path / "old.skops")
     monkeypatch.undo()
     with pytest.raises(ValueError, match="Fit the model again"):
