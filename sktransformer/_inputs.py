@@ -281,9 +281,7 @@ class InputAdapter:
             _check_sequences(X)
         if self.kind == "series" and getattr(self, "ragged", False) and is_ragged_series(X):
             series = _series_list(X)
-            if series[0].shape[1] != self.input_size:
-                raise ValueError(f"X has {series[0].shape[1]} channels, but "
-                                 f"{type(estimator).__name__} was fitted with {self.input_size}.")
+            self._check_channels(estimator, series[0].shape[1])
             return self._series_inputs(series)
         if self.kind == "sequences":
             if isinstance(X, np.ndarray) and X.ndim == 2:
@@ -297,29 +295,31 @@ class InputAdapter:
                 f"{type(estimator).__name__} was fitted on a {self.kind} array; "
                 "it cannot read a list of sequences."
             )
+        return self._array_inputs(estimator, X, reset)
+
+    def _array_inputs(self, estimator, X, reset):
+        """A numeric, token-id or series array -> ``Inputs``, checked against ``fit``."""
+        name, ndim = type(estimator).__name__, 3 if self.kind == "series" else 2
         steps = getattr(estimator, "n_features_in_", None)
         if (self.kind == "series" and not reset and steps is not None and np.ndim(X) == 3
                 and np.shape(X)[1] != steps):
             raise ValueError(
-                f"X has series of {np.shape(X)[1]} steps, but {type(estimator).__name__} was fitted "
-                f"on {steps} steps. Pass series of {steps} steps, or fit on a list of series "
-                "(lengths free: padded and masked).")
+                f"X has series of {np.shape(X)[1]} steps, but {name} was fitted on {steps} steps. "
+                f"Pass series of {steps} steps, or fit on a list of series (lengths free: padded "
+                "and masked).")
         X = self._validate(estimator, X, reset=reset)
-        if X.ndim != (3 if self.kind == "series" else 2):
-            raise ValueError(
-                f"X has {X.ndim} dimensions, but {type(estimator).__name__} was fitted on "
-                f"{3 if self.kind == 'series' else 2}-D input."
-            )
+        if X.ndim != ndim:
+            raise ValueError(f"X has {X.ndim} dimensions, but {name} was fitted on {ndim}-D input.")
         if self.kind == "series":
-            if X.shape[2] != self.input_size:
-                raise ValueError(
-                    f"X has {X.shape[2]} channels, but {type(estimator).__name__} was fitted "
-                    f"with {self.input_size} channels."
-                )
-            return Inputs(self._as_float32(X))
+            self._check_channels(estimator, X.shape[2])
         if self.kind == "tokens":
             return self._token_inputs(self._as_ids(estimator, X))
         return Inputs(self._as_float32(X))
+
+    def _check_channels(self, estimator, n_channels):
+        if n_channels != self.input_size:
+            raise ValueError(f"X has {n_channels} channels, but {type(estimator).__name__} was "
+                             f"fitted with {self.input_size} channels.")
 
     def _token_inputs(self, ids):
         """User token ids -> embedding rows: 0 stays padding, seen ids 1..K, others K + 1."""
