@@ -266,6 +266,17 @@ def test_verbose_prints_one_row_per_epoch(small_numeric, fast_params, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_verbose_rows_show_the_learning_rate_of_the_epoch(small_numeric, fast_params, capsys):
+    X, y = small_numeric
+    TransformerClassifier(**{**fast_params, "verbose": 1, "learning_rate": "linear",
+                             "batch_size": 60}).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "lr" in lines[0].split()
+    rates = [float(line.split()[2]) for line in lines[2:]]  # epoch, train_loss, lr, dur
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-4)
+    assert rates == sorted(rates, reverse=True)  # linear decay to 10% at the last step
+
+
 def test_predict_does_not_change_the_estimator(small_numeric, fast_params):
     X, y = small_numeric
     clf = TransformerClassifier(**fast_params).fit(X, y)
