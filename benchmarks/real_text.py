@@ -13,6 +13,10 @@ Two tasks on real, freely licensed text, measured in one run:
   argparse, tarfile, http, xml; at most 80 docstrings of up to 60 words
   each, 70% train / 30% test), a short-document topic task on text that
   every Python install carries (PSF licence).
+- ``docstring_topic20``: the same kind of task at the size of the report's
+  topic task: 8 larger packages (asyncio, email, logging, xml,
+  multiprocessing, tkinter, idlelib, importlib), at most 400 docstrings
+  each cut to their first 20 words, about 2,400 documents (70/30).
 
 Run from the repository root::
 
@@ -38,6 +42,8 @@ from sktransformer import SequenceVectorizer, TransformerClassifier
 LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "sv")
 MODULES = ("asyncio", "email", "unittest", "logging", "argparse", "tarfile", "http", "xml")
 PER_MODULE = 80  # docstrings per module at most (balanced classes)
+MODULES20 = ("asyncio", "email", "logging", "xml", "multiprocessing", "tkinter", "idlelib",
+             "importlib")
 
 
 def language_id(n_train=1000, n_test=500, seed=0):
@@ -61,10 +67,10 @@ def language_id(n_train=1000, n_test=500, seed=0):
     return train[0], np.array(train[1]), test[0], np.array(test[1])
 
 
-def docstring_topic(seed=0):
+def docstring_topic(seed=0, modules=MODULES, per_module=PER_MODULE, n_words=60):
     """Docstrings of the public functions, classes and methods of several stdlib modules."""
     texts, labels = [], []
-    for label, name in enumerate(MODULES):
+    for label, name in enumerate(modules):
         docs = {}
         for module in _submodules(name):
             for _, obj in inspect.getmembers(module):
@@ -73,9 +79,9 @@ def docstring_topic(seed=0):
                 for member in members:
                     doc = inspect.getdoc(member) if callable(member) else None
                     if doc and str(getattr(member, "__module__", "")).split(".")[0] == name:
-                        docs.setdefault(" ".join(doc.split()[:60]), None)
-        for doc in sorted(docs)[:PER_MODULE] if len(docs) <= PER_MODULE else [
-                sorted(docs)[i] for i in np.random.default_rng(seed).choice(len(docs), PER_MODULE,
+                        docs.setdefault(" ".join(doc.split()[:n_words]), None)
+        for doc in sorted(docs) if len(docs) <= per_module else [
+                sorted(docs)[i] for i in np.random.default_rng(seed).choice(len(docs), per_module,
                                                                            replace=False)]:
             texts.append(doc)
             labels.append(label)
@@ -83,6 +89,11 @@ def docstring_topic(seed=0):
     texts, labels = [texts[i] for i in order], np.array(labels)[order]
     cut = int(0.7 * len(texts))
     return texts[:cut], labels[:cut], texts[cut:], labels[cut:]
+
+
+def docstring_topic20(seed=0):
+    """The topic task at the report's size: 8 packages, <= 400 docstrings of <= 20 words each."""
+    return docstring_topic(seed, MODULES20, per_module=400, n_words=20)
 
 
 def _submodules(name):
@@ -121,7 +132,8 @@ def main():
     args = parser.parse_args()
     print(f"{'task':>16}  {'model':>36}  {'accuracy':>8}  {'fit s':>7}")
     for task in args.tasks:
-        X, y, X_test, y_test = {"language_id": language_id, "docstring_topic": docstring_topic}[task]()
+        X, y, X_test, y_test = {"language_id": language_id, "docstring_topic": docstring_topic,
+                                "docstring_topic20": docstring_topic20}[task]()
         for name, model in models(task):
             start = time.perf_counter()
             with warnings.catch_warnings():

@@ -59,6 +59,7 @@ class ModelConfig:
     embedding_norm: bool = False  # a layer norm on the summed embeddings (BERT)
     tie_embeddings: bool = False  # decoder output k scores with the embedding of id k + 2
     attention_dropout: float = 0.0  # dropout on the attention weights
+    n_ngram_rows: int = 0  # rows of the token n-gram embedding table (see _ngrams); 0 = none
 
 
 # ------------------------------------------------------------ initialisation
@@ -158,6 +159,8 @@ def init_embedding(rng, config):
         embed["token_types"] = (0.02 * rng.standard_normal((config.n_token_types, d))).astype(DTYPE)
     if config.embedding_norm:
         embed["ln"] = init_norm(d)
+    if config.n_ngram_rows:  # zeros: the network starts as a plain Transformer over tokens
+        embed["ngrams"] = onp.zeros((config.n_ngram_rows, d), DTYPE)
     return embed
 
 
@@ -192,8 +195,12 @@ def attention_positions(config, n_queries, n_keys=None, offset=0):
     return None, None
 
 
-def embed(params, config, X, rng=None, hidden=None):
+def embed(params, config, X, rng=None, hidden=None, ngrams=None):
     """Input -> (N, T, D) vectors with positional information and dropout.
+
+    ``ngrams`` (N, T, K) are rows of ``params["ngrams"]``: the vectors of the
+    n-grams ending at each position (:mod:`sktransformer._ngrams`), added to
+    the token's and scaled as it is.
 
     ``hidden`` (N, T) bool marks positions whose input is hidden for masked
     pretraining of numeric or series input: the learned ``params["mask"]``
@@ -202,6 +209,9 @@ def embed(params, config, X, rng=None, hidden=None):
     """
     if config.input_kind == "tokens":
         h = token_embedding(params, X, config.scale_embedding)
+        if ngrams is not None:
+            h = h + np.sum(token_embedding({"W": params["ngrams"]}, ngrams, config.scale_embedding),
+                           axis=2)
     elif config.input_kind == "numeric":
         h = numeric_feature_embedding(params, X)
     else:
@@ -232,16 +242,18 @@ def prepend_cls(params, h, mask):
     return h, mask
 
 
-def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache=None):
+def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache=None,
+           ngrams=None):
     """The encoder: embeddings -> N blocks of self-attention + feed-forward -> (N, T', D), mask.
 
     ``mask`` (N, T) is True at real tokens (None: no padding). With
     ``pooling="cls"`` one position is prepended (T' = T + 1) and the mask grows
     with it. ``bias`` is an extra additive attention bias (e.g. causal);
-    ``hidden`` is passed to :func:`embed`; ``cache`` (from :func:`new_cache`
-    with ``record=True``) collects each layer's attention weights.
+    ``hidden`` and ``ngrams`` are passed to :func:`embed`; ``cache`` (from
+    :func:`new_cache` with ``record=True``) collects each layer's attention
+    weights.
     """
-    h = embed(params["embed"], config, X, rng, hidden)
+    h = embed(params["embed"], config, X, rng, hidden, ngrams)
     if config.pooling == "cls":
         h, mask = prepend_cls(params["embed"], h, mask)
     angles, position_bias = attention_positions(config, h.shape[1])
@@ -263,9 +275,9 @@ def pool(h, mask, pooling):
     return masked_mean_pool(h, mask)
 
 
-def pooled_features(params, config, X, mask=None, rng=None):
+def pooled_features(params, config, X, mask=None, rng=None, ngrams=None):
     """Encoder output pooled to (N, D)."""
-    h, mask = encode(params, config, X, mask, rng)
+    h, mask = encode(params, config, X, mask, rng, ngrams=ngrams)
     return pool(h, mask, config.pooling)
 
 

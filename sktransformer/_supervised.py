@@ -10,13 +10,18 @@ outputs.
 
 from dataclasses import replace
 
-from sklearn.base import clone
-from sklearn.utils._param_validation import HasMethods
+from numbers import Integral
+
+from sklearn.base import clone, is_classifier
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 
 from ._base import TrainingData, _BaseTransformer
 from ._inputs import InputAdapter
-from ._model import DTYPE, head_logits, init_linear, init_params, pooled_features
+from ._model import DTYPE, encode, head_logits, init_linear, init_params, pooled_features
+from ._ngrams import fit_ngrams, n_ngram_rows, ngram_rows, ngrams_help
+
+AUTO_MAX_NGRAM = 4  # the n-gram order max_ngram="auto" uses when a probe finds n-grams pay
 from ._tree import tree_copy
 
 
@@ -26,6 +31,7 @@ class _PooledEncoderModel(_BaseTransformer):
     _parameter_constraints: dict = {
         **_BaseTransformer._parameter_constraints,
         "encoder": [HasMethods(["fit", "transform"]), None],
+        "max_ngram": [Interval(Integral, 1, 8, closed="both"), StrOptions({"auto"})],
     }
 
     # ------------------------------------------------------------ template hooks
@@ -56,13 +62,29 @@ class _PooledEncoderModel(_BaseTransformer):
         if encoder is None:
             config = self._model_config(self._codec.model_kind, self._codec.model_input_size,
                                         n_outputs)
+            self.max_ngram_ = self._ngram_order(data, config)
+            self._ngrams = None
+            if self.max_ngram_ > 1:
+                self._ngrams = fit_ngrams(data.inputs.X, self.max_ngram_, config.input_size)
+                config = replace(config, n_ngram_rows=n_ngram_rows(self._ngrams))
             return config, init_params(config, rng)
         config = replace(encoder.config_, n_outputs=n_outputs, dropout=float(self.dropout),
                          attention_dropout=float(self.attention_dropout))
+        self.max_ngram_, self._ngrams = 1, None  # the encoder was pretrained without n-grams
         params = {"embed": tree_copy(encoder.params_["embed"]),
                   "encoder": tree_copy(encoder.params_["encoder"]),
                   "head": init_linear(rng, config.d_model, n_outputs)}
         return config, params
+
+    def _ngram_order(self, data, config):
+        """``max_ngram``, or for "auto" what a linear probe on the training rows finds pays."""
+        if config.input_kind != "tokens":
+            return 1
+        if self.max_ngram != "auto":
+            return self.max_ngram
+        pays = ngrams_help(data.inputs.X, data.arrays["target"], AUTO_MAX_NGRAM, config.input_size,
+                           classification=is_classifier(self))
+        return AUTO_MAX_NGRAM if pays else 1
 
     def _attention_init(self):
         # Mimetic: measured on a query-order task, 0.996 against 0.50 (memorised) with glorot.
@@ -70,9 +92,22 @@ class _PooledEncoderModel(_BaseTransformer):
 
     # ------------------------------------------------------------ the network
 
+    def _ngram_rows(self, inputs):
+        """(N, T, K) n-gram embedding rows of token inputs, or None (see :mod:`._ngrams`)."""
+        if getattr(self, "_ngrams", None) is None:
+            return None
+        return ngram_rows(inputs.X, self._ngrams, self.config_.input_size)
+
     def _outputs(self, params, inputs, rng=None):
         """Head outputs (N, n_outputs) for model-ready inputs."""
-        return head_logits(params, pooled_features(params, self.config_, inputs.X, inputs.mask, rng))
+        features = pooled_features(params, self.config_, inputs.X, inputs.mask, rng,
+                                   self._ngram_rows(inputs))
+        return head_logits(params, features)
+
+    def _attention_forward(self, params, inputs, cache):
+        _, mask = encode(params, self.config_, inputs.X, inputs.mask, cache=cache,
+                         ngrams=self._ngram_rows(inputs))
+        return mask
 
     def _predict_outputs(self, X):
         """Head outputs of raw ``X``, batch-invariantly."""

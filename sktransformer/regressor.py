@@ -21,7 +21,7 @@ class TransformerRegressor(RegressorMixin, _PooledEncoderModel):
 
     Parameters
     ----------
-    d_model, n_heads, n_layers, d_ff, dropout, positional_encoding, pooling, norm_first, \
+    d_model, n_heads, n_layers, d_ff, dropout, positional_encoding, pooling, max_ngram, norm_first, \
 activation, max_len, input_type, attention_dropout, batch_size, learning_rate_init, \
 learning_rate, warmup_fraction, alpha, max_grad_norm, \
 max_iter, early_stopping, validation_fraction, n_iter_no_change, tol, random_state, verbose, \
@@ -34,7 +34,7 @@ warm_start, blas_threads, encoder
     n_outputs_ : int
         Number of targets (1 for a 1-D ``y``).
     params_, config_, loss_curve_, validation_scores_, best_loss_, best_validation_score_, \
-n_iter_, t_, n_features_in_
+n_iter_, t_, n_features_in_, max_ngram_
         As in :class:`TransformerClassifier`; ``loss_curve_`` is in
         standardised units.
 
@@ -55,7 +55,7 @@ n_iter_, t_, n_features_in_
     """
 
     def __init__(self, d_model=64, n_heads=4, n_layers=2, d_ff=None, dropout=0.1,
-                 positional_encoding="sinusoidal", pooling="mean", norm_first=True,
+                 positional_encoding="sinusoidal", pooling="mean", max_ngram="auto", norm_first=True,
                  activation="gelu", max_len=512, input_type="auto", batch_size="auto",
                  learning_rate_init=1e-3, attention_dropout=0.0, learning_rate="constant",
                  warmup_fraction=0.0, alpha=0.01, max_grad_norm=1.0, max_iter=100,
@@ -68,6 +68,7 @@ n_iter_, t_, n_features_in_
         self.dropout = dropout
         self.positional_encoding = positional_encoding
         self.pooling = pooling
+        self.max_ngram = max_ngram
         self.norm_first = norm_first
         self.activation = activation
         self.max_len = max_len
