@@ -20,11 +20,11 @@ repository root::
 """
 
 import argparse
+import importlib
 import inspect
 import pkgutil
 import time
 import warnings
-import importlib
 
 import numpy as np
 
@@ -40,7 +40,7 @@ def number_pairs(n, seed=0):
     rng = np.random.default_rng(seed)
     numbers = rng.integers(0, 10000, n)
     languages = rng.choice(LANGUAGES, n)
-    return [num2words(int(k), lang=lang) for k, lang in zip(numbers, languages)], [
+    return [num2words(int(k), lang=lang) for k, lang in zip(numbers, languages, strict=True)], [
         str(k) for k in numbers]
 
 

@@ -9,7 +9,6 @@ outputs.
 """
 
 from dataclasses import replace
-
 from numbers import Integral
 
 from sklearn.base import clone, is_classifier
@@ -20,9 +19,9 @@ from ._base import TrainingData, _BaseTransformer
 from ._inputs import InputAdapter
 from ._model import DTYPE, encode, head_logits, init_linear, init_params, pooled_features
 from ._ngrams import fit_ngrams, n_ngram_rows, ngram_rows, ngrams_help
+from ._tree import tree_copy
 
 AUTO_MAX_NGRAM = 4  # the n-gram order max_ngram="auto" uses when a probe finds n-grams pay
-from ._tree import tree_copy
 
 
 class _PooledEncoderModel(_BaseTransformer):

@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from configs import SMALL
+from tasks import invented_words, query_order_task
 
 from sktransformer import TransformerClassifier, TransformerRegressor, load, save
+from sktransformer._inputs import InputAdapter
 from sktransformer._ngrams import (
     MIN_COUNT,
     fit_ngrams,
@@ -12,10 +15,6 @@ from sktransformer._ngrams import (
     ngram_rows,
     ngrams_help,
 )
-from sktransformer._inputs import InputAdapter
-
-from configs import SMALL
-from tasks import invented_words, query_order_task
 
 
 def test_keys_are_the_tokens_ending_at_each_position_with_a_boundary_before_the_start():
