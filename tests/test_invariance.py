@@ -39,10 +39,12 @@ def _fitted():
     ids = np.random.default_rng(1).integers(1, 9, size=(30, 12))
     ids[::3, 7:] = 0  # padded rows of different lengths
     clf = TransformerClassifier(**SMALL).fit(X, y)
-    seq_clf = TransformerClassifier(pooling="cls", positional_encoding="learned", **SMALL).fit(
+    seq_clf = TransformerClassifier(pooling="cls", positional_encoding="learned", max_ngram=3,
+                                    **SMALL).fit(
         [list(w) for w in WORDS], LABELS)
     enc = TransformerEncoder(**SMALL).fit(ids)
-    reg = TransformerRegressor(positional_encoding="alibi", **SMALL).fit(ids, ids.sum(axis=1) * 1.0)
+    reg = TransformerRegressor(positional_encoding="alibi", max_ngram=2, **SMALL).fit(
+        ids, ids.sum(axis=1) * 1.0)
     lm = TransformerLanguageModel(**SMALL).fit(WORDS)
     s2s = TransformerSeq2Seq(analyzer="char", **SMALL).fit(WORDS, [w[::-1] for w in WORDS])
     first_layer = lambda est: lambda X: est.attention_weights(X)[0][0]  # noqa: E731
