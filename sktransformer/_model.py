@@ -198,9 +198,10 @@ def attention_positions(config, n_queries, n_keys=None, offset=0):
 def embed(params, config, X, rng=None, hidden=None, ngrams=None):
     """Input -> (N, T, D) vectors with positional information and dropout.
 
-    ``ngrams`` (N, T, K) are rows of ``params["ngrams"]``: the vectors of the
-    n-grams ending at each position (:mod:`sktransformer._ngrams`), added to
-    the token's and scaled as it is.
+    ``ngrams`` (N, T, S) are rows of ``params["ngrams"]``: the vectors of the
+    n-grams at each position (S = 2 slots per order, see
+    :func:`sktransformer._ngrams.ngram_rows`), added to the token's and
+    scaled as it is.
 
     ``hidden`` (N, T) bool marks positions whose input is hidden for masked
     pretraining of numeric or series input: the learned ``params["mask"]``

@@ -27,35 +27,42 @@ MAX_PER_ORDER = 2**14  # most frequent n-grams of one order with a row of their 
 
 
 def ngram_keys(ids, n, n_ids):
-    """One int64 key per position: the n-gram ending there, or -1 where it holds padding.
+    """One int64 key per position: the n-gram ending there, or -1 where the position is padding.
 
     ``ids`` (N, T) ints in ``[0, n_ids)``, 0 = padding; ``n_ids`` is the
-    boundary token's id (before the start). Keys are exact when
-    ``(n_ids + 1) ** n < 2**63`` and a 64-bit polynomial hash otherwise.
+    boundary token's id. Positions before the start, and padding inside the
+    window (left or middle padding), read as the boundary, so a sequence
+    padded on the left has the same n-grams as on the right. Keys are exact
+    when ``(n_ids + 1) ** n < 2**63`` and a 64-bit polynomial hash
+    otherwise (top bit cleared).
     """
-    ids = np.asarray(ids, np.int64)
+    ids, n_ids = np.asarray(ids, np.int64), int(n_ids)
     N, T = ids.shape
     padded = np.concatenate([np.full((N, n - 1), n_ids, np.int64), ids], axis=1)
-    base = np.uint64(n_ids + 1 if (n_ids + 1) ** n < 2**63 else 0x9E3779B97F4A7C15)
+    padded[padded == 0] = n_ids
+    exact = (n_ids + 1) ** n < 2**63
+    base = np.uint64(n_ids + 1 if exact else 0x9E3779B97F4A7C15)
     key = np.zeros((N, T), np.uint64)
-    has_padding = np.zeros((N, T), bool)
     for j in range(n):
-        window = padded[:, j : j + T]
-        has_padding |= window == 0
-        key = key * base + window.astype(np.uint64)  # wraps modulo 2**64 in the hashed case
-    key = (key >> np.uint64(1)).astype(np.int64) if base > n_ids + 1 else key.astype(np.int64)
-    return np.where(has_padding, -1, key)
+        key = key * base + padded[:, j : j + T].astype(np.uint64)  # wraps modulo 2**64 if hashed
+    if not exact:
+        key &= np.uint64(2**63 - 1)
+    return np.where(ids == 0, -1, key.astype(np.int64))
 
 
 def _with_end(ids, n_ids):
-    """``ids`` (N, T) with a column more and the boundary token after each row's last real token."""
+    """``ids`` (N, T) with a column more and the boundary token after each row's last real token.
+
+    Rows without a real token are left as they are (no boundary n-grams).
+    """
     ids = np.asarray(ids, np.int64)
     N, T = ids.shape
     real = ids != 0
-    last = np.where(real.any(axis=1), T - np.argmax(real[:, ::-1], axis=1), 0)  # one past the last
+    has = real.any(axis=1)
+    last = np.where(has, T - np.argmax(real[:, ::-1], axis=1), 0)  # one past the last real token
     out = np.zeros((N, T + 1), np.int64)
     out[:, :T] = ids
-    out[np.arange(N), last] = n_ids
+    out[np.flatnonzero(has), last[has]] = n_ids
     return out, last
 
 
@@ -114,6 +121,7 @@ PROBE_BLOCK = 2**16  # hashed columns per order in the probe's count matrix
 PROBE_MARGIN = 0.1
 PROBE_T = 3.0  # and at least this many standard errors of the per-row gains
 PROBE_FOLDS = 4
+PROBE_ROWS = 4000  # the probe reads the first rows only: a few seconds at most
 
 def ngram_counts(ids, max_ngram, n_ids):
     """Sparse (N, max_ngram * PROBE_BLOCK) counts of the hashed n-grams of orders 1 .. max_ngram."""
@@ -127,7 +135,8 @@ def ngram_counts(ids, max_ngram, n_ids):
             keys = np.where(keys == n_ids, -1, keys)  # the end boundary is not a token
         r, c = np.nonzero(keys >= 0)
         rows.append(r)
-        columns.append((n - 1) * PROBE_BLOCK + keys[r, c] % PROBE_BLOCK)
+        mixed = (keys[r, c].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(48)
+        columns.append((n - 1) * PROBE_BLOCK + mixed.astype(np.int64))  # every token counts
     rows, columns = np.concatenate(rows), np.concatenate(columns)
     return csr_matrix((np.ones(len(rows)), (rows, columns)),
                       shape=(len(ids), max_ngram * PROBE_BLOCK))
@@ -136,22 +145,28 @@ def ngram_counts(ids, max_ngram, n_ids):
 def ngrams_help(ids, y, max_ngram, n_ids, classification):
     """Whether n-grams predict ``y`` better than single tokens do, by a quick linear probe.
 
-    Two ridge models (a ridge classifier for classes: fast closed-form fits)
-    on TF-IDF-weighted counts, one of single tokens and one of
-    1 .. ``max_ngram``-grams, are cross-validated over ``PROBE_FOLDS`` folds
-    of the rows (row ``i`` in fold ``i % PROBE_FOLDS``: no random numbers
-    are drawn). Per row, the difference of the two models' correctness (or
+    Two ridge models (a ridge classifier for classes) on TF-IDF-weighted
+    counts, one of single tokens and one of 1 .. ``max_ngram``-grams, are
+    cross-validated over ``PROBE_FOLDS`` folds of the first ``PROBE_ROWS``
+    rows (row ``i`` in fold ``i % PROBE_FOLDS``: no random numbers are
+    drawn). Per row, the difference of the two models' correctness (or
     squared error, over the variance of ``y``) is taken; n-grams pay when
     their mean gain is at least ``PROBE_MARGIN`` (0.1) and ``PROBE_T`` (3)
-    standard errors. On text, where neighbouring tokens form words and phrases, they
-    do; on tasks whose tokens count one at a time (order and content
-    puzzles, shuffled symbols) they do not, and there n-gram vectors let the
-    network memorise the training rows instead of learning attention.
+    standard errors. With fewer than 40 rows, or a fold whose training part
+    has one class, there is no evidence and the answer is no.
+
+    On text, where neighbouring tokens form words and phrases, n-grams pay;
+    on tasks whose tokens count one at a time (order and content puzzles,
+    shuffled symbols) they do not, and there n-gram vectors let the network
+    memorise the training rows instead of learning attention.
     """
+    ids, y = ids[:PROBE_ROWS], y[:PROBE_ROWS]
     folds = np.arange(len(ids)) % PROBE_FOLDS
-    if len(ids) < 10 * PROBE_FOLDS or (classification and len(np.unique(y)) < 2):
+    if len(ids) < 10 * PROBE_FOLDS:
         return False
     losses = [_probe_losses(ids, y, order, n_ids, classification, folds) for order in (1, max_ngram)]
+    if losses[0] is None or losses[1] is None:
+        return False
     gain = losses[0] - losses[1]
     if not classification:
         gain = gain / max(float(np.var(y, axis=0).sum()), 1e-12)
@@ -160,7 +175,10 @@ def ngrams_help(ids, y, max_ngram, n_ids, classification):
 
 
 def _probe_losses(ids, y, order, n_ids, classification, folds):
-    """Per row, the cross-validated 0/1 error (or summed squared error) of a ridge probe."""
+    """Per row, the cross-validated 0/1 error (or summed squared error) of a ridge probe.
+
+    None when a fold's training rows hold a single class.
+    """
     import warnings
 
     from sklearn.feature_extraction.text import TfidfTransformer
@@ -170,10 +188,10 @@ def _probe_losses(ids, y, order, n_ids, classification, folds):
     losses = np.zeros(len(ids))
     for fold in range(PROBE_FOLDS):
         test = folds == fold
+        if classification and len(np.unique(y[~test])) < 2:
+            return None
         tfidf = TfidfTransformer(sublinear_tf=True).fit(counts[~test])
         model = RidgeClassifier(alpha=1.0) if classification else Ridge(alpha=1.0)
-        if classification and len(np.unique(y[~test])) < 2:
-            return losses  # a fold with one class: no evidence either way
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(tfidf.transform(counts[~test]), y[~test])

@@ -80,7 +80,7 @@ class _PooledEncoderModel(_BaseTransformer):
         if config.input_kind != "tokens":
             return 1
         if self.max_ngram != "auto":
-            return self.max_ngram
+            return int(self.max_ngram)
         pays = ngrams_help(data.inputs.X, data.arrays["target"], AUTO_MAX_NGRAM, config.input_size,
                            classification=is_classifier(self))
         return AUTO_MAX_NGRAM if pays else 1
@@ -92,7 +92,7 @@ class _PooledEncoderModel(_BaseTransformer):
     # ------------------------------------------------------------ the network
 
     def _ngram_rows(self, inputs):
-        """(N, T, K) n-gram embedding rows of token inputs, or None (see :mod:`._ngrams`)."""
+        """(N, T, 2K) n-gram embedding rows of token inputs (K orders), or None (see :mod:`._ngrams`)."""
         if getattr(self, "_ngrams", None) is None:
             return None
         return ngram_rows(inputs.X, self._ngrams, self.config_.input_size)
@@ -111,6 +111,13 @@ class _PooledEncoderModel(_BaseTransformer):
     def _predict_outputs(self, X):
         """Head outputs of raw ``X``, batch-invariantly."""
         return self._map_batches(self._outputs, self._inputs(X))
+
+    def __setstate__(self, state):
+        # Model files from before n-gram embeddings hold models without them.
+        state.setdefault("max_ngram", 1)
+        if "params_" in state:
+            state.setdefault("max_ngram_", 1)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

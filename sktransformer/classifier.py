@@ -48,23 +48,26 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
     pooling : {"mean", "cls"}, default="mean"
         One vector per sequence: mean over real tokens, or the output at a
         learned [CLS] token put in front of the sequence.
-    max_ngram : int in [1, 8] or "auto", default="auto"
+    max_ngram : int or "auto", default="auto"
         Token input: each position's embedding also gets a learned vector for
-        each n-gram of 2 .. ``max_ngram`` tokens ending there (the boundary
-        before the start and after the end count as tokens: ``^ab``,
-        ``ng$``), as fastText embeds a word's character n-grams (Bojanowski
-        et al. 2017). N-grams seen fewer than twice in the training data
-        share one "rare" vector per n; at most 16,384 per n get their own.
-        1: tokens only, the paper's model. ``"auto"``: 4 if a quick linear
-        probe on the training rows (ridge on TF-IDF counts, 4-fold
-        cross-validated, about a second) finds that 1-4-grams predict ``y``
-        at least 0.1 better (accuracy, or R²) than single tokens, else 1;
-        ``max_ngram_`` says which. On
-        text (characters or words) n-grams raise accuracy and shorten the
-        fit; on tasks whose tokens count one at a time (order puzzles) they
-        let the network memorise instead of learning attention, and the
-        probe leaves them out. Numeric and series input, and ``encoder=``
-        transfer, ignore it.
+        each n-gram of 2 .. ``max_ngram`` tokens (at most 8) ending there;
+        the boundary before the start and after the end count as tokens
+        (``^ab``, ``ng$``), as fastText embeds a word's character n-grams
+        (Bojanowski et al. 2017). N-grams seen fewer than twice in the
+        training data share one "rare" vector per n; at most 16,384 per n
+        get their own. 1: tokens only, the paper's model. ``"auto"``: 4 if
+        a quick linear probe on the first 4,000 training rows (ridge on
+        TF-IDF counts, 4-fold cross-validated, a few seconds) finds that
+        1-4-grams predict ``y`` better than single tokens by at least 0.1
+        (accuracy, or R²) and 3 standard errors, else 1 (also with fewer
+        than 40 rows); ``max_ngram_`` says which. On text (characters or
+        words) n-grams raise accuracy; on tasks whose tokens count one at a
+        time (order puzzles) they let the network memorise instead of
+        learning attention, and the probe leaves them out. The order and
+        the n-gram table are fixed by the first ``fit`` (or
+        ``partial_fit``) and kept by ``warm_start`` and later
+        ``partial_fit`` calls. Numeric and series input, and ``encoder=``
+        transfer, ignore it. Sample weights do not enter the probe.
     norm_first : bool, default=True
         Pre-LN (``x + f(LN(x))``, stable without warm-up) if True; the
         paper's post-LN (``LN(x + f(x))``) if False.

@@ -136,3 +136,60 @@ def test_auto_chooses_ngrams_for_words_and_none_for_the_order_puzzle():
     model = TransformerClassifier(**fast).fit(X, y)
     assert model.max_ngram_ == 1 and "ngrams" not in model.params_["embed"]
     assert TransformerClassifier(**fast, max_ngram=2).fit(X, y).max_ngram_ == 2
+
+
+def test_hashed_keys_tell_neighbouring_last_tokens_apart():
+    big = 2**20  # (big + 1) ** 4 > 2**63: hashed
+    ids = np.array([[7, 8, 9, k] for k in range(2, 402)])
+    keys = ngram_keys(ids, 4, n_ids=big)[:, 3]
+    assert len(np.unique(keys)) == 400 and (keys >= 0).all()
+    starts = ngram_keys(np.arange(1, 2001)[:, None], 4, n_ids=big)[:, 0]  # "^^^x"
+    assert len(np.unique(starts)) == 2000
+
+
+def test_left_padding_gives_the_same_ngrams_as_right_padding():
+    train = np.array([[3, 4, 5, 0, 0], [3, 4, 6, 0, 0], [4, 5, 0, 0, 0]] * 2)
+    tables = fit_ngrams(train, 3, n_ids=8)
+    right = ngram_rows(np.array([[3, 4, 5, 0, 0]]), tables, n_ids=8)
+    left = ngram_rows(np.array([[0, 0, 3, 4, 5]]), tables, n_ids=8)
+    assert np.array_equal(left[0, 2:], right[0, :3])
+
+
+def test_rows_without_tokens_add_no_ngrams():
+    tables = fit_ngrams(np.array([[0, 0], [0, 0], [2, 3], [2, 3]]), 2, n_ids=5)
+    assert len(tables[0]) == 3  # "^2", "2 3", "3 $": nothing from the empty rows
+
+
+def test_tables_are_fixed_by_the_first_fit():
+    words, labels = invented_words(200, "cv-vc")
+    X = [list(w) for w in words]
+    model = TransformerClassifier(**SMALL, max_ngram=3, warm_start=True).fit(X, labels)
+    tables, rows = [t.copy() for t in model._ngrams], model.config_.n_ngram_rows
+    more, more_labels = invented_words(200, "cv-vc", seed=5)
+    model.fit(X + [list(w) for w in more], np.concatenate([labels, more_labels]))
+    assert model.config_.n_ngram_rows == rows
+    assert all(np.array_equal(a, b) for a, b in zip(tables, model._ngrams, strict=True))
+    first = TransformerClassifier(**SMALL, max_ngram=3).partial_fit(X, labels, classes=["kalo", "orvi"])
+    first_rows = first.config_.n_ngram_rows
+    first.partial_fit([list(w) for w in more], more_labels)
+    assert first.config_.n_ngram_rows == first_rows
+
+
+def test_transfer_from_an_encoder_has_no_ngrams():
+    from sktransformer import TransformerEncoder
+
+    words, labels = invented_words(200, "cv-vc")
+    X = [list(w) for w in words]
+    encoder = TransformerEncoder(**SMALL).fit(X)
+    model = TransformerClassifier(**SMALL, max_ngram=3, encoder=encoder).fit(X, labels)
+    assert model.max_ngram_ == 1 and "ngrams" not in model.params_["embed"]
+
+
+def test_files_from_before_ngrams_load_as_models_without_them(tmp_path):
+    X, y = _order_only_task(60)
+    model = TransformerClassifier(**SMALL, max_ngram=1).fit(X, y)
+    del model.max_ngram, model.max_ngram_  # what an older model file holds
+    save(model, tmp_path / "old.skops")
+    loaded = load(tmp_path / "old.skops")
+    assert loaded.get_params()["max_ngram"] == 1 and loaded.max_ngram_ == 1
+    assert np.array_equal(loaded.predict(X), model.predict(X))
