@@ -11,6 +11,7 @@ outputs.
 from dataclasses import replace
 from numbers import Integral
 
+import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
@@ -77,6 +78,9 @@ class _PooledEncoderModel(_BaseTransformer):
 
     def _ngram_order(self, data, config):
         """``max_ngram``, or for "auto" what a linear probe on the training rows finds pays."""
+        if isinstance(self.max_ngram, bool | np.bool_):  # an int to scikit-learn's validation
+            raise ValueError(f"max_ngram must be an int in [1, 8] or 'auto', not {self.max_ngram!r}:"
+                             " pass 4 to embed 2-4-grams, 1 for tokens only.")
         if config.input_kind != "tokens":
             return 1
         if self.max_ngram != "auto":

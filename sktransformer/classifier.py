@@ -56,18 +56,21 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         (Bojanowski et al. 2017). N-grams seen fewer than twice in the
         training data share one "rare" vector per n; at most 16,384 per n
         get their own. 1: tokens only, the paper's model. ``"auto"``: 4 if
-        a quick linear probe on the first 4,000 training rows (ridge on
+        a quick linear probe on up to 4,000 training rows (ridge on
         TF-IDF counts, 4-fold cross-validated, a few seconds) finds that
-        1-4-grams predict ``y`` better than single tokens by at least 0.1
-        (accuracy, or R²) and 3 standard errors, else 1 (also with fewer
-        than 40 rows); ``max_ngram_`` says which. On text (characters or
-        words) n-grams raise accuracy; on tasks whose tokens count one at a
-        time (order puzzles) they let the network memorise instead of
-        learning attention, and the probe leaves them out. The order and
-        the n-gram table are fixed by the first ``fit`` (or
-        ``partial_fit``) and kept by ``warm_start`` and later
-        ``partial_fit`` calls. Numeric and series input, and ``encoder=``
-        transfer, ignore it. Sample weights do not enter the probe.
+        1-4-grams remove at least a fifth of single tokens' error (0/1
+        error, or squared error), by 3 standard errors, else 1 (also with
+        fewer than 40 rows); ``max_ngram_`` says which. On characters of
+        text n-grams raise accuracy (word-level language ID: 0.63 to 0.74);
+        on tasks whose tokens count one at a time (order puzzles) they let
+        the network memorise instead of learning attention, and on words of
+        short documents they do not help: there the probe leaves them out.
+        The order and the n-gram table are fixed by the first ``fit`` (or
+        ``partial_fit``: a first chunk of fewer than 40 rows leaves them
+        off, so pass ``max_ngram=4`` there) and kept by ``warm_start`` and
+        later ``partial_fit`` calls. Numeric and series input, and
+        ``encoder=`` transfer, ignore it. Sample weights do not enter the
+        probe. Not a bool: ``True`` raises a ``ValueError``.
     norm_first : bool, default=True
         Pre-LN (``x + f(LN(x))``, stable without warm-up) if True; the
         paper's post-LN (``LN(x + f(x))``) if False.

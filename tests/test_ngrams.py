@@ -193,3 +193,18 @@ def test_files_from_before_ngrams_load_as_models_without_them(tmp_path):
     loaded = load(tmp_path / "old.skops")
     assert loaded.get_params()["max_ngram"] == 1 and loaded.max_ngram_ == 1
     assert np.array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_probe_counts_a_rare_class_and_reads_rows_sorted_by_class():
+    words, labels = invented_words(10000, "cv-vc")
+    order = np.argsort(labels, kind="stable")  # ~5,000 "kalo" rows, then the "orvi" ones
+    ids, y = _ids([list(words[i]) for i in order]), labels[order]
+    assert ngrams_help(ids, y, 4, int(ids.max()) + 1, classification=True)
+    rare = np.r_[np.flatnonzero(y == "kalo")[:3000], np.flatnonzero(y == "orvi")[:150]]  # 5% "orvi"
+    assert ngrams_help(ids[rare], y[rare], 4, int(ids.max()) + 1, classification=True)
+
+
+def test_max_ngram_true_is_refused_with_its_name():
+    words, labels = invented_words(60, "cv-vc")
+    with pytest.raises(ValueError, match="max_ngram"):
+        TransformerClassifier(**SMALL, max_ngram=True).fit([list(w) for w in words], labels)
