@@ -21,7 +21,12 @@ Everything here works on id matrices (N, T) with 0 as padding, once per
 batch, outside autograd's tape: the rows are integer inputs of the model.
 """
 
+import warnings
+
 import numpy as np
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.linear_model import Ridge, RidgeClassifier
 
 MIN_COUNT = 2  # fewer occurrences in fit: the order's shared "rare" row
 MAX_PER_ORDER = 2**14  # most frequent n-grams of one order with a row of their own
@@ -127,8 +132,6 @@ PROBE_ROWS = 4000  # the probe reads this many rows, spread evenly over the data
 
 def ngram_counts(ids, max_ngram, n_ids):
     """Sparse (N, max_ngram * PROBE_BLOCK) counts of the hashed n-grams of orders 1 .. max_ngram."""
-    from scipy.sparse import csr_matrix
-
     extended, _ = _with_end(ids, n_ids)
     rows, columns = [], []
     for n in range(1, max_ngram + 1):
@@ -184,11 +187,6 @@ def _probe_losses(ids, y, order, n_ids, classification, folds):
 
     None when a fold's training rows hold a single class.
     """
-    import warnings
-
-    from sklearn.feature_extraction.text import TfidfTransformer
-    from sklearn.linear_model import Ridge, RidgeClassifier
-
     counts = ngram_counts(ids, order, n_ids)
     losses = np.zeros(len(ids))
     for fold in range(PROBE_FOLDS):
