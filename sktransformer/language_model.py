@@ -112,7 +112,8 @@ class TransformerLanguageModel(_BaseTransformer):
         epochs at 3e-3 against 4.54 at 1e-3 (4.32 after 100); a word model
         peaked at the same log-likelihood (-4.65 against -4.63 nats per
         token) in 4 epochs instead of 8, and early stopping ends the fit 20
-        epochs later.
+        epochs later; on 1,000 sentences of ``make_story_corpus`` the
+        character model's perplexity after 15 epochs was 1.49 against 1.60.
     attention_dropout, batch_size, learning_rate, warmup_fraction, \
 label_smoothing, alpha, max_grad_norm, max_iter, early_stopping, \
 validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads
