@@ -1,20 +1,33 @@
 """TransformerSeq2Seq: the encoder-decoder Transformer of the paper."""
 
+import itertools
+
 import numpy as np
 import pytest
 from configs import SMALL
 
 from sktransformer import TransformerSeq2Seq
+from sktransformer._model import decode
+from sktransformer._primitives import log_softmax
 from sktransformer.datasets import spell_number
 
 
 def test_seq2seq_outputs_and_scores():
     X = ["a b c", "b c", "c a b", "a a"] * 4
     y = ["c b a", "c b", "b a c", "a a"] * 4
-    model = TransformerSeq2Seq(**{**SMALL, "max_iter": 5}).fit(X, y)
+    # trained part-way: 3 of the 4 outputs right ("c a b" -> "c b a"), so both scores are neither 0 nor 1
+    model = TransformerSeq2Seq(**{**SMALL, "max_iter": 15, "learning_rate_init": 1e-2}).fit(X, y)
     predicted = model.predict(X[:4])
     assert predicted.dtype == object and all(isinstance(p, str) for p in predicted)
-    assert 0 <= model.score(X, y) <= model.token_accuracy(X, y) <= 1
+    # exact-sequence and token accuracy, recomputed here from predict's output
+    predicted = [p.split() for p in model.predict(X)]
+    reference = [t.split() for t in y]
+    exact = np.mean([p == r for p, r in zip(predicted, reference, strict=True)])
+    right = sum(a == b for p, r in zip(predicted, reference, strict=True) for a, b in zip(p, r))
+    total = sum(max(len(p), len(r)) for p, r in zip(predicted, reference, strict=True))
+    assert 0 < exact < 1 and 0 < right / total < 1
+    assert model.score(X, y) == pytest.approx(exact)
+    assert model.token_accuracy(X, y) == pytest.approx(right / total)
     tokens = TransformerSeq2Seq(**SMALL).fit([[1, 2], [2, 3, 1]], [[9], [8, 8]])
     assert all(isinstance(p, list) for p in tokens.predict([[1, 2]]))
     with pytest.raises(ValueError, match="X_val and y_val"):
@@ -38,12 +51,67 @@ def test_seq2seq_learns_numbers_in_words_to_digits_on_unseen_numbers():
     test_words = [spell_number(int(n)) for n in held_out]
     test_digits = [str(n) for n in held_out]
     assert model.score(test_words, test_digits) >= 0.95
-    # beam search keeps the most probable hypothesis: never less probable than greedy
-    greedy = model.predict_log_proba_of_output(test_words[:60], beam_width=1)
-    beam = model.predict_log_proba_of_output(test_words[:60], beam_width=4)
-    assert np.all(beam >= greedy - 1e-5)
     model.set_params(beam_width=4)
     assert model.score(test_words, test_digits) >= 0.95
+
+
+def _sequence_log_proba(model, source, targets):
+    """Log-probability of each target token list (<eos> included) given ``source``.
+
+    Computed independently of the search code: one teacher-forced forward
+    pass of the decoder over the whole sequence, no key/value cache.
+    """
+    n = len(targets)
+    sources = model._source_inputs([source.split()] * n)
+    memory, memory_mask = model._memory(model.params_, sources)
+    decoder_input, target = model._teacher_forcing(targets)
+    logits = decode(model.params_["target"], model.config_, decoder_input, decoder_input != 0,
+                    memory=memory, memory_mask=memory_mask)
+    log_p = log_softmax(logits.astype(np.float64))
+    rows, cols = np.nonzero(target >= 0)
+    total = np.zeros(n)
+    np.add.at(total, rows, log_p[rows, cols, target[rows, cols]])
+    return total
+
+
+def test_beam_search_finds_the_most_probable_output_where_greedy_does_not():
+    """Sources whose most probable first token leads to a spread-out continuation.
+
+    After "p" the model learns "x" first (9 of 13 targets) but then a, b or c
+    (3 each), while "y a" alone has 4 of 13: greedy decoding commits to "x"
+    and ends at about 3/13; the most probable output is "y a". "r" is the
+    same trap with a shorter best output ("c"). "q" is a control where
+    greedy is right.
+    """
+    data = {"p": ["x a"] * 3 + ["x b"] * 3 + ["x c"] * 3 + ["y a"] * 4,
+            "r": ["b a"] * 3 + ["b b"] * 3 + ["b c"] * 3 + ["c"] * 4,
+            "q": ["y b"] * 5 + ["x a"]}
+    X = [source for source, targets in data.items() for _ in targets]
+    y = [t for targets in data.values() for t in targets]
+    model = TransformerSeq2Seq(d_model=16, n_heads=2, n_layers=1, dropout=0.0, max_iter=150,
+                               learning_rate_init=1e-2, max_output_len=2, random_state=0).fit(X, y)
+    # every possible output: up to max_output_len=2 tokens of the 5-token target vocabulary
+    tokens = list(model.target_vocabulary_)
+    candidates = [list(c) for n in range(3) for c in itertools.product(tokens, repeat=n)]
+    # wide enough to keep every open prefix (5**2 of them): beam search is then exhaustive
+    exhaustive = len(candidates)
+    greedy_missed = []
+    for source in data:
+        log_p = _sequence_log_proba(model, source, candidates)
+        best = " ".join(candidates[int(log_p.argmax())])
+        greedy = model.set_params(beam_width=1).predict([source])[0]
+        if greedy != best:
+            greedy_missed.append(source)
+        for width in (2, exhaustive):
+            model.set_params(beam_width=width)
+            assert model.predict([source])[0] == best, (source, width)
+            # the reported log-probability is the model's, of the sequence returned
+            reported = model.predict_log_proba_of_output([source])[0]
+            assert reported == pytest.approx(log_p.max(), abs=1e-5)
+        greedy_log_p = _sequence_log_proba(model, source, [greedy.split()])[0]
+        assert model.predict_log_proba_of_output([source], beam_width=1)[0] == pytest.approx(
+            greedy_log_p, abs=1e-5)
+    assert greedy_missed == ["p", "r"]  # the traps worked: beam search had something to find
 
 
 
