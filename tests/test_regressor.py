@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 from configs import SMALL as _SMALL
+from sklearn.linear_model import LinearRegression
 from sklearn.neural_network import MLPRegressor
 
 from sktransformer import TransformerEncoder, TransformerRegressor
+from sktransformer._tree import tree_leaves
 
 SMALL = {**_SMALL, "max_iter": 30}
 
@@ -34,17 +36,34 @@ def test_predictions_are_in_the_units_of_y_and_multi_output_works():
 def test_validation_score_is_r2_and_mismatched_targets_are_refused():
     X, y = _distance_task(120)
     reg = TransformerRegressor(**{**SMALL, "max_iter": 3}).fit(X, y, X_val=X[:30], y_val=y[:30])
-    assert len(reg.validation_scores_) == 3 and all(s <= 1 for s in reg.validation_scores_)
+    # the score of the kept (best) epoch is the R² that score() computes in y's units
+    assert len(reg.validation_scores_) == 3
+    assert max(reg.validation_scores_) == pytest.approx(reg.score(X[:30], y[:30]), rel=1e-5)
     with pytest.raises(ValueError, match="targets"):
         reg.partial_fit(X, np.c_[y, y])
 
 
-def test_encoder_transfer_starts_the_regressor():
+def test_encoder_transfer_starts_the_regressor_from_the_encoders_weights():
     X, y = _distance_task(80)
     encoder = TransformerEncoder(**{**SMALL, "max_iter": 2}).fit(X)
-    reg = TransformerRegressor(**{**SMALL, "max_iter": 2}, encoder=encoder).fit(X, y)
-    np.testing.assert_array_equal(reg.params_["encoder"]["blocks"][0]["ln_ff"]["gamma"].shape,
-                                  encoder.params_["encoder"]["blocks"][0]["ln_ff"]["gamma"].shape)
+    # one step at a negligible learning rate: the weights are the ones training started from
+    start = {**SMALL, "max_iter": 1, "learning_rate_init": 1e-12}
+    reg = TransformerRegressor(**start, encoder=encoder).fit(X, y)
+    scratch = TransformerRegressor(**start).fit(X, y)
+    for part in ("embed", "encoder"):
+        ours, pretrained = tree_leaves(reg.params_[part]), tree_leaves(encoder.params_[part])
+        assert len(ours) == len(pretrained)
+        for a, b in zip(ours, pretrained, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+    fresh = tree_leaves(scratch.params_["encoder"])
+    assert not any(np.allclose(a, b) for a, b in zip(fresh, tree_leaves(encoder.params_["encoder"]),
+                                                      strict=True))  # not what any fit starts from
+    # so its predictions are a linear head on the encoder's own features
+    features = encoder.transform(X)
+    for model, linear in ((reg, True), (scratch, False)):
+        predicted = model.predict(X)
+        residual = predicted - LinearRegression().fit(features, predicted).predict(features)
+        assert (np.abs(residual).max() < 1e-4 * np.ptp(predicted)) == linear
 
 
 @pytest.mark.slow
