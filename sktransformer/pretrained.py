@@ -17,11 +17,22 @@ that these checkpoints need (layer-norm epsilon, exact GELU, segment
 embeddings, embedding layer norm, no sqrt(d_model) embedding scale, tied
 output embeddings); there is no second model.
 
+Weights stored as float16, bfloat16 or float64 are cast to float32; integer
+and 8-bit (quantized) weights are refused. The three files must agree: a
+config.json size that is not the stored tensor's, more layers stored than
+config.json gives, or a tokenizer with more ids than the token embedding has
+rows is refused with a ``ValueError``. Embedding rows past the tokenizer's
+ids (checkpoints pad the table, e.g. to a multiple of 64) have no token and
+are dropped at load, so the model's inputs and outputs are the tokenizer's
+ids only: ``generate`` never picks such a row, and ``predict_proba`` has one
+column per tokenizer id.
+
 The tokenizer helpers here also serve :class:`~sktransformer.SequenceVectorizer`
 (``analyzer="bpe"`` / ``"wordpiece"`` / ``tokenizer=``).
 """
 
 import json
+import numbers
 import pathlib
 
 import numpy as np
@@ -38,6 +49,16 @@ _ARCHITECTURE = ("d_model", "n_heads", "n_layers", "d_ff", "norm_first", "activa
                  "positional_encoding", "input_type")
 # Hugging Face activation names -> ours ("gelu" there is the exact form, ours the tanh one)
 _ACTIVATIONS = {"gelu": "gelu_erf", "gelu_new": "gelu", "gelu_pytorch_tanh": "gelu", "relu": "relu"}
+# Checkpoint names: model prefixes, and the prefix of layer i's tensors
+_PREFIXES = {"bert": ("bert.", "distilbert."), "distilbert": ("bert.", "distilbert."),
+             "gpt2": ("transformer.",)}
+_LAYER = {"bert": "encoder.layer.{}.", "distilbert": "transformer.layer.{}.", "gpt2": "h.{}."}
+_TOKEN_TABLE = {"bert": "embeddings.word_embeddings.weight",
+                "distilbert": "embeddings.word_embeddings.weight", "gpt2": "wte.weight"}
+# safetensors dtypes that safetensors.numpy reads; BF16 is read here; others (F8_*, ...) are not
+_NUMPY_DTYPES = {"F64", "F32", "F16", "I64", "U64", "I32", "U32", "I16", "U16", "I8", "U8", "BOOL"}
+
+
 class TokenizerAdapter:
     """Raw text -> ``Inputs`` through a checkpoint's tokenizer (stands in for ``InputAdapter``)."""
 
@@ -55,7 +76,11 @@ class TokenizerAdapter:
 
     @property
     def mask_id(self):
-        """The checkpoint's vocabulary, then one [MASK] row added for masked-token training."""
+        """The tokenizer's ids, then one [MASK] row added for masked-token training.
+
+        Embedding rows past the tokenizer's ids (padding) are dropped at load,
+        so [MASK] is the last id and no id without a token is a target.
+        """
         return self.n_vocab - 1
 
     @property
@@ -88,13 +113,15 @@ class CheckpointVocabulary:
     Model id = tokenizer id + 2 (ids 0 and 1, padding and unknown, are never
     read), so output column ``k`` is the tokenizer's token ``k``. The
     checkpoint's end-of-text token both starts and ends every document.
+    There is one output per tokenizer id (rows of the checkpoint's embedding
+    past the tokenizer's ids, padding, are not outputs).
     """
 
     def __init__(self, tokenizer, end_id):
         self.tokenizer = tokenizer
         tokens = tokenizer.vocabulary
         self.vocabulary = {t: i + TIED_ID_OFFSET for t, i in tokens.items()}
-        self.n_outputs = len(tokens)
+        self.n_outputs = _n_token_ids(tokenizer)
         self.n_ids = self.n_outputs + TIED_ID_OFFSET
         self.eos = self.bos = end_id + TIED_ID_OFFSET
         self._tokens = [None] * self.n_outputs
@@ -154,11 +181,59 @@ def read_checkpoint(path):
         raise FileNotFoundError(f"Checkpoint {path} lacks {', '.join(missing)}"
                                 + "".join(f"; {h}" for h in hints) + ".")
     config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    _require("safetensors")
-    from safetensors.numpy import load_file
-
-    tensors = load_file(str(path / "model.safetensors"))
+    tensors = read_safetensors(path / "model.safetensors")
     return config, tensors, Tokenizer.from_file(path / "tokenizer.json")
+
+
+class _Unreadable:
+    """A stored tensor of a type numpy has no dtype for (8-bit floats, ...): refused if it is read."""
+
+    def __init__(self, dtype, shape):
+        self.dtype, self.shape = dtype, tuple(shape)
+
+
+def read_safetensors(path):
+    """Tensors by name of a ``.safetensors`` file, bfloat16 ones as float32.
+
+    ``safetensors.numpy`` cannot read bfloat16 (numpy has no such dtype), so
+    those tensors are read from the file here: a bfloat16 number is the top
+    16 bits of a float32. Tensors of types numpy lacks (8-bit floats, ...)
+    are kept as ``_Unreadable`` and refused only if the model needs them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A single-file safetensors checkpoint.
+
+    Returns
+    -------
+    tensors : dict of str to ndarray
+        The stored tensors by name.
+    """
+    _require("safetensors")
+    from safetensors import safe_open
+
+    tensors = {}
+    with safe_open(str(path), framework="numpy") as stored, open(path, "rb") as raw:
+        size = int.from_bytes(raw.read(8), "little")  # the header is valid: safe_open checked it
+        header = json.loads(raw.read(size))
+        header.pop("__metadata__", None)
+        for name, spec in header.items():
+            if spec["dtype"] in _NUMPY_DTYPES:
+                tensors[name] = stored.get_tensor(name)
+            elif spec["dtype"] == "BF16":
+                tensors[name] = _read_bfloat16(raw, 8 + size, spec)
+            else:
+                tensors[name] = _Unreadable(spec["dtype"], spec["shape"])
+    return tensors
+
+
+def _read_bfloat16(raw, start, spec):
+    """One bfloat16 tensor of an open safetensors file (data from byte ``start``) as float32."""
+    begin, end = spec["data_offsets"]
+    raw.seek(start + begin)
+    words = np.frombuffer(raw.read(end - begin), "<u2")
+    return (words.astype(np.uint32) << 16).view(np.float32).reshape(spec["shape"])
 
 
 def _model_type(config, supported, estimator):
@@ -187,12 +262,21 @@ class _Weights:
             candidates += [c[: -len("bias")] + "beta" for c in candidates]
         for key in candidates:
             if key in self.tensors:
-                array = np.asarray(self.tensors[key], DTYPE)
+                array = _as_float(key, self.tensors[key])
                 if shape is not None and array.shape != tuple(shape):
-                    raise ValueError(f"Checkpoint tensor {key} has shape {array.shape}, expected "
-                                     f"{tuple(shape)} from config.json.")
+                    raise ValueError(f"Checkpoint tensor {key} has shape {array.shape}, but "
+                                     f"config.json gives {tuple(shape)}; use the config.json saved "
+                                     "with these weights.")
                 return array
         raise ValueError(f"Checkpoint has no tensor {name!r} (looked for {', '.join(candidates)}).")
+
+    def key(self, name):
+        """The stored name of tensor ``name`` (or None)."""
+        return next((p + name for p in self.prefixes if p + name in self.tensors), None)
+
+    def has_prefix(self, prefix):
+        """Whether some tensor's name starts with ``prefix`` (after a model prefix)."""
+        return any(key.startswith(p + prefix) for key in self.tensors for p in self.prefixes)
 
     def linear(self, name, n_in, n_out):
         """A torch ``Linear`` (weight (out, in)) as our {"W": (in, out), "b"}."""
@@ -204,6 +288,16 @@ class _Weights:
 
     def norm(self, name, d):
         return {"gamma": self(name + ".weight", (d,)), "beta": self(name + ".bias", (d,))}
+
+
+def _as_float(key, tensor):
+    """A stored weight as float32: float16, bfloat16 and float64 are cast, other types refused."""
+    if isinstance(tensor, _Unreadable) or not np.issubdtype(tensor.dtype, np.floating):
+        raise TypeError(f"Checkpoint tensor {key} is stored as {tensor.dtype}: only float weights "
+                        "(float32, float16, bfloat16, float64) are read, not integer or 8-bit "
+                        "(quantized) ones; save the model in float32 (in transformers: "
+                        "model.float().save_pretrained(...)) or load the unquantized checkpoint.")
+    return np.asarray(tensor, DTYPE)
 
 
 def _activation(name):
@@ -219,6 +313,26 @@ def _fused_qkv(q, k, v):
             "b": np.concatenate([q["b"], k["b"], v["b"]])}
 
 
+def _size(config, key):
+    """A positive integer of config.json."""
+    if config.get(key) is None:
+        raise ValueError(f"config.json has no {key}, which this model_type needs.")
+    value = config[key]
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"config.json has {key}={value!r}: a positive integer is expected.")
+    return int(value)
+
+
+def _sizes(config, keys):
+    """Our sizes from config.json ({our name: its key}), with the keys kept for messages."""
+    sizes = {ours: _size(config, theirs) for ours, theirs in keys.items()}
+    if sizes["d_model"] % sizes["n_heads"]:
+        raise ValueError(f"config.json has {keys['d_model']}={sizes['d_model']} and "
+                         f"{keys['n_heads']}={sizes['n_heads']}: the heads must split "
+                         f"{keys['d_model']} evenly (is config.json the one saved with the weights?).")
+    return dict(sizes, keys=keys)
+
+
 def _encoder_architecture(config, model_type):
     """Sizes of a BERT or DistilBERT config.json, with what our model cannot do refused."""
     if model_type == "bert":
@@ -226,36 +340,71 @@ def _encoder_architecture(config, model_type):
         if kind != "absolute":
             raise ValueError(f"Unsupported position_embedding_type={kind!r}: only absolute learned "
                              "positions are supported.")
-        return dict(d_model=config["hidden_size"], n_layers=config["num_hidden_layers"],
-                    n_heads=config["num_attention_heads"], d_ff=config["intermediate_size"],
+        keys = dict(d_model="hidden_size", n_layers="num_hidden_layers",
+                    n_heads="num_attention_heads", d_ff="intermediate_size")
+        return dict(_sizes(config, dict(keys, n_positions="max_position_embeddings",
+                                        vocab="vocab_size")),
                     activation=_activation(config.get("hidden_act", "gelu")),
                     eps=float(config.get("layer_norm_eps", 1e-12)),
-                    n_positions=config["max_position_embeddings"],
-                    n_token_types=config.get("type_vocab_size", 2), vocab=config["vocab_size"])
-    return dict(d_model=config["dim"], n_layers=config["n_layers"], n_heads=config["n_heads"],
-                d_ff=config["hidden_dim"], activation=_activation(config.get("activation", "gelu")),
-                eps=1e-12, n_positions=config["max_position_embeddings"], n_token_types=0,
-                vocab=config["vocab_size"])
+                    n_token_types=config.get("type_vocab_size", 2))
+    keys = dict(d_model="dim", n_layers="n_layers", n_heads="n_heads", d_ff="hidden_dim",
+                n_positions="max_position_embeddings", vocab="vocab_size")
+    return dict(_sizes(config, keys), activation=_activation(config.get("activation", "gelu")),
+                eps=1e-12, n_token_types=0)
+
+
+def _n_token_ids(tokenizer):
+    """The number of ids of a tokenizer (its largest id + 1, special and added tokens included)."""
+    return max(tokenizer.vocabulary.values(), default=-1) + 1
+
+
+def _check_weights(arch, tensors, model_type, tokenizer):
+    """Refuse a config.json or tokenizer.json that disagrees with the weights; the ids with a token.
+
+    Rows of the token embedding past the tokenizer's last id (checkpoints pad
+    it, e.g. to a multiple of 64) have no token: the caller drops them.
+    """
+    w, table = _Weights(tensors, _PREFIXES[model_type]), _TOKEN_TABLE[model_type]
+    keys, key, n_layers = arch["keys"], w.key(table), arch["n_layers"]
+    if w.has_prefix(_LAYER[model_type].format(n_layers)):
+        raise ValueError(f"config.json has {keys['n_layers']}={n_layers} but the checkpoint stores "
+                         f"a layer {n_layers} ({_LAYER[model_type].format(n_layers)}*); use the "
+                         "config.json saved with these weights.")
+    if key is None:
+        w(table)  # raises, naming the names looked for
+    rows, n_ids = w.tensors[key].shape[0], _n_token_ids(tokenizer)
+    if rows != arch["vocab"]:
+        raise ValueError(f"config.json has {keys['vocab']}={arch['vocab']} but the token embedding "
+                         f"{key} has {rows} rows; use the config.json saved with these weights.")
+    if n_ids > rows:
+        raise ValueError(f"tokenizer.json has {n_ids} token ids but the token embedding {key} has "
+                         f"only {rows} rows, so ids {rows}..{n_ids - 1} have no vector (tokens added "
+                         "to the tokenizer without resizing the model). Use the tokenizer saved with "
+                         "the model, or in transformers call model.resize_token_embeddings("
+                         "len(tokenizer)) and save both again.")
+    return n_ids
 
 
 def _encoder_block_names(model_type, i):
     """Checkpoint names of layer i's parts, in our order: q, k, v, attention out, LN, FFN in, out, LN."""
+    p = _LAYER[model_type].format(i)
     if model_type == "bert":
-        p = f"encoder.layer.{i}."
         return (p + "attention.self.query", p + "attention.self.key", p + "attention.self.value",
                 p + "attention.output.dense", p + "attention.output.LayerNorm",
                 p + "intermediate.dense", p + "output.dense", p + "output.LayerNorm")
-    p = f"transformer.layer.{i}."
     return (p + "attention.q_lin", p + "attention.k_lin", p + "attention.v_lin",
             p + "attention.out_lin", p + "sa_layer_norm", p + "ffn.lin1", p + "ffn.lin2",
             p + "output_layer_norm")
 
 
 def encoder_params(arch, model_type, tensors):
-    """Our {"embed", "encoder"} parameter tree from a BERT or DistilBERT state dict (post-LN blocks)."""
-    w = _Weights(tensors, ("bert.", "distilbert."))
+    """Our {"embed", "encoder"} parameter tree from a BERT or DistilBERT state dict (post-LN blocks).
+
+    Only the first ``arch["tokens"]`` rows of the token embedding (all if absent) are kept.
+    """
+    w = _Weights(tensors, _PREFIXES[model_type])
     d, f = arch["d_model"], arch["d_ff"]
-    embed = {"W": w("embeddings.word_embeddings.weight", (arch["vocab"], d)),
+    embed = {"W": w("embeddings.word_embeddings.weight", (arch["vocab"], d))[: arch.get("tokens")],
              "positions": w("embeddings.position_embeddings.weight", (arch["n_positions"], d)),
              "ln": w.norm("embeddings.LayerNorm", d)}
     if arch["n_token_types"]:
@@ -274,15 +423,18 @@ def encoder_params(arch, model_type, tensors):
 
 
 def gpt2_params(arch, tensors):
-    """Our {"embed", "decoder"} tree from a GPT-2 state dict; the output layer is the tied embedding."""
-    w = _Weights(tensors, ("transformer.",))
+    """Our {"embed", "decoder"} tree from a GPT-2 state dict; the output layer is the tied embedding.
+
+    Only the first ``arch["tokens"]`` rows of the token embedding (all if absent) are kept.
+    """
+    w = _Weights(tensors, _PREFIXES["gpt2"])
     d, f, n_vocab = arch["d_model"], arch["d_ff"], arch["vocab"]
-    table = w("wte.weight", (n_vocab, d))
+    table = w("wte.weight", (n_vocab, d))[: arch.get("tokens")]
     embed = {"W": np.concatenate([np.zeros((TIED_ID_OFFSET, d), DTYPE), table]),  # + padding, unknown
              "positions": w("wpe.weight", (arch["n_positions"], d))}
     blocks = []
     for i in range(arch["n_layers"]):
-        p = f"h.{i}."
+        p = _LAYER["gpt2"].format(i)
         blocks.append({
             "ln_attn": w.norm(p + "ln_1", d),
             "attn": {"qkv": w.conv1d(p + "attn.c_attn", d, 3 * d), "out": w.conv1d(p + "attn.c_proj", d, d)},
@@ -296,14 +448,16 @@ def _gpt2_architecture(config):
     for flag in ("scale_attn_by_inverse_layer_idx", "add_cross_attention"):
         if config.get(flag):
             raise ValueError(f"Unsupported GPT-2 option {flag}=true in config.json.")
+    if config.get("tie_word_embeddings", True) is False:  # an own output layer would be ignored
+        raise ValueError("Unsupported GPT-2 option tie_word_embeddings=false in config.json: the "
+                         "output layer is read as the token embedding.")
     if config.get("scale_attn_weights", True) is False:
         raise ValueError("Unsupported GPT-2 option scale_attn_weights=false in config.json.")
-    d = config["n_embd"]
-    return dict(d_model=d, n_layers=config["n_layer"], n_heads=config["n_head"],
-                d_ff=config.get("n_inner") or 4 * d,
-                activation=_activation(config.get("activation_function", "gelu_new")),
-                eps=float(config.get("layer_norm_epsilon", 1e-5)), n_positions=config["n_positions"],
-                vocab=config["vocab_size"])
+    sizes = _sizes(config, dict(d_model="n_embd", n_layers="n_layer", n_heads="n_head",
+                                n_positions="n_positions", vocab="vocab_size"))
+    d_ff = 4 * sizes["d_model"] if config.get("n_inner") is None else _size(config, "n_inner")
+    return dict(sizes, d_ff=d_ff, eps=float(config.get("layer_norm_epsilon", 1e-5)),
+                activation=_activation(config.get("activation_function", "gelu_new")))
 
 
 def _estimator_params(arch, params, estimator):
@@ -321,67 +475,120 @@ def _estimator_params(arch, params, estimator):
                 activation="relu" if arch["activation"] == "relu" else "gelu")
 
 
+def _model_config(arch, estimator, **options):
+    """Our network's configuration for a checkpoint's sizes; ``options`` are the family's own."""
+    return ModelConfig(input_kind="tokens", d_model=arch["d_model"], n_heads=arch["n_heads"],
+                       n_layers=arch["n_layers"], d_ff=arch["d_ff"], dropout=float(estimator.dropout),
+                       positional_encoding="learned", activation=arch["activation"],
+                       max_len=arch["n_positions"], layer_norm_eps=arch["eps"], scale_embedding=False,
+                       **options)
+
+
 def load_encoder(cls, path, params):
-    """A fitted ``cls`` (TransformerEncoder) holding a BERT or DistilBERT checkpoint."""
+    """A fitted ``cls`` (TransformerEncoder) holding a BERT or DistilBERT checkpoint.
+
+    Parameters
+    ----------
+    cls : type
+    path : str or path-like
+        The checkpoint directory.
+    params : dict
+        The parameters given to ``from_pretrained``.
+
+    Returns
+    -------
+    estimator : cls
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory or one of its three files is missing.
+    ValueError
+        If the model type or an option is unsupported, or the files disagree (``_check_weights``).
+    TypeError
+        If a weight is stored as integers or 8-bit floats (quantized).
+    """
     config, tensors, tokenizer = read_checkpoint(path)
     model_type = _model_type(config, ENCODER_TYPES, cls.__name__)
     arch = _encoder_architecture(config, model_type)
-    params = dict(params)
-    params.setdefault("warm_start", True)  # fit continues from the checkpoint's weights
+    arch["tokens"] = _check_weights(arch, tensors, model_type, tokenizer)
+    params = {"warm_start": True, **params}  # fit continues from the checkpoint's weights
     estimator = cls(**_estimator_params(arch, params, cls.__name__), norm_first=False)
-    tree = encoder_params(arch, model_type, tensors)
-    # One extra embedding row is the [MASK] id of masked-token training (the last id, as in
-    # fit); it starts as the tokenizer's own [MASK] vector where there is one.
-    mask_token = tokenizer.vocabulary.get("[MASK]")
-    table = tree["embed"]["W"]
-    extra = table[mask_token] if mask_token is not None else table.mean(axis=0)
-    tree["embed"]["W"] = np.concatenate([table, extra[None, :]])
-    model_config = ModelConfig(
-        input_kind="tokens", input_size=arch["vocab"] + 1, d_model=arch["d_model"],
-        n_heads=arch["n_heads"], n_layers=arch["n_layers"], d_ff=arch["d_ff"],
-        dropout=float(estimator.dropout), positional_encoding="learned",
-        pooling="first" if estimator.pooling == "cls" else "mean", norm_first=False,
-        activation=arch["activation"], max_len=arch["n_positions"], layer_norm_eps=arch["eps"],
-        scale_embedding=False, n_token_types=arch["n_token_types"], embedding_norm=True)
+    model_config = _model_config(
+        arch, estimator, input_size=arch["tokens"] + 1, norm_first=False, embedding_norm=True,
+        pooling="first" if estimator.pooling == "cls" else "mean", n_token_types=arch["n_token_types"])
     rng = make_rng(estimator.random_state)
-    tree["mlm"] = init_linear(rng, arch["d_model"], arch["vocab"])
+    tree = _add_masked_training(encoder_params(arch, model_type, tensors), tokenizer, rng)
     estimator._target_mean = estimator._target_scale = None
-    adapter = TokenizerAdapter(tokenizer, estimator.max_len, arch["vocab"] + 1)
-    estimator._codec = adapter
+    estimator._codec = TokenizerAdapter(tokenizer, estimator.max_len, arch["tokens"] + 1)
     estimator._initialize(model_config, tree, rng)
     return estimator
 
 
-def load_language_model(cls, path, params):
-    """A fitted ``cls`` (TransformerLanguageModel) holding a GPT-2 checkpoint."""
-    config, tensors, tokenizer = read_checkpoint(path)
-    _model_type(config, DECODER_TYPES, cls.__name__)
-    arch = _gpt2_architecture(config)
-    params = dict(params)
-    params.setdefault("warm_start", True)
-    if "analyzer" in params:
-        raise ValueError(f"{cls.__name__}.from_pretrained: the analyzer is the checkpoint's tokenizer.")
-    estimator = cls(**_estimator_params(arch, params, cls.__name__), norm_first=True,
-                    analyzer=tokenizer)
+def _add_masked_training(tree, tokenizer, rng):
+    """The tree with the [MASK] embedding row and a new masked-token head (over the other ids).
+
+    The [MASK] row comes after the tokenizer's ids (rows past them, padding,
+    are dropped before), so it is the last id, as in ``fit``; it starts as
+    the tokenizer's own [MASK] vector where there is one.
+    """
+    table, mask_token = tree["embed"]["W"], tokenizer.vocabulary.get("[MASK]")
+    extra = table[mask_token] if mask_token is not None else table.mean(axis=0)
+    tree["embed"]["W"] = np.concatenate([table, extra[None, :]])
+    tree["mlm"] = init_linear(rng, table.shape[1], table.shape[0])
+    return tree
+
+
+def _end_id(config, tokenizer):
+    """The tokenizer id of the end-of-text token: config.json's eos_token_id, or <|endoftext|>."""
     end_id = config.get("eos_token_id")
     if end_id is None:
         end_id = tokenizer.vocabulary.get("<|endoftext|>")
     if end_id is None:
         raise ValueError("Checkpoint names no end-of-text token (eos_token_id in config.json, or "
                          "<|endoftext|> in tokenizer.json).")
-    if tokenizer.backend.get_vocab_size() > arch["vocab"]:
-        raise ValueError(f"tokenizer.json has {tokenizer.backend.get_vocab_size()} tokens, more than "
-                         f"the model's vocab_size={arch['vocab']}.")
-    vocab = CheckpointVocabulary(tokenizer, end_id)
-    model_config = ModelConfig(
-        input_kind="tokens", input_size=arch["vocab"] + TIED_ID_OFFSET, d_model=arch["d_model"],
-        n_heads=arch["n_heads"], n_layers=arch["n_layers"], d_ff=arch["d_ff"],
-        dropout=float(estimator.dropout), positional_encoding="learned", norm_first=True,
-        activation=arch["activation"], max_len=arch["n_positions"], n_outputs=arch["vocab"],
-        layer_norm_eps=arch["eps"], scale_embedding=False, tie_embeddings=True)
-    if vocab.n_outputs != arch["vocab"]:  # a model row with no token: pad the vocabulary
-        vocab.n_outputs = arch["vocab"]
-        vocab._tokens += [f"<unused{i}>" for i in range(len(vocab._tokens), arch["vocab"])]
-    estimator._codec = vocab
+    n_ids = _n_token_ids(tokenizer)
+    if isinstance(end_id, bool) or not isinstance(end_id, numbers.Integral) or not 0 <= end_id < n_ids:
+        raise ValueError(f"config.json has eos_token_id={end_id!r}, which is not an id of "
+                         f"tokenizer.json (0..{n_ids - 1}); set it to the end-of-text token's id.")
+    return int(end_id)
+
+
+def load_language_model(cls, path, params):
+    """A fitted ``cls`` (TransformerLanguageModel) holding a GPT-2 checkpoint.
+
+    Parameters
+    ----------
+    cls : type
+    path : str or path-like
+        The checkpoint directory.
+    params : dict
+        The parameters given to ``from_pretrained``.
+
+    Returns
+    -------
+    estimator : cls
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory or one of its three files is missing.
+    ValueError
+        If the model type or an option is unsupported, or the files disagree (``_check_weights``).
+    TypeError
+        If a weight is stored as integers or 8-bit floats (quantized).
+    """
+    config, tensors, tokenizer = read_checkpoint(path)
+    _model_type(config, DECODER_TYPES, cls.__name__)
+    arch = _gpt2_architecture(config)
+    arch["tokens"] = _check_weights(arch, tensors, "gpt2", tokenizer)
+    params = {"warm_start": True, **params}
+    if "analyzer" in params:
+        raise ValueError(f"{cls.__name__}.from_pretrained: the analyzer is the checkpoint's tokenizer.")
+    estimator = cls(**_estimator_params(arch, params, cls.__name__), norm_first=True,
+                    analyzer=tokenizer)
+    estimator._codec = CheckpointVocabulary(tokenizer, _end_id(config, tokenizer))
+    model_config = _model_config(arch, estimator, input_size=arch["tokens"] + TIED_ID_OFFSET,
+                                 norm_first=True, n_outputs=arch["tokens"], tie_embeddings=True)
     estimator._initialize(model_config, gpt2_params(arch, tensors), make_rng(estimator.random_state))
     return estimator

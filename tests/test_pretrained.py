@@ -240,6 +240,181 @@ def test_architecture_parameters_come_from_the_checkpoint():
         enc.transform([[1, 2, 3]])
 
 
+# ------------------------------------------------- checkpoints that disagree
+
+
+def variant(name, tmp_path, config=None, tensors=None, added_tokens=()):
+    """A copy of fixture ``name`` in tmp_path with config.json keys, tensors or tokenizer tokens changed."""
+    from safetensors.numpy import load_file, save_file
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for file in ("config.json", "model.safetensors", "tokenizer.json"):
+        shutil.copy(FIXTURES / name / file, tmp_path / file)
+    settings = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps(dict(settings, **(config or {}))))
+    if tensors is not None:
+        weights = str(tmp_path / "model.safetensors")
+        save_file(tensors(load_file(weights)), weights)
+    tokenizer = json.loads((tmp_path / "tokenizer.json").read_text())
+    first = len(json.loads((FIXTURES / name / "tokenizer.json").read_text())["model"]["vocab"])
+    first = max(first, max(t["id"] for t in tokenizer["added_tokens"]) + 1)
+    for i, token in enumerate(added_tokens):
+        tokenizer["added_tokens"].append({"id": first + i, "content": token, "single_word": False,
+                                          "lstrip": False, "rstrip": False, "normalized": False,
+                                          "special": False})
+    (tmp_path / "tokenizer.json").write_text(json.dumps(tokenizer))
+    return tmp_path
+
+
+def write_safetensors(path, tensors):
+    """A safetensors file written by hand: {name: (dtype string, shape, raw little-endian bytes)}."""
+    header, data = {}, b""
+    for key, (dtype, shape, raw) in tensors.items():
+        header[key] = {"dtype": dtype, "shape": list(shape),
+                       "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(len(text).to_bytes(8, "little") + text + data)
+
+
+def to_bfloat16(array):
+    """float32 -> the raw bfloat16 words (rounded to nearest, ties to even) and their float32 values."""
+    bits = np.ascontiguousarray(array, np.float32).view(np.uint32).astype(np.uint64)
+    words = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    return words, (words.astype(np.uint32) << 16).view(np.float32)
+
+
+LOADERS = {"bert": TransformerEncoder, "distilbert": TransformerEncoder, "gpt2": TransformerLanguageModel}
+TABLES = {"bert": "embeddings.word_embeddings.weight", "distilbert": "embeddings.word_embeddings.weight",
+          "gpt2": "transformer.wte.weight"}
+
+
+@pytest.mark.parametrize("name", ["bert", "distilbert", "gpt2"])
+def test_tokenizer_with_more_ids_than_embedding_rows_is_refused(name, tmp_path):
+    rows = json.loads((FIXTURES / name / "config.json").read_text())["vocab_size"]
+    path = variant(name, tmp_path, added_tokens=["<new1>", "<new2>"])
+    with pytest.raises(ValueError, match=rf"tokenizer.json has {rows + 2} token ids.* {rows} rows"
+                                         r".*resize_token_embeddings"):
+        LOADERS[name].from_pretrained(path)
+
+
+@pytest.mark.parametrize("name", ["bert", "distilbert", "gpt2"])
+def test_config_vocab_size_disagreeing_with_the_embedding_is_refused(name, tmp_path):
+    rows = json.loads((FIXTURES / name / "config.json").read_text())["vocab_size"]
+    path = variant(name, tmp_path, config={"vocab_size": rows + 10})
+    with pytest.raises(ValueError, match=rf"vocab_size={rows + 10}.*{TABLES[name]} has {rows} rows"):
+        LOADERS[name].from_pretrained(path)
+
+
+def pad_table(name, n_pad):
+    """Tensors -> the same with n_pad rows after the vocabulary, two of them huge (+1000, -1000)."""
+    def pad(tensors):
+        table = tensors[TABLES[name]]
+        extra = np.random.default_rng(0).normal(size=(n_pad, table.shape[1])).astype(np.float32)
+        extra[:2] = [[1000.0], [-1000.0]]
+        return dict(tensors, **{TABLES[name]: np.concatenate([table, extra])})
+    return pad
+
+
+@pytest.mark.parametrize("name", ["bert", "distilbert"])
+def test_encoder_embedding_padded_past_the_tokenizer_loads(name, tmp_path):
+    path = variant(name, tmp_path, config={"vocab_size": 124}, tensors=pad_table(name, 4))
+    enc, plain = TransformerEncoder.from_pretrained(path), TransformerEncoder.from_pretrained(FIXTURES / name)
+    texts = reference(name)[1]["texts"]
+    np.testing.assert_array_equal(enc.transform(texts), plain.transform(texts))
+    assert enc._codec.mask_id == plain._codec.mask_id == 120  # [MASK] follows the tokens, not the padding
+    np.testing.assert_array_equal(enc.params_["embed"]["W"], plain.params_["embed"]["W"])
+    assert enc.params_["mlm"]["W"].shape == (32, 120)
+    enc.set_params(max_iter=1).fit(texts)
+    assert np.isfinite(enc.score(texts))
+
+
+def test_language_model_embedding_padded_past_the_tokenizer_never_emits_padding(tmp_path):
+    path = variant("gpt2", tmp_path, config={"vocab_size": 304}, tensors=pad_table("gpt2", 4))
+    lm, plain = (TransformerLanguageModel.from_pretrained(p) for p in (path, FIXTURES / "gpt2"))
+    prompts = reference("gpt2")[1]["prompts"]
+    proba = lm.predict_proba(prompts[:1])[0]
+    assert proba.shape[1] == len(lm.tokens_) == 300
+    np.testing.assert_allclose(proba, plain.predict_proba(prompts[:1])[0], atol=1e-6)
+    assert np.isclose(lm.score(prompts), plain.score(prompts))
+    for prompt in prompts:
+        assert lm.generate(prompt, 12, temperature=0) == plain.generate(prompt, 12, temperature=0)
+        assert lm.generate(prompt, 12, temperature=1.5, random_state=0) == plain.generate(
+            prompt, 12, temperature=1.5, random_state=0)
+        assert None not in lm.generate(lm.analyzer(prompt), 12, temperature=2.0, random_state=1)
+
+
+def outputs(model, name):
+    meta = reference(name)[1]
+    if name == "gpt2":
+        return np.concatenate([p.ravel() for p in model.predict_proba(meta["prompts"])])
+    return model.transform_sequence(meta["texts"])[0]
+
+
+@pytest.mark.parametrize("name", ["bert", "distilbert", "gpt2"])
+def test_bfloat16_checkpoint_loads_as_float32(name, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    tensors = load_file(str(FIXTURES / name / "model.safetensors"))
+    rounded = {key: to_bfloat16(value) for key, value in tensors.items()}
+    bf16, f32 = variant(name, tmp_path / "bf16"), variant(name, tmp_path / "f32")
+    write_safetensors(bf16 / "model.safetensors",
+                      {key: ("BF16", words.shape, words.astype("<u2").tobytes())
+                       for key, (words, _) in rounded.items()})
+    save_file({key: values for key, (_, values) in rounded.items()}, str(f32 / "model.safetensors"))
+    model, expected = (LOADERS[name].from_pretrained(p) for p in (bf16, f32))
+    assert model.params_["embed"]["W"].dtype == np.float32
+    assert np.abs(outputs(model, name) - outputs(expected, name)).max() <= 1e-5
+    original = LOADERS[name].from_pretrained(FIXTURES / name)
+    assert np.abs(outputs(model, name) - outputs(original, name)).max() < 0.1  # bf16 is close
+
+
+def test_weights_of_other_dtypes_are_refused_or_cast(tmp_path):
+    from safetensors.numpy import load_file
+
+    tensors = load_file(str(FIXTURES / "bert" / "model.safetensors"))
+    stored = {key: ("F64", v.shape, v.astype("<f8").tobytes()) for key, v in tensors.items()}
+    stored["embeddings.position_ids"] = ("I64", (1, 64), np.arange(64, dtype="<i8").tobytes())  # unread
+    write_safetensors(variant("bert", tmp_path / "f64") / "model.safetensors", stored)
+    texts = reference("bert")[1]["texts"]
+    np.testing.assert_allclose(TransformerEncoder.from_pretrained(tmp_path / "f64").transform(texts),
+                               TransformerEncoder.from_pretrained(FIXTURES / "bert").transform(texts),
+                               atol=1e-6)
+    key = "encoder.layer.0.attention.self.query.weight"
+    for dtype, label in (("F8_E4M3", "F8_E4M3"), ("I8", "int8")):
+        path = variant("bert", tmp_path / dtype)
+        write_safetensors(path / "model.safetensors", dict(stored, **{key: (dtype, (32, 32), bytes(1024))}))
+        with pytest.raises(TypeError, match=rf"{key} is stored as {label}.*float32"):
+            TransformerEncoder.from_pretrained(path)
+
+
+@pytest.mark.parametrize("name, config, message", [
+    ("bert", {"max_position_embeddings": 128},
+     r"position_embeddings.weight has shape \(64, 32\).*\(128, 32\)"),
+    ("gpt2", {"n_positions": 32}, r"wpe.weight has shape \(64, 32\).*\(32, 32\)"),
+    ("bert", {"hidden_size": 48}, r"word_embeddings.weight has shape \(120, 32\).*\(120, 48\)"),
+    ("distilbert", {"hidden_dim": 80}, r"ffn.lin1.weight has shape \(64, 32\).*\(80, 32\)"),
+    ("bert", {"num_hidden_layers": 1}, r"num_hidden_layers=1.*encoder.layer.1"),
+    ("distilbert", {"n_layers": 1}, r"n_layers=1.*transformer.layer.1"),
+    ("gpt2", {"n_layer": 1}, r"n_layer=1.*h.1"),
+    ("bert", {"num_attention_heads": 5}, r"hidden_size=32.*num_attention_heads=5"),
+    ("gpt2", {"n_head": 3}, r"n_embd=32.*n_head=3"),
+    ("bert", {"hidden_size": None}, r"config.json has no hidden_size"),
+    ("gpt2", {"n_embd": "32"}, r"n_embd='32'.*positive integer"),
+    ("gpt2", {"eos_token_id": 400}, r"eos_token_id=400.*0\.\.299"),
+    ("gpt2", {"tie_word_embeddings": False}, r"tie_word_embeddings=false"),
+])
+def test_config_disagreeing_with_the_weights_is_refused(name, config, message, tmp_path):
+    path = variant(name, tmp_path, config=config)
+    if None in config.values():
+        settings = json.loads((path / "config.json").read_text())
+        (path / "config.json").write_text(json.dumps({k: v for k, v in settings.items() if v is not None
+                                                      or k not in config}))
+    with pytest.raises(ValueError, match=message):
+        LOADERS[name].from_pretrained(path)
+
+
 # ------------------------------------------------------------------ vectorizer
 
 
