@@ -1,7 +1,10 @@
-"""Saving and loading pipelines: scikit-learn's and sktransformer's types only."""
+"""Saving and loading pipelines: scikit-learn's and sktransformer's types only, checksummed."""
 
 
+import hashlib
+import io
 import json
+import warnings
 import zipfile
 
 import numpy as np
@@ -46,12 +49,59 @@ class Doubler(TransformerMixin, BaseEstimator):
         self.__dict__.update(state)
 
 
+def _read(path):
+    """(every member but the header, the header) of a zip."""
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = members.pop(persistence.HEADER, None)
+    return members, header and json.loads(header)
+
+
+def _manifest(members):
+    return {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
+
+
+def _write(path, members, header):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        archive.writestr(persistence.HEADER, json.dumps(header))
+
+
 def _add_header(source, target, cls):
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
-        for item in src.namelist():
-            dst.writestr(item, src.read(item))
-        dst.writestr(persistence.HEADER, json.dumps(
-            {"format": "sktransformer", "format_version": persistence.FORMAT_VERSION, "class": cls}))
+    members, _ = _read(source)
+    _write(target, members, {"format": "sktransformer", "format_version": persistence.FORMAT_VERSION,
+                             "class": cls, "members": _manifest(members)})
+
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _member_holding(members, array):
+    """The name of the one ``.npy`` member that stores ``array``."""
+    stored = {name: np.load(io.BytesIO(data)) for name, data in members.items() if name.endswith(".npy")}
+    found = [name for name, value in stored.items()
+             if value.dtype == array.dtype and np.array_equal(value, array)]
+    assert len(found) == 1, found
+    return found[0]
+
+
+ROWS = np.random.default_rng(0).normal(size=(12, 3)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return TransformerClassifier(**FAST).fit(ROWS, np.arange(12) % 2)
+
+
+@pytest.fixture
+def saved(tmp_path, classifier):
+    """A model file of ``classifier``, and a path for a changed copy of it."""
+    save(classifier, tmp_path / "model.skops")
+    return tmp_path / "model.skops", tmp_path / "changed.skops"
 
 
 def test_text_pipeline_round_trip(tmp_path):
@@ -137,3 +187,162 @@ def test_model_files_of_older_formats_are_refused_clearly(tmp_path, monkeypatch,
     monkeypatch.undo()
     with pytest.raises(ValueError, match="Fit the model again"):
         load(tmp_path / "old.skops")
+
+
+def _weights(model):
+    return model.params_["head"]["W"]
+
+
+@pytest.mark.parametrize("attribute, replace, named", [
+    (_weights, lambda w: w + np.float32(0.5), r"TransformerClassifier\.params_\['head'\]\['W'\]"),
+    (lambda model: model.classes_, lambda c: c[::-1].copy(), r"TransformerClassifier\.classes_"),
+], ids=["weights", "classes"])
+def test_a_replaced_array_is_refused_and_named(saved, classifier, attribute, replace, named, monkeypatch):
+    import skops.io
+
+    path, changed = saved
+    members, header = _read(path)
+    original = attribute(classifier)
+    member = _member_holding(members, original)
+    members[member] = _npy(replace(original))
+    assert np.load(io.BytesIO(members[member])).shape == original.shape
+    _write(changed, members, header)
+    # a well-formed file: skops alone loads it, and it predicts differently
+    edited = skops.io.load(changed, trusted=skops.io.get_untrusted_types(file=changed))
+    assert not (np.array_equal(edited.predict_proba(ROWS), classifier.predict_proba(ROWS))
+                and np.array_equal(edited.predict(ROWS), classifier.predict(ROWS)))
+    monkeypatch.setattr(skops.io, "loads", lambda *args, **kwargs: pytest.fail("constructed"))
+    with pytest.raises(ValueError, match=f"changed after it was saved: these members do not match "
+                                         f"their checksums: {member} \\({named}\\)"):
+        load(changed)
+
+
+def test_an_edited_schema_is_refused(saved):
+    import skops.io
+
+    path, changed = saved
+    members, header = _read(path)
+    schema = json.loads(members[persistence.SCHEMA])
+    schema["content"]["content"]["max_len"]["content"] = "4"  # a hyperparameter
+    members[persistence.SCHEMA] = json.dumps(schema).encode()
+    _write(changed, members, header)
+    edited = skops.io.load(changed, trusted=skops.io.get_untrusted_types(file=changed))
+    assert edited.max_len == 4
+    with pytest.raises(ValueError, match="do not match their checksums: schema.json"):
+        load(changed)
+
+
+@pytest.mark.parametrize("change, message", [
+    ("added", "it holds members it did not list: extra.npy"),
+    ("removed", "members it listed are missing: "),
+    ("duplicated", "these members do not match their checksums: "),
+], ids=["added", "removed", "duplicated"])
+def test_an_added_removed_or_duplicated_member_is_refused(saved, classifier, change, message):
+    path, changed = saved
+    members, header = _read(path)
+    member = _member_holding(members, classifier.classes_)
+    if change == "added":
+        members["extra.npy"] = members[member]
+    elif change == "removed":
+        del members[member]
+    _write(changed, members, header)
+    if change == "duplicated":  # a second member of the same name, read instead of the first
+        with zipfile.ZipFile(changed, "a") as archive, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            archive.writestr(member, _npy(classifier.classes_[::-1].copy()))
+    with pytest.raises(ValueError, match=f"changed after it was saved: {message}"):
+        load(changed)
+
+
+def test_a_header_without_its_manifest_is_refused(saved):
+    path, changed = saved
+    members, header = _read(path)
+    del header["members"]
+    _write(changed, members, header)
+    with pytest.raises(ValueError, match="its header lists no members to check"):
+        load(changed)
+
+
+def test_a_corrupted_file_is_refused(saved, classifier):
+    path, changed = saved
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(_member_holding(_read(path)[0], classifier.classes_))
+    data = bytearray(path.read_bytes())
+    data[info.header_offset + 30 + len(info.filename) + info.file_size - 1] ^= 0xFF  # last data byte
+    changed.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="not a readable|changed after it was saved"):
+        load(changed)
+
+
+def test_format_3_files_without_a_manifest_get_the_refit_advice(saved):
+    path, changed = saved
+    members, header = _read(path)
+    del header["members"]
+    header["format_version"] = 3
+    _write(changed, members, header)
+    with pytest.raises(ValueError, match="written in model format 3 by an earlier version .*"
+                                         "Fit the model again and save it with this version\\."):
+        load(changed)
+
+
+KEY = "a secret"
+
+
+def test_a_signed_file_loads_with_its_key_or_without_one_and_not_with_another(tmp_path, classifier):
+    save(classifier, tmp_path / "signed.skops", key=KEY)
+    for key in [KEY, KEY.encode(), None]:
+        loaded = load(tmp_path / "signed.skops", key=key)
+        np.testing.assert_array_equal(loaded.predict_proba(ROWS), classifier.predict_proba(ROWS))
+    with pytest.raises(ValueError, match="signature does not match the key"):
+        load(tmp_path / "signed.skops", key="another secret")
+
+
+def test_an_unsigned_file_is_refused_when_a_key_is_given(saved):
+    path, _ = saved
+    with pytest.raises(ValueError, match="is not signed, and load\\(\\) was given a key"):
+        load(path, key=KEY)
+
+
+def test_a_signed_file_loaded_without_its_key_is_still_checksummed(tmp_path, classifier):
+    save(classifier, tmp_path / "signed.skops", key=KEY)
+    members, header = _read(tmp_path / "signed.skops")
+    members[_member_holding(members, _weights(classifier))] = _npy(_weights(classifier) * 2)
+    _write(tmp_path / "changed.skops", members, header)
+    with pytest.raises(ValueError, match="do not match their checksums"):
+        load(tmp_path / "changed.skops")
+
+
+def test_a_rewritten_manifest_passes_the_checksums_but_not_the_signature(tmp_path, classifier):
+    save(classifier, tmp_path / "signed.skops", key=KEY)
+    members, header = _read(tmp_path / "signed.skops")
+    members[_member_holding(members, _weights(classifier))] = _npy(_weights(classifier) * 2)
+    header["members"] = _manifest(members)
+    _write(tmp_path / "changed.skops", members, header)
+    loaded = load(tmp_path / "changed.skops")  # what checksums alone cannot catch
+    assert not np.array_equal(_weights(loaded), _weights(classifier))
+    with pytest.raises(ValueError, match="signature does not match the key"):
+        load(tmp_path / "changed.skops", key=KEY)
+    del header["signature"]
+    _write(tmp_path / "unsigned.skops", members, header)
+    with pytest.raises(ValueError, match="is not signed"):
+        load(tmp_path / "unsigned.skops", key=KEY)
+
+
+def test_the_signature_covers_the_whole_header(tmp_path, classifier):
+    save(classifier, tmp_path / "signed.skops", key=KEY)
+    members, header = _read(tmp_path / "signed.skops")
+    header["package_version"] = "0.0.1"
+    _write(tmp_path / "changed.skops", members, header)
+    load(tmp_path / "changed.skops")
+    with pytest.raises(ValueError, match="signature does not match the key"):
+        load(tmp_path / "changed.skops", key=KEY)
+
+
+def test_keys_are_non_empty_bytes_or_str(tmp_path, classifier):
+    with pytest.raises(TypeError, match="key must be bytes or str, not int"):
+        save(classifier, tmp_path / "model.skops", key=123)
+    with pytest.raises(ValueError, match="key is empty"):
+        save(classifier, tmp_path / "model.skops", key="")
+    save(classifier, tmp_path / "model.skops", key=KEY)
+    with pytest.raises(TypeError, match="key must be bytes or str"):
+        load(tmp_path / "model.skops", key=123)
