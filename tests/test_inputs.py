@@ -180,7 +180,10 @@ def test_pandas_series_of_text_is_a_list_of_sequences():
     clf = TransformerClassifier(**SMALL).fit(texts, [0, 1] * 6)
     assert clf.predict(texts).shape == (12,)
     assert SequenceVectorizer().fit_transform(texts).shape[0] == 12
-    assert TransformerLanguageModel(**SMALL).fit(texts).score(texts) < 0
+    lm = TransformerLanguageModel(**SMALL).fit(texts)
+    as_list = TransformerLanguageModel(**SMALL).fit(list(texts))
+    assert lm.score(texts) == pytest.approx(as_list.score(list(texts)), rel=1e-6)
+    assert [len(p) for p in lm.predict_proba(texts)] == [len(t) for t in texts]  # one row a character
 
 
 def test_boolean_arrays_are_numeric_features_not_token_ids():

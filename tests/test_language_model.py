@@ -1,12 +1,16 @@
 """TransformerLanguageModel: the decoder-only Transformer (next-token probabilities, scoring, generation)."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from configs import SMALL
 from ngram import CharNGram
 from sklearn.model_selection import GridSearchCV
 
-from sktransformer import TransformerLanguageModel
+from sktransformer import TransformerLanguageModel, _runtime
+from sktransformer._model import decode
+from sktransformer._primitives import log_softmax
 from sktransformer.datasets import make_story_corpus
 
 TEXT = ["the cat sat on the mat.", "the dog sat on the log.", "a cat and a dog."] * 4
@@ -37,8 +41,91 @@ def test_causal_mask_later_tokens_do_not_change_earlier_predictions(small_lm):
 
 def test_score_and_perplexity(small_lm):
     score = small_lm.score(TEXT)
-    assert score < 0 and small_lm.perplexity(TEXT) == pytest.approx(np.exp(-score))
+    assert small_lm.perplexity(TEXT) == pytest.approx(np.exp(-score))
+    # the mean log-probability of every character and of each end, rebuilt from predict_proba;
+    # the first character's (after the start alone) from the one-character document c:
+    # score([c]) = (log p(c | start) + log p(<eos> | c)) / 2
+    column = {t: i for i, t in enumerate(small_lm.tokens_)}
+    eos = column["<eos>"]
+    logs = []
+    for doc in TEXT:
+        proba = small_lm.predict_proba([doc])[0]
+        end_after_first = small_lm.predict_proba([doc[0]])[0][0, eos]
+        logs.append(2 * small_lm.score([doc[0]]) - np.log(end_after_first))
+        logs += [np.log(proba[i, column[doc[i + 1]]]) for i in range(len(doc) - 1)]
+        logs.append(np.log(proba[-1, eos]))
+    assert score == pytest.approx(np.mean(logs), rel=1e-6)
+    # it learned more than how often each character occurs (uniform: -log 15 = -2.71)
+    counts = np.array([sum(doc.count(t) for doc in TEXT) for t in small_lm.tokens_[:-1]] + [len(TEXT)])
+    unigram = (counts * np.log(counts / counts.sum())).sum() / counts.sum()  # -2.46
+    assert score > unigram + 0.3, (score, unigram)
     assert small_lm.score(TEXT) > small_lm.score(["zzzz qqqq xxxx"])
+
+
+def _brute_force_log_likelihood(lm, document):
+    """(sum of log p, number) over the known tokens and <eos> of one document scored alone.
+
+    The first token's distribution is the decoder's output after <bos> alone;
+    every later one (and <eos>) is a row of ``predict_proba`` of this document.
+    """
+    column = {t: j for j, t in enumerate(lm.tokens_)}
+    first = decode(lm.params_, lm.config_, np.array([[lm._codec.bos]]))[0, 0]
+    rows = np.vstack([np.exp(log_softmax(first.astype(np.float64))),
+                      lm.predict_proba([document])[0]])
+    targets = [column.get(t, -1) for t in document] + [column["<eos>"]]
+    known = [(i, j) for i, j in enumerate(targets) if j >= 0]
+    return sum(np.log(rows[i, j]) for i, j in known), len(known)
+
+
+def test_score_equals_the_brute_force_log_likelihood_of_each_document(small_lm):
+    long = " ".join(TEXT[:3])  # 72 characters: sliding windows of 16
+    documents = ["the cat sat on the mat.", "a", "", long, "a zebra", "the dog"]
+    brute = [_brute_force_log_likelihood(small_lm, d) for d in documents]
+    for d, (total, count) in zip(documents, brute, strict=True):
+        if d != "a zebra":
+            assert small_lm.score([d]) == pytest.approx(total / count, rel=1e-6, abs=1e-6), d
+    with pytest.warns(UserWarning, match="3 of"):  # z, b, r were never seen
+        score = small_lm.score(documents)
+    expected = sum(t for t, _ in brute) / sum(c for _, c in brute)
+    assert score == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def wide_lm():
+    """A one-epoch model over a 2,000-word vocabulary (each word seen once), and the words."""
+    words = [f"w{i}" for i in range(2000)]
+    train = [words[s : s + 20] for s in range(0, len(words), 20)]
+    return TransformerLanguageModel(**{**SMALL, "max_iter": 1, "max_len": 32}).fit(train), words
+
+
+def _peak_bytes(call, *args):
+    """Peak of memory allocated (numpy arrays included) while ``call(*args)`` runs."""
+    tracemalloc.start()
+    try:
+        call(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_score_memory_does_not_grow_with_documents_times_vocabulary(wide_lm, monkeypatch):
+    lm, words = wide_lm
+    rng = np.random.default_rng(0)
+    documents = [[words[i] for i in rng.integers(0, len(words), 30)] for _ in range(300)]
+    monkeypatch.setattr(_runtime, "FLOAT_BUDGET", 2**18)  # chunks of ~1 MB of logits
+    every_log_proba = 300 * 31 * len(lm.tokens_) * 8  # 149 MB: kept whole before
+    peak = _peak_bytes(lm.score, documents)
+    assert peak < every_log_proba / 20, (peak, every_log_proba)
+
+
+def test_predict_proba_memory_is_its_output_and_one_chunk(wide_lm, monkeypatch):
+    lm, words = wide_lm
+    rng = np.random.default_rng(1)
+    documents = [[words[i] for i in rng.integers(0, len(words), 30)] for _ in range(100)]
+    monkeypatch.setattr(_runtime, "FLOAT_BUDGET", 2**18)
+    output = 100 * 30 * len(lm.tokens_) * 8  # float64 rows: the result itself
+    peak = _peak_bytes(lm.predict_proba, documents)
+    assert peak < 1.1 * output, (peak, output)  # no second copy of every distribution
 
 
 def test_long_documents_are_scored_with_a_sliding_context(small_lm):

@@ -68,7 +68,14 @@ def test_out_of_core_partial_fit_with_dask_ml_incremental(client):
 
     X, y = _data()
     X_blocks, y_blocks = da.from_array(X, chunks=20), da.from_array(y, chunks=20)
-    model = dask_ml.Incremental(TransformerClassifier(**SMALL), scoring="accuracy")
+    model = dask_ml.Incremental(TransformerClassifier(**SMALL), scoring="accuracy",
+                                shuffle_blocks=False)
     model.fit(X_blocks, y_blocks, classes=[0, 1])
     assert model.estimator_.n_iter_ == 3  # one partial_fit epoch per block
-    assert 0.0 <= model.score(X_blocks, y_blocks) <= 1.0
+    # the same model as three partial_fit calls on the blocks in memory
+    local = TransformerClassifier(**SMALL)
+    for start in range(0, len(X), 20):
+        local.partial_fit(X[start : start + 20], y[start : start + 20], classes=[0, 1])
+    np.testing.assert_allclose(model.estimator_.predict_proba(X), local.predict_proba(X), rtol=1e-5)
+    accuracy = np.mean(local.predict_proba(X).argmax(axis=1) == y)
+    assert model.score(X_blocks, y_blocks) == pytest.approx(accuracy)
