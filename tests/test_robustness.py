@@ -1,6 +1,7 @@
 """No lost work, safe files, determinism and thread safety."""
 
 
+import hashlib
 import json
 import os
 import pickle
@@ -94,12 +95,15 @@ def test_file_naming_a_foreign_type_executes_nothing(tmp_path):
     schema = schema.replace('"__module__": "builtins"', '"__module__": "os"').replace(
         '"__class__": "dict"', '"__class__": "system"')
     with zipfile.ZipFile(foreign) as src, zipfile.ZipFile(tmp_path / "evil.skops", "w") as dst:
-        for item in src.namelist():
-            dst.writestr(item, schema if item == "schema.json" else src.read(item))
+        members = {}
+        for item in src.namelist():  # a valid manifest: the type check must refuse it
+            data = schema.encode() if item == "schema.json" else src.read(item)
+            dst.writestr(item, data)
+            members[item] = hashlib.sha256(data).hexdigest()
         header = {"format": "sktransformer", "format_version": persistence.FORMAT_VERSION,
-                  "class": "os.system"}
+                  "class": "os.system", "members": members}
         dst.writestr(persistence.HEADER, json.dumps(header))
-    with pytest.raises(ValueError, match="not sktransformer's|could not be loaded|not a readable"):
+    with pytest.raises(ValueError, match="not sktransformer's or trusted"):
         load(tmp_path / "evil.skops")
 
 
