@@ -49,8 +49,12 @@ def test_digits_as_eight_rows_of_eight_pixels():
     X = X.reshape(-1, 8, 8) / 16.0  # each image row is one position, its 8 pixels the channels
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0,
                                                         stratify=y)
+    flat = lambda A: A.reshape(len(A), -1)  # noqa: E731
+    baseline = LogisticRegression(max_iter=2000).fit(flat(X_train), y_train).score(flat(X_test), y_test)
     clf = TransformerClassifier(max_iter=40, random_state=0).fit(X_train, y_train)
-    assert clf.score(X_test, y_test) >= 0.95
+    score = clf.score(X_test, y_test)
+    # at least logistic regression on the 64 raw pixels (0.969 on this split; this model: 0.982)
+    assert score >= baseline, (score, baseline)
 
 
 def _word_order_texts(n, seed):
