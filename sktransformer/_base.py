@@ -331,7 +331,10 @@ class _BaseTransformer(BaseEstimator):
                 layers.append(w)
             return np.stack(layers, axis=1)  # (n, L, H, T', T')
 
-        stacked = self._map_batches(forward, inputs, width_axes=(3, 4))
+        maps = config.n_layers * config.n_heads
+        # every layer's weights are held three times in a chunk: recorded, masked, stacked
+        stacked = self._map_batches(forward, inputs, width_axes=(3, 4),
+                                    floats_per_sample=lambda width: 3 * maps * (width + 1) ** 2)
         return [stacked[:, layer] for layer in range(stacked.shape[1])], tokens
 
     def _attention_inputs(self, X):
@@ -366,9 +369,10 @@ class _BaseTransformer(BaseEstimator):
             return min(self.config_.max_len, inputs.X.shape[1])
         return self.config_.max_len
 
-    def _map_batches(self, fn, inputs, params=None, width_axes=(), pass_index=False):
+    def _map_batches(self, fn, inputs, params=None, width_axes=(), pass_index=False,
+                     floats_per_sample=None):
         """``fn(params, Inputs)`` over all samples, batch-invariantly (see :func:`map_samples`)."""
         return map_samples(fn, inputs, self.params_ if params is None else params,
                            max_width=self._max_width(inputs), n_heads=self.config_.n_heads,
                            width_axes=width_axes, blas_threads=self.blas_threads,
-                           pass_index=pass_index)
+                           pass_index=pass_index, floats_per_sample=floats_per_sample)

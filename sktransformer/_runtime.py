@@ -48,7 +48,7 @@ from ._primitives import per_sample_products, release_kept
 from .performance import allocator_scope
 
 MAX_ROWS = 256  # sequences per forward pass at inference: bounds memory
-ATTENTION_BUDGET = 2**24  # attention weights per inference chunk (64 MiB in float32)
+FLOAT_BUDGET = 2**24  # attention weights and per-sample outputs per inference chunk (64 MiB in float32)
 LENGTH_STEP = 8  # padded sequences run at their own length rounded up to a multiple of this
 
 
@@ -197,14 +197,26 @@ def _to_width(out, axes, change):
     return out
 
 
+def chunk_rows(width, n_heads=1, floats_per_sample=None):
+    """Samples per inference chunk at ``width``: at most ``MAX_ROWS``, about ``FLOAT_BUDGET`` floats."""
+    per_row = n_heads * (int(width) + 1) ** 2  # one layer's attention weights
+    if floats_per_sample is not None:
+        per_row += int(floats_per_sample(int(width)))
+    return max(1, min(MAX_ROWS, FLOAT_BUDGET // per_row))
+
+
 def map_samples(fn, inputs, params, *, max_width, n_heads=1, width_axes=(), blas_threads=1,
-                pass_index=False):
+                pass_index=False, floats_per_sample=None):
     """``fn(params, chunk)`` over all samples of ``inputs``, batch-invariantly; outputs in input order.
 
     Samples are grouped by their width (:func:`sample_widths`) and run in
-    chunks of at most ``MAX_ROWS`` rows and about ``ATTENTION_BUDGET``
-    attention weights, with per-sample matrix products (see the module
-    docstring). ``fn`` returns one array with a first axis over the chunk's
+    chunks of at most ``MAX_ROWS`` rows and about ``FLOAT_BUDGET`` floats
+    (:func:`chunk_rows`): one layer's attention weights, plus
+    ``floats_per_sample(width)`` per sample when given, the size of what
+    ``fn`` returns or holds beyond that (vocabulary-wide logits ``width *
+    n_outputs``, every layer's attention weights, ...). Products are per
+    sample (see the module docstring), so the chunk size never changes a
+    result. ``fn`` returns one array with a first axis over the chunk's
     samples; its ``width_axes`` follow the chunk width (plus any positions
     ``fn`` adds, such as [CLS]) and are zero-padded or cut to the width of
     ``inputs``. With ``pass_index``, ``fn(params, chunk, index)`` also gets
@@ -217,8 +229,7 @@ def map_samples(fn, inputs, params, *, max_width, n_heads=1, width_axes=(), blas
     with blas_limit(blas_threads), per_sample_products():
         for width in np.unique(widths):
             group = np.flatnonzero(widths == width)
-            per_row = n_heads * (int(width) + 1) ** 2
-            size = max(1, min(MAX_ROWS, ATTENTION_BUDGET // per_row))
+            size = chunk_rows(width, n_heads, floats_per_sample)
             for start in range(0, len(group), size):
                 index = group[start : start + size]
                 chunk = _at_width(inputs, index, int(width))

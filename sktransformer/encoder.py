@@ -352,7 +352,12 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         def totals(params, chunk):
             return self._masked_objective(params, chunk, None, False)
 
-        summed = self._map_batches(totals, inputs, params).sum(axis=0)
+        vocabulary = params["mlm"]["b"].shape[0] if "mlm" in params else 0
+
+        def logits(width):  # ~mask_fraction of a sequence is hidden; 3 vocabulary-wide rows each
+            return int(3 * (self.mask_fraction * width + 1) * vocabulary)
+
+        summed = self._map_batches(totals, inputs, params, floats_per_sample=logits).sum(axis=0)
         return float(summed[0] / max(summed[1], 1))
 
     # ------------------------------------------------------------- outputs

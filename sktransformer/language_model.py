@@ -12,7 +12,7 @@ from ._atomic import atomic
 from ._base import TrainingData, _BaseTransformer
 from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
-from ._primitives import log_softmax, softmax_cross_entropy
+from ._primitives import softmax_cross_entropy
 from ._runtime import blas_limit, make_rng
 from .vectorizer import (
     PAD_ID,
@@ -59,6 +59,29 @@ def context_windows(documents, max_len, stride):
     for i, (_, x, t, p) in enumerate(rows):
         inputs[i, : len(x)], targets[i, : len(t)], position[i, : len(p)] = x, t, p
     return inputs, targets, np.array([r[0] for r in rows]), position
+
+
+def target_log_proba(logits, columns):
+    """``log_softmax(logits)[n, t, columns[n, t]]`` where ``columns >= 0``, else 0: (N, T) from (N, T, V).
+
+    Computed in place of ``logits`` (no second vocabulary-wide array); the
+    values are bitwise those of ``_primitives.log_softmax`` at the same cells.
+    ``columns`` may be narrower than ``logits``: later cells are not scored.
+    """
+    rows, cols = np.nonzero(columns >= 0)
+    logits -= logits.max(axis=-1, keepdims=True)
+    picked = logits[rows, cols, columns[rows, cols]]
+    np.exp(logits, out=logits)
+    out = np.zeros(logits.shape[:2], logits.dtype)
+    out[rows, cols] = picked - np.log(logits.sum(axis=-1))[rows, cols]
+    return out
+
+
+def log_softmax_in_place(logits):
+    """``_primitives.log_softmax(logits)`` bitwise, written over ``logits`` (one temporary of its size)."""
+    logits -= logits.max(axis=-1, keepdims=True)
+    logits -= np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    return logits
 
 
 def _plain(value):
@@ -315,33 +338,56 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
         def totals(params, chunk, index):  # (n, 2): each window's log-likelihood and count
             target = data.arrays["target"][index][:, : chunk.X.shape[1]]
-            log_p = log_softmax(self._logits(params, chunk))
             rows, cols = np.nonzero(target >= 0)
-            picked = log_p[rows, cols, target[rows, cols]]
+            picked = target_log_proba(self._logits(params, chunk), target)[rows, cols]
             return np.stack([np.bincount(rows, weights=picked, minlength=len(index)),
                              np.bincount(rows, minlength=len(index))], axis=1)
 
-        summed = self._map_batches(totals, data.inputs, params, pass_index=True).sum(axis=0)
+        summed = self._map_windows(totals, data.inputs, params).sum(axis=0)
         return float(summed[0] / max(summed[1], 1))
 
     # ---------------------------------------------------------- evaluation
 
-    def _next_token_log_proba(self, X):
-        """Per document: (targets, log-probabilities (n_tokens + 1, n_outputs)) for tokens 1.. and <eos>."""
+    def _map_windows(self, fn, inputs, params=None, width_axes=(), copies=1):
+        """``fn(params, chunk, index)`` over windows; a chunk's budget counts ``copies`` of its logits."""
+        n_outputs = self._codec.n_outputs
+        return self._map_batches(fn, inputs, params, width_axes=width_axes, pass_index=True,
+                                 floats_per_sample=lambda width: copies * width * n_outputs)
+
+    def _scoring_windows(self, X):
+        """The documents of ``X`` as id lists, and their sliding context windows (:func:`context_windows`)."""
         check_is_fitted(self)
-        vocab = self._codec
-        documents = [vocab.encode(d) for d in self._token_lists(X, reset=False)]
-        stride = max(1, self.max_len // 2)
-        inputs, targets, document, position = context_windows(documents, self.max_len, stride)
-        log_p = self._map_batches(lambda params, chunk: log_softmax(self._logits(params, chunk)),
-                                  Inputs(inputs, inputs != PAD_ID), width_axes=(1,))
-        results = []
-        for d, ids in enumerate(documents):
-            out = np.zeros((len(ids) - 1, vocab.n_outputs))
-            rows, cols = np.nonzero((position >= 0) & (document[:, None] == d))
-            out[position[rows, cols] - 1] = log_p[rows, cols]
-            results.append((vocab.output_index(ids[1:]), out))
-        return results
+        documents = [self._codec.encode(d) for d in self._token_lists(X, reset=False)]
+        return documents, context_windows(documents, self.max_len, max(1, self.max_len // 2))
+
+    def _log_likelihoods(self, X):
+        """Per document: summed log-probability of its known targets (float64), their number, unknown ones."""
+        documents, (inputs, targets, document, _) = self._scoring_windows(X)
+        columns = np.where(targets >= 0, self._codec.output_index(np.maximum(targets, 0)), -1)
+
+        def picked(params, chunk, index):  # (n, width): log p of each known target, 0 elsewhere
+            return target_log_proba(self._logits(params, chunk), columns[index][:, : chunk.X.shape[1]])
+
+        log_p = self._map_windows(picked, Inputs(inputs, inputs != PAD_ID), width_axes=(1,))
+        owner = np.broadcast_to(document[:, None], targets.shape)  # cells in document, position order
+        known, unknown = columns >= 0, (targets >= 0) & (columns < 0)
+        n = len(documents)
+        return (np.bincount(owner[known], weights=log_p[known].astype(np.float64), minlength=n),
+                np.bincount(owner[known], minlength=n), np.bincount(owner[unknown], minlength=n))
+
+    def _fill_proba(self, windows, rows):
+        """Write each scored target's distribution into row ``position - 2`` of its document's ``rows``."""
+        inputs, _, document, position = windows
+
+        def fill(params, chunk, index):  # nothing vocabulary-wide outlives the chunk
+            log_p = log_softmax_in_place(self._logits(params, chunk))
+            for i, window in enumerate(index):
+                cols = np.flatnonzero(position[window] >= 2)  # target 1 (after <bos> alone) has no row
+                rows[document[window]][position[window, cols] - 2] = np.exp(
+                    log_p[i, cols].astype(np.float64))
+            return np.zeros((len(index), 0))
+
+        self._map_windows(fill, Inputs(inputs, inputs != PAD_ID), copies=2)
 
     def predict_proba(self, X):
         """Next-token probabilities after every prefix of every sequence.
@@ -360,13 +406,15 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             (rows past the end of a row's tokens, e.g. after integer padding
             ``0``, are 0).
         """
-        results = [np.exp(log_p[1:]) for _, log_p in self._next_token_log_proba(X)]
+        documents, windows = self._scoring_windows(X)
+        n_outputs = self._codec.n_outputs
         if hasattr(self, "n_features_in_"):
-            out = np.zeros((len(results), self.n_features_in_, len(self.tokens_)))
-            for i, r in enumerate(results):
-                out[i, : len(r)] = r
-            return out
-        return results
+            proba = np.zeros((len(documents), self.n_features_in_, n_outputs))
+            rows = [proba[d, : len(ids) - 2] for d, ids in enumerate(documents)]
+        else:
+            proba = rows = [np.zeros((len(ids) - 2, n_outputs)) for ids in documents]
+        self._fill_proba(windows, rows)
+        return proba
 
     def score(self, X, y=None):
         """Mean log-likelihood per predicted token, in nats (higher is better).
@@ -386,19 +434,15 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         -------
         score : float
         """
-        total, count, unknown = 0.0, 0, 0
-        for targets, log_p in self._next_token_log_proba(X):
-            known = targets >= 0
-            total += float(log_p[np.flatnonzero(known), targets[known]].sum())
-            count += int(known.sum())
-            unknown += int((~known).sum())
+        totals, counts, unknowns = self._log_likelihoods(X)
+        count, unknown = int(counts.sum()), int(unknowns.sum())
         if unknown:
             warnings.warn(
                 f"{unknown} of {count + unknown} tokens of X are not in the vocabulary and were "
                 "left out of the score: it is the mean over the known tokens only, so it cannot be "
                 "compared with the score of a text with a different share of unknown tokens.",
                 UserWarning, stacklevel=2)
-        return total / max(count, 1)
+        return float(totals.sum()) / max(count, 1)
 
     def perplexity(self, X):
         """exp(-score(X)): the effective number of equally likely choices per token.

@@ -390,7 +390,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             return np.stack([((logits.argmax(axis=-1) == target) & scored).sum(axis=1),
                              scored.sum(axis=1)], axis=1)
 
-        summed = self._map_batches(counts, data.inputs, params, pass_index=True).sum(axis=0)
+        logits_per_pair = data.arrays["decoder_input"].shape[1] * self.config_.n_outputs
+        summed = self._map_batches(counts, data.inputs, params, pass_index=True,
+                                   floats_per_sample=lambda width: logits_per_pair).sum(axis=0)
         return float(summed[0] / max(summed[1], 1))
 
     # ------------------------------------------------------------ decoding
