@@ -22,13 +22,14 @@ reads for metadata routing) and one call.
 """
 
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from ._inputs import INPUT_TYPES
@@ -39,6 +40,13 @@ from ._runtime import blas_limit, make_rng, map_samples
 from ._tree import tree_copy, tree_leaves
 
 DEFAULT_BATCH_SIZE = 32
+# Hyperparameters a fresh fit builds into the model (architecture, positions, what a token is).
+# Changed with set_params after fit, they take a new fit: warm_start and partial_fit refuse.
+STRUCTURAL_PARAMS = ("d_model", "n_heads", "n_layers", "d_ff", "positional_encoding", "pooling",
+                     "norm_first", "activation", "max_len", "input_type", "max_ngram", "analyzer",
+                     "target_analyzer", "encoder")
+# Hyperparameters inference reads: checked at every call, since set_params after fit is not.
+INFERENCE_PARAMS = ("beam_width", "max_output_len", "blas_threads")
 AUTO_EARLY_STOPPING_MIN_SAMPLES = 1000  # early_stopping="auto" holds out validation data from here
 
 
@@ -103,9 +111,12 @@ class _BaseTransformer(BaseEstimator):
                       partial=False, classes=None):
         """``fit`` (``partial=False``) or ``partial_fit`` (one epoch), for every estimator."""
         fresh = not hasattr(self, "params_") or not (partial or self.warm_start)
+        if not fresh:
+            self._check_structure("partial_fit" if partial else "fit with warm_start=True")
         with blas_limit(self.blas_threads):
             source = None
-            if fresh:
+            if fresh:  # what inference reads later (a failed fit restores the old record)
+                self._structure = self._structural_params()
                 self._codec, source = self._new_codec(X)
             data = self._read(X, y, sample_weight, fitting=fresh, classes=classes, what="X")
             rng = make_rng(self.random_state) if fresh else self._rng
@@ -115,7 +126,45 @@ class _BaseTransformer(BaseEstimator):
                 data, val = self._split_validation(data, val, rng, self._stratify(data))
             if fresh:
                 self._initialize(*self._init_model(data, rng, source), rng)
+            else:  # dropout may change between fits: it is not part of the fitted network
+                self.config_ = replace(self.config_, dropout=float(self.dropout),
+                                       attention_dropout=float(self.attention_dropout))
             return self._train(data, val, partial)
+
+    def _structural_params(self):
+        """The current values of the hyperparameters a fresh fit builds into the model."""
+        params = self.get_params(deep=False)
+        return {name: params[name] for name in STRUCTURAL_PARAMS if name in params}
+
+    def _check_structure(self, how):
+        """Refuse to continue training a model whose structural hyperparameters changed since fit."""
+        fitted = getattr(self, "_structure", None)
+        if fitted is None:  # a model file from before this check: nothing recorded
+            return
+        now = self._structural_params()
+        changed = [k for k in fitted if now.get(k) is not fitted[k] and now.get(k) != fitted[k]]
+        if changed:
+            shown = "; ".join(f"{k}={now[k]!r} (the model was fitted with {fitted[k]!r})"
+                              for k in changed)
+            raise ValueError(
+                f"{type(self).__name__} was given {shown} after fit, but {how} continues the "
+                "fitted model, which cannot change that: call fit with warm_start=False to train "
+                "a new model with the new value, or set the fitted value back.")
+
+    def _fitted_param(self, name):
+        """A structural hyperparameter as the model was fitted with it (set_params may differ since)."""
+        return getattr(self, "_structure", {}).get(name, getattr(self, name))
+
+    def _check_inference_params(self, **given):
+        """Validate the hyperparameters inference reads (and method arguments ``given`` for them)."""
+        names = [n for n in INFERENCE_PARAMS if n in self._parameter_constraints]
+        values = {n: getattr(self, n) for n in names}
+        validate_parameter_constraints({n: self._parameter_constraints[n] for n in names}, values,
+                                       caller_name=type(self).__name__)
+        for name, value in given.items():
+            if value is not None:
+                validate_parameter_constraints({name: self._parameter_constraints[name]},
+                                               {name: value}, caller_name=type(self).__name__)
 
     def _validation_data(self, X_val, y_val):
         """Explicit validation data read like the training data, or None."""
@@ -247,6 +296,7 @@ class _BaseTransformer(BaseEstimator):
     def _initialize(self, config, params, rng):
         """Adopt a fresh model: config, parameters, random state; reset optimizer and history."""
         self._rng = rng
+        self._structure = self._structural_params()
         self.config_ = config
         self.params_ = params
         self._optimizer = None
@@ -372,6 +422,7 @@ class _BaseTransformer(BaseEstimator):
     def _map_batches(self, fn, inputs, params=None, width_axes=(), pass_index=False,
                      floats_per_sample=None):
         """``fn(params, Inputs)`` over all samples, batch-invariantly (see :func:`map_samples`)."""
+        self._check_inference_params()
         return map_samples(fn, inputs, self.params_ if params is None else params,
                            max_width=self._max_width(inputs), n_heads=self.config_.n_heads,
                            width_axes=width_axes, blas_threads=self.blas_threads,

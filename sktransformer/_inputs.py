@@ -17,6 +17,7 @@ knows what a token is).
 
 import warnings
 from dataclasses import dataclass
+from numbers import Number
 
 import numpy as np
 from sklearn.utils.validation import validate_data
@@ -29,6 +30,7 @@ from .vectorizer import (
     analyze,
     build_vocabulary,
     is_sequence_input,
+    refuse_mixed_columns,
     to_id_matrix,
 )
 
@@ -93,6 +95,19 @@ def is_ragged_series(X):
     return has_float and ragged
 
 
+def _holds_numbers(X):
+    """True for a list of float (or boolean) series or rows: numbers, which are never tokens."""
+    if is_ragged_series(X):
+        return True
+    if not isinstance(X, list | tuple) or not X or is_sequence_input(X):
+        return False
+    try:
+        values = np.asarray(X)
+    except ValueError:  # ragged nesting of other things
+        return False
+    return values.ndim == 2 and values.dtype.kind in "fb"
+
+
 def _series_list(X):
     """Each series as a float (T_i, C) array; all with the same number of channels C."""
     series = [np.asarray(x, dtype=np.float64) for x in list(X)]
@@ -104,6 +119,31 @@ def _series_list(X):
     if not all(np.isfinite(s).all() for s in series):
         raise ValueError("X contains NaN or infinity in a series.")
     return series
+
+
+def series_from_nan_padding(X):
+    """A 3-D float array whose series end in all-NaN steps (tslearn's padding) -> list of (T_i, C).
+
+    Any other ``X`` (no NaN, not a 3-D float ndarray) is returned unchanged.
+    NaN anywhere but in whole trailing steps is refused: it is a missing
+    value, not padding.
+    """
+    if not (isinstance(X, np.ndarray) and X.ndim == 3 and X.dtype.kind == "f"):
+        return X
+    missing = np.isnan(X)
+    if not missing.any():
+        return X
+    real = ~missing.all(axis=2)  # (N, T): steps with at least one value
+    lengths = real.sum(axis=1)
+    padded = np.arange(X.shape[1]) >= lengths[:, None]
+    inside = np.flatnonzero((real == padded).any(axis=1) | (missing & real[..., None]).any(axis=(1, 2)))
+    if len(inside) or not lengths.all():
+        first = inside[0] if len(inside) else int(np.flatnonzero(lengths == 0)[0])
+        raise ValueError(
+            f"X has NaN in series {first} that is not padding: NaN is read as padding only in whole "
+            "steps at the end of a series (all channels NaN), and each series needs at least one "
+            "step. Impute missing values first, or pass a list of (T_i, n_channels) arrays.")
+    return [X[i, :length] for i, length in enumerate(lengths)]
 
 
 def text_column(estimator, X):
@@ -122,6 +162,7 @@ def text_column(estimator, X):
     texts = [j for j in range(values.shape[1]) if any(isinstance(v, str) for v in values[:, j])]
     if not texts:
         return X
+    refuse_mixed_columns(estimator, values, list(X.columns) if hasattr(X, "columns") else None)
     missing = [i for i, row in enumerate(values)
                if any(v is None or (isinstance(v, float) and v != v) for v in row)]
     if missing:
@@ -136,6 +177,81 @@ def text_column(estimator, X):
         f"{type(estimator).__name__} reads one text column, but X has {values.shape[1]} columns "
         f"({', '.join(names)}). Select one column with a scalar name, e.g. "
         f'make_column_transformer(({type(estimator).__name__}(), "{names[0]}")), or join the texts.')
+
+
+def _is_missing(value):
+    """True for None, a float or numpy NaN, pandas' NaT and NA (whose truth value raises)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # only NaN and NaT differ from themselves
+    except (TypeError, ValueError):  # pd.NA: "boolean value of NA is ambiguous"; arrays
+        return not isinstance(value, list | tuple | np.ndarray)
+
+
+def _label_kind(value):
+    """ "text", "bytes", "number", "sequence" or "other": kinds of label numpy would silently mix."""
+    if isinstance(value, str | np.str_):
+        return "text"
+    if isinstance(value, bytes | np.bytes_):  # b"x" and "x" would become one class
+        return "bytes"
+    if isinstance(value, Number | np.number) and not isinstance(value, bool | np.bool_):
+        return "number"
+    if isinstance(value, list | tuple | np.ndarray):
+        return "sequence"
+    return "other"
+
+
+def _label_values(y):
+    """The labels as given, one per sample: a flat array (typed arrays keep their dtype)."""
+    if isinstance(y, np.ndarray):
+        return y.ravel()
+    values = y.to_numpy(dtype=object) if hasattr(y, "to_numpy") else list(y)
+    if isinstance(values, np.ndarray):
+        return values.ravel()
+    out = np.empty(len(values), dtype=object)  # element by element: lists stay one sample each
+    for i, value in enumerate(values):
+        out[i] = value
+    return out
+
+
+def check_labels(y, name="y", *, mixed=True):
+    """Refuse missing values (and, with ``mixed``, labels of several kinds) among labels or targets.
+
+    Run on the labels as given, before numpy coerces them: ``[1, "1"]``
+    would otherwise become one class ``"1"``, and a ``None`` among strings a
+    class of its own or a sorting error. ``y`` may be a list, a numpy array
+    or a pandas Series (nullable dtypes included).
+
+    Raises
+    ------
+    ValueError
+        ``y`` holds None, NaN or pandas' NA (the message gives the first
+        positions), or, with ``mixed``, labels of several kinds (strings,
+        numbers, token lists).
+    """
+    if y is None or isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
+        return  # not labels at all: the caller's own checks say so
+    values = _label_values(y)
+    if values.dtype.kind == "f":
+        missing = np.flatnonzero(np.isnan(values)).tolist()
+    elif values.dtype.kind == "O":
+        missing = [i for i, v in enumerate(values) if _is_missing(v)]
+    else:
+        return  # integers, booleans, strings: one type, nothing missing
+    if missing:
+        raise ValueError(
+            f"{name} has missing values (None, NaN or NA) at position(s) {missing[:5]}: a missing "
+            f"value cannot be a {'class' if mixed else 'target'}. Drop those samples, or fill "
+            f"{name} first.")
+    kinds = [_label_kind(v) for v in values] if values.dtype.kind == "O" else []
+    present = list(dict.fromkeys(k for k in kinds if k != "other"))
+    if mixed and len(present) > 1:
+        shown = " and ".join(f"{kind}s (e.g. {values[kinds.index(kind)]!r})" for kind in present[:2])
+        raise ValueError(
+            f"{name} mixes label types: {shown}, which would be read as one type, so different "
+            f"labels could merge or the targets change meaning. Convert {name} to one type first, "
+            f"e.g. [str(label) for label in {name}].")
 
 
 def warn_if_token_ids_among_features(X):
@@ -189,6 +305,7 @@ class InputAdapter:
         """
         X = text_column(estimator, X)
         try:
+            X = self._nan_padded_series(estimator, X, fitting)
             if fitting and not hasattr(self, "kind"):
                 inputs = self.fit_transform(estimator, X)
             else:
@@ -200,6 +317,18 @@ class InputAdapter:
         if training and not fitting and what == "X":  # what the vocabulary misses
             self._warn_unknown(inputs)
         return inputs
+
+    def _nan_padded_series(self, estimator, X, fitting):
+        """NaN-padded series -> a list of series, for a new model or one fitted on series of any length."""
+        series = series_from_nan_padding(X)
+        if series is X or (fitting and not hasattr(self, "kind")) or getattr(self, "ragged", False):
+            return series
+        if self.kind == "series":
+            raise ValueError(
+                f"X is padded with NaN steps, but {type(estimator).__name__} was fitted on series "
+                "of one length, without padding. Fit on series of different lengths (a list of "
+                "(T_i, n_channels) arrays, or a NaN-padded array) to predict on them.")
+        return X  # another kind of model: its own checks refuse the 3-D array
 
     def _warn_unknown(self, inputs):
         """Warn when more than 5% of the tokens of new training data are unknown to the vocabulary."""
@@ -248,6 +377,9 @@ class InputAdapter:
             # The ids seen in fit get consecutive embedding rows 1..K, whatever their values
             # (sparse or hashed ids cost nothing); any other id shares row K + 1, "unknown".
             self.token_ids = np.unique(ids[ids != PAD_ID])
+            if not len(self.token_ids):
+                raise ValueError("X holds no tokens: every id is 0, which is padding. Pass token "
+                                 'ids from 1, or input_type="numeric" for numeric features.')
             self.unknown_id = len(self.token_ids) + 1  # the row every id unseen in fit shares
             self.n_vocab = self.unknown_id + 1
             return self._token_inputs(ids)
@@ -284,11 +416,16 @@ class InputAdapter:
             self._check_channels(estimator, series[0].shape[1])
             return self._series_inputs(series)
         if self.kind == "sequences":
-            if isinstance(X, np.ndarray) and X.ndim == 2:
+            if (isinstance(X, np.ndarray) or hasattr(X, "iloc")) and getattr(X, "ndim", 0) == 2:
+                # (a DataFrame would otherwise be iterated: its column names read as the texts)
                 raise ValueError(
                     f"{type(estimator).__name__} was fitted on sequences (strings or token lists); "
                     "pass a list of them, not a 2-D array."
                 )
+            if _holds_numbers(X):
+                raise ValueError(
+                    f"{type(estimator).__name__} was fitted on sequences (strings or token lists), "
+                    "but X is a list of numeric series or rows: floats are never tokens.")
             return self._sequence_inputs(self._analyze(X))
         if is_sequence_input(X) or is_ragged_series(X):
             raise ValueError(
@@ -382,6 +519,10 @@ class InputAdapter:
 
     @staticmethod
     def _as_ids(estimator, X):
+        if X.dtype.kind == "b":  # False would be read as padding, True as id 1
+            raise ValueError(
+                f"{type(estimator).__name__} reads token ids (integers), but X is a boolean array. "
+                'For numeric features use input_type="numeric".')
         if X.dtype.kind == "u" and X.size and X.max() > np.iinfo(np.int64).max:
             raise ValueError("Token ids must be smaller than 2**63.")
         if X.dtype.kind == "f" and X.size and np.abs(X).max() > 2**53:

@@ -40,6 +40,7 @@ import gc
 import signal
 import threading
 from contextlib import contextmanager, nullcontext
+from numbers import Integral
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -58,6 +59,9 @@ def make_rng(random_state):
         return random_state
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    if random_state is not None and not (isinstance(random_state, Integral) and random_state >= 0):
+        raise ValueError("random_state must be None, an int >= 0, a numpy Generator or a "
+                         f"RandomState, got {random_state!r}.")
     return np.random.default_rng(random_state)  # int, or None for fresh OS entropy
 
 

@@ -50,9 +50,11 @@ class _PooledEncoderModel(_BaseTransformer):
                 f"{type(self).__name__} requires y to be passed, but the target "
                 f"{'y' if what == 'X' else 'y_val'} is None.")
         check_consistent_length(inputs.X, y)
-        arrays = self._encode_targets(y, fitting=fitting, classes=classes, what=what)
+        weight = None
         if what == "X":
             weight = _check_sample_weight(sample_weight, inputs.X, ensure_non_negative=True)
+        arrays = self._encode_targets(y, fitting=fitting, classes=classes, what=what, weight=weight)
+        if weight is not None:
             arrays["weight"] = weight.astype(DTYPE)
         return TrainingData(inputs, **arrays)
 

@@ -3,9 +3,10 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from ._atomic import atomic
+from ._inputs import check_labels
 from ._model import DTYPE
 from ._primitives import log_softmax, softmax_cross_entropy
 from ._supervised import _PooledEncoderModel
@@ -68,7 +69,8 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         The order and the n-gram table are fixed by the first ``fit`` (or
         ``partial_fit``: a first chunk of fewer than 40 rows leaves them
         off, so pass ``max_ngram=4`` there) and kept by ``warm_start`` and
-        later ``partial_fit`` calls. Numeric and series input, and
+        later ``partial_fit`` calls (which refuse a ``max_ngram`` changed
+        with ``set_params`` since, as they refuse any architecture change). Numeric and series input, and
         ``encoder=`` transfer, ignore it. Sample weights do not enter the
         probe. Not a bool: ``True`` raises a ``ValueError``.
     norm_first : bool, default=True
@@ -304,9 +306,12 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         """
         return self._fit_template(X, y, sample_weight, partial=True, classes=classes)
 
-    def _encode_targets(self, y, *, fitting, classes, what):
+    def _encode_targets(self, y, *, fitting, classes, what, weight=None):
         """Labels -> class indices; ``fitting`` learns ``classes_`` (from ``classes`` if given)."""
         name = "y" if what == "X" else "y_val"
+        check_labels(y, name)
+        if classes is not None:
+            check_labels(classes, "classes")
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if fitting:
@@ -395,3 +400,20 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         check_is_fitted(self)
         logits = self._predict_outputs(X)
         return self.classes_[logits.argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y``, weighted by ``sample_weight``.
+
+        Parameters
+        ----------
+        X : as in :meth:`predict`
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        if sample_weight is not None:  # scikit-learn's accuracy_score takes it unchecked
+            sample_weight = _check_sample_weight(sample_weight, y)
+        return super().score(X, y, sample_weight)

@@ -312,6 +312,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         hidden = (choose_hidden(real, self.mask_fraction, rng) if training
                   else fixed_hidden(X, real, self.mask_fraction))
         rows, cols = np.nonzero(hidden)
+        if not training and not len(rows):  # only empty sequences: nothing hidden, nothing scored
+            return np.zeros((len(X), 2))
         offset = 1 if config.pooling == "cls" else 0
         dropout_rng = rng if training else None
         if config.input_kind == "tokens":
@@ -344,9 +346,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return -total / DTYPE(max(count, 1))
 
     def _validation_score(self, params, data):
-        return self._mean_score(params, data.inputs)
+        return self._mean_score(params, data.inputs, "X_val")
 
-    def _mean_score(self, params, inputs):
+    def _mean_score(self, params, inputs, what="X"):
         """Mean score per hidden token or value; each sequence's hidden positions depend on it alone."""
 
         def totals(params, chunk):
@@ -358,7 +360,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             return int(3 * (self.mask_fraction * width + 1) * vocabulary)
 
         summed = self._map_batches(totals, inputs, params, floats_per_sample=logits).sum(axis=0)
-        return float(summed[0] / max(summed[1], 1))
+        if not summed[1]:
+            raise ValueError(f"{what} holds no tokens to score: all of its sequences are empty.")
+        return float(summed[0] / summed[1])
 
     # ------------------------------------------------------------- outputs
 

@@ -96,11 +96,13 @@ def sample_next(logits, temperature, top_k, rng):
     """
     if temperature == 0:
         return int(np.argmax(logits))
-    logits = logits.astype(np.float64) / temperature
+    logits = logits.astype(np.float64)
     if top_k is not None and top_k < len(logits):
         cutoff = np.partition(logits, -top_k)[-top_k]
         logits = np.where(logits >= cutoff, logits, -np.inf)
-    p = np.exp(logits - logits.max())
+    # Shift before dividing: the largest becomes exp(0) = 1 however small the temperature, so a
+    # temperature near 0 (1e-310) is greedy among the most probable tokens, never 0/0.
+    p = np.exp((logits - logits.max()) / temperature)
     return int(rng.choice(len(p), p=p / p.sum()))
 
 
@@ -309,7 +311,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _token_lists(self, X, reset):
         _warn_fractional(X, "X")
-        return read_token_lists(self, X, reset, self.analyzer, lowercase=False)
+        return read_token_lists(self, X, reset, self._fitted_param("analyzer"), lowercase=False)
 
     def _windows(self, vocab, documents, stride):
         """TrainingData of context windows (targets as output columns, -1 = not scored)."""
@@ -358,7 +360,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         """The documents of ``X`` as id lists, and their sliding context windows (:func:`context_windows`)."""
         check_is_fitted(self)
         documents = [self._codec.encode(d) for d in self._token_lists(X, reset=False)]
-        return documents, context_windows(documents, self.max_len, max(1, self.max_len // 2))
+        max_len = self.config_.max_len  # as fitted, whatever set_params said since
+        return documents, context_windows(documents, max_len, max(1, max_len // 2))
 
     def _log_likelihoods(self, X):
         """Per document: summed log-probability of its known targets (float64), their number, unknown ones."""
@@ -489,6 +492,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             prompt (without separator for characters, with spaces for words).
         """
         check_is_fitted(self)
+        self._check_inference_params()
         if not isinstance(max_new_tokens, Integral) or max_new_tokens < 0:
             raise ValueError("max_new_tokens must be a non-negative integer, got "
                              f"{_plain(max_new_tokens)!r}.")
@@ -496,10 +500,15 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             raise ValueError(f"temperature must be a finite number >= 0, got {_plain(temperature)!r}.")
         if top_k is not None and (not isinstance(top_k, Integral) or top_k < 1):
             raise ValueError(f"top_k must be a positive integer or None, got {_plain(top_k)!r}.")
+        if not isinstance(use_cache, bool | np.bool_):
+            raise TypeError(f"use_cache must be True or False, got {_plain(use_cache)!r}.")
         is_text = isinstance(prompt, str)
         if not is_text and not isinstance(prompt, list | tuple | np.ndarray):
             raise TypeError(f"prompt must be a string or a list of tokens, got {type(prompt).__name__}.")
-        tokens = analyze(prompt, self.analyzer, lowercase=False)
+        if isinstance(prompt, np.ndarray) and prompt.ndim != 1:
+            raise ValueError(f"prompt must be a string or a list of tokens, got a {prompt.ndim}-D array.")
+        analyzer = self._fitted_param("analyzer")
+        tokens = analyze(prompt, analyzer, lowercase=False)
         ids = self._codec.encode(tokens, eos=False)
         rng = make_rng(random_state)
         generated = []
@@ -507,7 +516,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             for next_index in self._sample(ids, max_new_tokens, temperature, top_k, rng, use_cache):
                 generated.append(self._codec.token(next_index))
         if is_text:
-            return self._codec.join(generated, self.analyzer)
+            return self._codec.join(generated, analyzer)
         return generated
 
     def _sample(self, ids, max_new_tokens, temperature, top_k, rng, use_cache):
@@ -515,8 +524,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         vocab, config = self._codec, self.config_
         ids, cache, n_cached = list(ids), None, 0
         for _ in range(max_new_tokens):
-            if not use_cache or cache is None or len(ids) > self.max_len:
-                context = ids[-self.max_len:]  # (re)start: the whole context at positions 0..
+            if not use_cache or cache is None or len(ids) > config.max_len:
+                context = ids[-config.max_len:]  # (re)start: the whole context at positions 0..
                 cache = new_cache(config) if use_cache else None
                 logits = decode(self.params_, config, np.array([context]), cache=cache)
                 n_cached = len(context)
@@ -533,7 +542,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _attention_inputs(self, X):
         """<bos> + each sequence's first max_len - 1 tokens, and their labels."""
         check_is_fitted(self)
-        documents = [d[: self.max_len - 1] for d in self._token_lists(X, reset=False)]
+        documents = [d[: self.config_.max_len - 1] for d in self._token_lists(X, reset=False)]
         ids = [self._codec.encode(d, eos=False) for d in documents]
         matrix = np.zeros((len(ids), max(map(len, ids))), np.int32)
         for i, row in enumerate(ids):

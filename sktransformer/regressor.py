@@ -5,6 +5,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._atomic import atomic
+from ._inputs import check_labels
 from ._model import DTYPE
 from ._supervised import _PooledEncoderModel
 
@@ -134,18 +135,25 @@ n_iter_, t_, n_features_in_, max_ngram_
         """
         return self._fit_template(X, y, sample_weight, partial=True)
 
-    def _encode_targets(self, y, *, fitting, classes, what):
-        """Targets -> standardised float32 (N, n_outputs); ``fitting`` learns mean and scale."""
+    def _encode_targets(self, y, *, fitting, classes, what, weight=None):
+        """Targets -> standardised float32 (N, n_outputs); ``fitting`` learns mean and scale.
+
+        Mean and standard deviation are weighted by ``weight``, so a sample of
+        weight 3 counts as three copies of it, as everywhere in the loss.
+        """
         name = "y" if what == "X" else "y_val"
-        y = check_array(y, ensure_2d=False, dtype="numeric", input_name=name)
+        check_labels(y, name, mixed=False)
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name=name)
         if y.ndim > 2:
             raise ValueError(f"{name} must be 1-D or 2-D, got {y.ndim} dimensions.")
         y2 = y.reshape(len(y), -1).astype(np.float64)
         if fitting:
             self.n_outputs_ = y2.shape[1]
             self._y_1d = y.ndim == 1
-            self._y_mean = y2.mean(axis=0)
-            self._y_scale = np.where(y2.std(axis=0) > 0, y2.std(axis=0), 1.0)
+            weight = np.ones(len(y2)) if weight is None or not weight.sum() else weight
+            self._y_mean = np.average(y2, axis=0, weights=weight)
+            std = np.sqrt(np.average((y2 - self._y_mean) ** 2, axis=0, weights=weight))
+            self._y_scale = np.where(std > 0, std, 1.0)
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(f"{name} has {y2.shape[1]} targets, but the model was fitted with "
                              f"{self.n_outputs_}.")

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._atomic import atomic
 from ._base import TrainingData, _BaseTransformer
-from ._inputs import Inputs
+from ._inputs import Inputs, check_labels
 from ._model import DTYPE, decode, encode, init_decoder, init_params, new_cache
 from ._primitives import log_softmax, softmax_cross_entropy
 from .vectorizer import (
@@ -221,7 +221,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _sources(self, X, reset):
         _warn_fractional(X, "X")
-        return read_token_lists(self, X, reset, self.analyzer, lowercase=False)
+        return read_token_lists(self, X, reset, self._fitted_param("analyzer"), lowercase=False)
 
     def _targets(self, y):
         """Target token lists: strings are analysed, token lists kept, a scalar is a 1-token sequence."""
@@ -229,7 +229,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         if isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
             raise TypeError("y must be a list of target sequences (strings or token lists).")
-        analyzer = self.target_analyzer if self.target_analyzer is not None else self.analyzer
+        check_labels(y, "y")  # a missing target, or strings, labels and token lists mixed
+        analyzer = self._fitted_param("target_analyzer") or self._fitted_param("analyzer")
         if isinstance(y, np.ndarray) and y.ndim == 2 and y.dtype.kind in "iu":
             y = [[t for t in row if t != PAD_ID] for row in y.tolist()]  # an id matrix: 0 is padding
         _warn_fractional(y, "y")
@@ -244,7 +245,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         decoder's cross-attention always has something to read.
         """
         end = self._codec.source_end
-        width = min(self.max_len, max(len(t) for t in token_lists) + 1)
+        width = min(self._fitted_param("max_len"), max(len(t) for t in token_lists) + 1)
         ids = to_id_matrix([t[: width - 1] for t in token_lists], self._codec.source, width)
         lengths = np.minimum([len(t) for t in token_lists], width - 1)
         ids[np.arange(len(ids)), lengths] = end
@@ -332,8 +333,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             warn_unknown_tokens(targets, self._codec.target.vocabulary, "y")
         if fitting:
             raw = y.tolist() if isinstance(y, np.ndarray) else list(y)
+            target_vocabulary = GenerativeVocabulary(build_vocabulary(targets, argument="y"))
             self._codec = PairVocabulary(
-                build_vocabulary(sources), GenerativeVocabulary(build_vocabulary(targets)),
+                build_vocabulary(sources), target_vocabulary,
                 target_is_text=all(isinstance(t, str) for t in raw),
                 target_is_scalar=not any(isinstance(t, str | list | tuple | np.ndarray) for t in raw))
         return self._pairs(sources, targets)
@@ -451,11 +453,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _predict_columns(self, X, beam_width=None):
         check_is_fitted(self)
+        self._check_inference_params(beam_width=beam_width)
         beam_width = self.beam_width if beam_width is None else beam_width
-        max_steps = self.max_output_len if self.max_output_len is not None else self.max_len
-        if self.positional_encoding == "learned" and max_steps > self.max_len:
+        max_len = self._source_config.max_len
+        max_steps = self.max_output_len if self.max_output_len is not None else max_len
+        if self.config_.positional_encoding == "learned" and max_steps > max_len:
             raise ValueError(
-                f"max_output_len={max_steps} exceeds max_len={self.max_len}: with learned "
+                f"max_output_len={max_steps} exceeds max_len={max_len}: with learned "
                 "positions the decoder has no position beyond max_len. Raise max_len and refit, "
                 "or use positional_encoding='sinusoidal'."
             )
@@ -478,7 +482,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             return np.array([t[0] for t in tokens])
         if not self._codec.target_is_text:
             return tokens
-        analyzer = self.target_analyzer if self.target_analyzer is not None else self.analyzer
+        analyzer = self._fitted_param("target_analyzer") or self._fitted_param("analyzer")
         sep = "" if analyzer == "char" else " "
         return np.array([sep.join(map(str, t)) for t in tokens], dtype=object)
 
@@ -563,7 +567,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _attention_inputs(self, X):
         """Source ids and tokens: :meth:`attention_weights` shows the encoder's self-attention."""
         check_is_fitted(self)
-        sources = [t[: self.max_len - 1] for t in self._sources(X, reset=False)]
+        sources = [t[: self._source_config.max_len - 1] for t in self._sources(X, reset=False)]
         return self._source_inputs(sources), [list(t) + ["<eos>"] for t in sources]
 
     def _attention_forward(self, params, inputs, cache):

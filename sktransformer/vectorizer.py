@@ -13,6 +13,7 @@ from functools import cache
 from numbers import Integral
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -213,8 +214,13 @@ def _check_sequences(X, argument="X"):
             f"Expected {argument} to be a list of sequences (strings or token lists), got a "
             "single string. Wrap it in a list: [text]."
         )
+    if issparse(X):  # whose len() raises
+        raise TypeError(f"Expected {argument} to be a list of sequences, got a sparse matrix.")
     if not hasattr(X, "__len__") or isinstance(X, dict):
         raise TypeError(f"Expected {argument} to be a list of sequences, got {type(X).__name__}.")
+    if isinstance(X, set | frozenset):  # outputs would come in an arbitrary order
+        raise TypeError(f"Expected {argument} to be a list of sequences, got a {type(X).__name__}, "
+                        "which has no order: pass a list.")
     if len(X) == 0:
         raise ValueError(f"Found 0 sequences in {argument}: at least one sequence is required.")
     for i, x in enumerate(X):
@@ -306,8 +312,12 @@ def analyze(x, analyzer="word", lowercase=True, position=0, *, normalize="NFC",
     return [unicodedata.normalize(normalize, t) if isinstance(t, str) else t for t in tokens]
 
 
-def build_vocabulary(token_lists, min_count=1, max_features=None):
+def build_vocabulary(token_lists, min_count=1, max_features=None, argument="X"):
     """Token -> id, most frequent first (ties: first seen first), ids from N_RESERVED.
+
+    Raises a ``ValueError`` naming ``argument`` when the sequences hold no
+    token at all (every document empty or whitespace): a model fitted on them
+    would learn nothing, yet predict confidently.
 
     Examples
     --------
@@ -315,6 +325,11 @@ def build_vocabulary(token_lists, min_count=1, max_features=None):
     {'b': 2, 'a': 3, 'c': 4}
     """
     counts = Counter(t for tokens in token_lists for t in tokens)
+    if not counts:
+        raise ValueError(
+            f"{argument} holds no tokens: all {len(token_lists)} of its sequences are empty (or "
+            "only whitespace), so there is no vocabulary to learn. Pass sequences with tokens "
+            "(empty ones may be mixed among them).")
     first_seen = {}
     for tokens in token_lists:
         for t in tokens:
@@ -373,9 +388,15 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
             )
         _check_sequences(X)
         return [analyze(x, analyzer, lowercase, i, **options) for i, x in enumerate(X)]
+    if isinstance(X, list | tuple):  # numpy would turn a NaN among strings into the token "nan"
+        for i, row in enumerate(X):
+            for token in row if isinstance(row, list | tuple) else ():
+                _hashable_token(token, i)
     X = validate_data(estimator, X, dtype=None, reset=reset, ensure_all_finite=True)
     if not reset and not hasattr(estimator, "n_features_in_"):
         raise ValueError(f"{name} was fitted on sequences; pass X as a list of strings or token lists.")
+    if X.dtype.kind == "O":
+        refuse_mixed_columns(estimator, X, getattr(estimator, "feature_names_in_", None))
     rows = X.tolist()
     if X.shape[1] == 1 and any(isinstance(row[0], str) for row in rows):
         return [analyze(row[0] if isinstance(row[0], str) else row, analyzer, lowercase, i, **options)
@@ -384,6 +405,28 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
     if X.dtype.kind in "iu":  # an id matrix (a SequenceVectorizer's output): 0 is padding
         rows = [[t for t in row if t != PAD_ID] for row in rows]
     return [analyze(row, analyzer, lowercase, i, **options) for i, row in enumerate(rows)]
+
+
+def refuse_mixed_columns(estimator, values, names=None):
+    """Raise if a 2-D object table has columns of strings beside columns of numbers.
+
+    Read together, the numbers would become tokens (``"3.5"``) and lose
+    their magnitude; the message names both groups of columns and the
+    supported ways to combine text with numbers.
+    """
+    n_columns = values.shape[1] if values.ndim == 2 else 0
+    text = [j for j in range(n_columns) if any(isinstance(v, str) for v in values[:, j])]
+    if not text or len(text) == n_columns:
+        return
+    label = [str(names[j]) if names is not None else f"column {j}" for j in range(n_columns)]
+    numeric = [label[j] for j in range(n_columns) if j not in text]
+    name = type(estimator).__name__
+    raise ValueError(
+        f"{name} cannot read text columns ({', '.join(label[j] for j in text)}) together with "
+        f"numeric columns ({', '.join(numeric)}): the numbers would become tokens and lose their "
+        "magnitude. Combine them as features instead: make_column_transformer((make_pipeline("
+        f'SequenceVectorizer(), TransformerEncoder()), "{label[text[0]]}"), (StandardScaler(), '
+        f"{numeric[:3]})) in front of any estimator, or pass the numeric columns alone to {name}.")
 
 
 def _refuse_text_columns(estimator, rows):

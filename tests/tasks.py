@@ -69,6 +69,8 @@ def model_outputs(model, X):
         return [p.tolist() for p in model.predict_proba(X)]
     if hasattr(model, "predict_proba"):
         return model.predict_proba(X).tolist()
+    if hasattr(model, "predict"):  # a regressor
+        return model.predict(X).tolist()
     return model.transform(X).tolist()
 
 

@@ -11,17 +11,25 @@ from sktransformer import (
     TransformerSeq2Seq,
 )
 
+# Measured reasons (scikit-learn 1.9, these configurations): fitting with integer sample weights
+# and fitting on the rows repeated agree only to float32 precision, or not at all with dropout.
 FLOAT32_WEIGHTS = (
-    "trained in float32: fitting with integer sample weights and fitting on repeated rows "
-    "agree to ~1e-6, not the 1e-7 the check asks for"
+    "trained in float32: with sample weights and with the rows repeated, the fitted models' "
+    "predictions agree to ~2e-7 absolute, 1e-6 relative (measured), not the 1e-7 relative the "
+    "check asks for"
+)
+DROPOUT_WEIGHTS = (
+    "dropout draws one mask per row: a row of weight 3 gets one mask where its three copies get "
+    "three, so the two fits see different noise; their probabilities differ by up to 0.10 "
+    "(measured with dropout=0.1; with dropout=0 they agree to float32 precision)"
 )
 
 
-
 def _expected_failed_checks(estimator):
-    if isinstance(estimator, TransformerClassifier | TransformerRegressor):
-        return {"check_sample_weight_equivalence_on_dense_data": FLOAT32_WEIGHTS}
-    return {}
+    if not isinstance(estimator, TransformerClassifier | TransformerRegressor):
+        return {}
+    reason = DROPOUT_WEIGHTS if estimator.dropout > 0 else FLOAT32_WEIGHTS
+    return {"check_sample_weight_equivalence_on_dense_data": reason}
 
 
 ESTIMATORS = [

@@ -1,0 +1,294 @@
+"""Faults users reported, each as a kind: the reported input, and the same kind in every estimator.
+
+Each test failed on the code before its fix. A refused call must leave a
+fitted model exactly as it was (``model_outputs`` before and after).
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from tasks import model_outputs
+
+from sktransformer import (
+    SequenceVectorizer,
+    TransformerClassifier,
+    TransformerEncoder,
+    TransformerLanguageModel,
+    TransformerRegressor,
+    TransformerSeq2Seq,
+)
+
+FAST = dict(d_model=8, n_heads=2, n_layers=1, max_iter=2, random_state=0)
+TEXTS = ["a b c", "b c d", "c d a", "d a b"] * 3
+rng0 = np.random.default_rng(0)
+X_NUM = rng0.normal(size=(12, 3))
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence warnings of the 2-epoch models
+        yield
+
+
+def _unchanged(model, X, call, error=ValueError, match=None):
+    """``call()`` raises ``error`` (matching ``match``) and the fitted ``model`` predicts as before."""
+    before = model_outputs(model, X)
+    with pytest.raises(error, match=match):
+        call()
+    assert model_outputs(model, X) == before
+
+
+# ------------------------------------------------------------ beam width
+
+
+@pytest.fixture(scope="module")
+def seq2seq():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return TransformerSeq2Seq(**FAST).fit(TEXTS, TEXTS[::-1])
+
+
+@pytest.mark.parametrize("width", [0, -2, 2.5, "4"])
+def test_invalid_beam_width_is_refused_wherever_it_is_given(seq2seq, width):
+    with pytest.raises(ValueError, match="beam_width"):
+        TransformerSeq2Seq(**FAST, beam_width=width).fit(TEXTS, TEXTS)
+    before = model_outputs(seq2seq, TEXTS)
+    with pytest.raises(ValueError, match="beam_width"):
+        seq2seq.predict_log_proba_of_output(TEXTS[:2], beam_width=width)
+    seq2seq.set_params(beam_width=width)
+    try:
+        for method in (seq2seq.predict, seq2seq.predict_log_proba_of_output, seq2seq.score):
+            with pytest.raises(ValueError, match="beam_width"):
+                method(TEXTS[:2]) if method != seq2seq.score else method(TEXTS[:2], TEXTS[:2])
+    finally:
+        seq2seq.set_params(beam_width=1)
+    assert model_outputs(seq2seq, TEXTS) == before
+
+
+def test_beam_wider_than_the_target_vocabulary_works(seq2seq):
+    wide = seq2seq.predict_log_proba_of_output(TEXTS[:4], beam_width=100)
+    narrow = seq2seq.predict_log_proba_of_output(TEXTS[:4], beam_width=1)
+    assert np.isfinite(wide).all() and np.all(wide >= narrow - 1e-9)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5])
+def test_invalid_blas_threads_after_fit_is_refused_at_inference(threads):
+    model = TransformerClassifier(**FAST).fit(X_NUM, [0, 1] * 6)
+    model.set_params(blas_threads=threads)
+    with pytest.raises(ValueError, match="blas_threads"):
+        model.predict(X_NUM)
+
+
+# ------------------------------------------------------------ empty documents
+
+
+EMPTY = ["", "  ", "\t\n", ""] * 2
+
+
+@pytest.mark.parametrize("make", [
+    lambda: TransformerClassifier(**FAST).fit(EMPTY, [0, 1] * 4),
+    lambda: TransformerRegressor(**FAST).fit(EMPTY, np.arange(8.0)),
+    lambda: TransformerEncoder(**FAST).fit(EMPTY),
+    lambda: TransformerLanguageModel(**FAST).fit([""] * 24),
+    lambda: TransformerSeq2Seq(**FAST).fit(EMPTY, ["a"] * 8),
+    lambda: TransformerSeq2Seq(**FAST).fit(TEXTS[:8], EMPTY),
+    lambda: SequenceVectorizer().fit(EMPTY),
+    lambda: TransformerClassifier(**FAST).fit(np.zeros((8, 3), int), [0, 1] * 4),
+], ids=["classifier", "regressor", "encoder", "language-model", "seq2seq-X", "seq2seq-y",
+        "vectorizer", "id-matrix-of-padding"])
+def test_documents_that_are_all_empty_are_refused(make):
+    with pytest.raises(ValueError, match="no tokens"):
+        make()
+
+
+def test_empty_documents_among_real_ones_still_train_and_an_empty_prompt_generates():
+    clf = TransformerClassifier(**FAST).fit(["", "good fun", " ", "bad film"] * 3, [1, 1, 0, 0] * 3)
+    assert clf.predict_proba([""]).shape == (1, 2)
+    lm = TransformerLanguageModel(**FAST).fit(["", "abc", "", "cab"] * 3)
+    assert isinstance(lm.generate("", max_new_tokens=3, random_state=0), str)
+
+
+# ------------------------------------------------------------ missing and mixed labels
+
+
+MISSING = [["a", None, "b", "a"] * 3, ["a", np.nan, "b", "a"] * 3,
+           pd.Series(["a", pd.NA, "b", "a"] * 3, dtype="string"),
+           pd.Series(["a", pd.NA, "b", "a"] * 3, dtype=object), np.r_[[1.0, np.nan, 2.0, 1.0] * 3],
+           pd.array([1, None, 2, 1] * 3, dtype="Int64")]
+
+
+@pytest.mark.parametrize("y", MISSING, ids=["None", "NaN", "NA-string", "NA-object", "nan-float",
+                                             "Int64-NA"])
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor, TransformerSeq2Seq])
+def test_missing_values_in_y_are_refused_and_never_become_a_class(cls, y):
+    if cls is TransformerRegressor and not pd.api.types.is_numeric_dtype(pd.Series(y).dropna()):
+        y = pd.Series(y).map({"a": 1.0, "b": 2.0}).astype(object).where(pd.Series(y).notna(), None)
+    with pytest.raises(ValueError, match="missing values"):
+        cls(**FAST).fit(TEXTS, y)
+
+
+def test_missing_values_in_y_val_and_classes_are_refused():
+    y = ["a", "b", "a", "b"] * 3
+    with pytest.raises(ValueError, match="y_val has missing values"):
+        TransformerClassifier(**FAST).fit(TEXTS, y, X_val=TEXTS[:2], y_val=["a", None])
+    with pytest.raises(ValueError, match="classes has missing values"):
+        TransformerClassifier(**FAST).partial_fit(TEXTS, y, classes=["a", "b", None])
+
+
+@pytest.mark.parametrize("cls, y", [
+    (TransformerClassifier, [1, "1", 2, "2"] * 3),
+    (TransformerClassifier, [b"x", "x", "y", "y"] * 3),
+    (TransformerSeq2Seq, ["1", 2, "3", "4"] * 3),
+    (TransformerSeq2Seq, ["a b", ["a", "b"], "c", "d"] * 3),
+])
+def test_mixed_label_types_are_refused(cls, y):
+    with pytest.raises(ValueError, match="mixes label types"):
+        cls(**FAST).fit(TEXTS, y)
+
+
+def test_a_refused_y_leaves_a_fitted_classifier_as_it_was():
+    clf = TransformerClassifier(**FAST).fit(TEXTS, ["x", "y"] * 6)
+    _unchanged(clf, TEXTS, lambda: clf.fit(TEXTS, ["x", None] * 6), match="missing")
+    _unchanged(clf, TEXTS, lambda: clf.partial_fit(TEXTS, ["x", 1] * 6), match="mixes")
+
+
+# ------------------------------------------------------------ NaN-padded series
+
+
+def _padded_series():
+    X = np.random.default_rng(1).normal(size=(8, 6, 2))
+    X[0, 3:], X[3, 5:], X[6, 1:] = np.nan, np.nan, np.nan
+    as_list = [row[~np.isnan(row).all(axis=1)] for row in X]
+    return X, as_list
+
+
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor, TransformerEncoder])
+def test_nan_padded_series_read_as_the_equivalent_list_of_series(cls):
+    X, as_list = _padded_series()
+    y = [0, 1] * 4
+    from_array = cls(**FAST).fit(X, y) if cls is not TransformerEncoder else cls(**FAST).fit(X)
+    from_list = cls(**FAST).fit(as_list, y) if cls is not TransformerEncoder else cls(**FAST).fit(
+        as_list)
+    assert model_outputs(from_array, X) == model_outputs(from_list, as_list)
+    assert model_outputs(from_array, as_list) == model_outputs(from_list, X)
+
+
+def test_nan_that_is_not_padding_is_refused_with_the_supported_form():
+    X, _ = _padded_series()
+    X[1, 2, 0] = np.nan  # one channel of a real step: a missing value
+    with pytest.raises(ValueError, match=r"list of \(T_i, n_channels\) arrays"):
+        TransformerClassifier(**FAST).fit(X, [0, 1] * 4)
+    X, _ = _padded_series()
+    X[2, 1] = np.nan  # a NaN step before real ones
+    with pytest.raises(ValueError, match="not padding"):
+        TransformerEncoder(**FAST).fit(X)
+
+
+def test_a_fixed_length_series_model_refuses_nan_padding_by_name():
+    X, _ = _padded_series()
+    model = TransformerClassifier(**FAST).fit(np.nan_to_num(X), [0, 1] * 4)
+    _unchanged(model, np.nan_to_num(X), lambda: model.predict(X), match="NaN steps")
+
+
+# ------------------------------------------------------------ set_params after fit
+
+
+ARCHITECTURE = [("n_layers", 2), ("d_model", 16), ("n_heads", 4), ("d_ff", 8), ("max_len", 64),
+                ("positional_encoding", "rotary"), ("norm_first", False), ("activation", "relu")]
+
+
+def _fitted(cls, warm_start):
+    params = {**FAST, "warm_start": warm_start}
+    if cls is TransformerSeq2Seq:
+        return cls(**params).fit(TEXTS, TEXTS[::-1]), lambda m: m.partial_fit(TEXTS, TEXTS[::-1])
+    if cls in (TransformerEncoder, TransformerLanguageModel):
+        return cls(**params).fit(TEXTS), lambda m: m.partial_fit(TEXTS)
+    y = [0, 1] * 6 if cls is TransformerClassifier else np.arange(12.0)
+    return cls(**params).fit(TEXTS, y), lambda m: m.partial_fit(TEXTS, y)
+
+
+@pytest.mark.parametrize("name, value", ARCHITECTURE)
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor, TransformerEncoder,
+                                 TransformerLanguageModel, TransformerSeq2Seq])
+def test_architecture_changed_after_fit_is_refused_by_warm_start_and_partial_fit(cls, name, value):
+    model, partial = _fitted(cls, warm_start=True)
+    model.set_params(**{name: value})
+    _unchanged(model, TEXTS, lambda: partial(model), match=f"{name}={value!r}")
+    refit = (lambda: model.fit(TEXTS, TEXTS[::-1])) if cls is TransformerSeq2Seq else (
+        (lambda: model.fit(TEXTS)) if cls in (TransformerEncoder, TransformerLanguageModel) else
+        (lambda: model.fit(TEXTS, [0, 1] * 6 if cls is TransformerClassifier else np.arange(12.0))))
+    _unchanged(model, TEXTS, refit, match="warm_start=False")
+    model.set_params(warm_start=False)
+    refit()  # a new fit builds the new architecture
+    assert getattr(model.config_, name if name != "max_len" or cls is not TransformerSeq2Seq
+                   else "n_layers") == (value if name != "max_len" or cls is not TransformerSeq2Seq
+                                        else model.n_layers)
+
+
+def test_dropout_changed_between_fits_is_used_by_the_next_warm_start_fit():
+    model = TransformerClassifier(**{**FAST, "warm_start": True}).fit(X_NUM, [0, 1] * 6)
+    model.set_params(dropout=0.3, attention_dropout=0.2).fit(X_NUM, [0, 1] * 6)
+    assert (model.config_.dropout, model.config_.attention_dropout) == (0.3, 0.2)
+
+
+def test_inference_reads_text_as_the_model_was_fitted_after_set_params():
+    lm = TransformerLanguageModel(**FAST).fit(TEXTS)
+    before = (lm.generate("a b c d", max_new_tokens=5, temperature=0), lm.score(TEXTS),
+              lm.attention_weights(TEXTS)[0][0].tolist())
+    lm.set_params(analyzer="word", max_len=4)
+    assert (lm.generate("a b c d", max_new_tokens=5, temperature=0), lm.score(TEXTS),
+            lm.attention_weights(TEXTS)[0][0].tolist()) == before
+    model = TransformerSeq2Seq(**FAST).fit(TEXTS, TEXTS[::-1])
+    before = model.predict_log_proba_of_output(TEXTS).tolist(), model.score(TEXTS, TEXTS[::-1])
+    model.set_params(analyzer="word", target_analyzer="word", max_len=3)
+    assert (model.predict_log_proba_of_output(TEXTS).tolist(),
+            model.score(TEXTS, TEXTS[::-1])) == before
+
+
+# ------------------------------------------------------------ text next to numbers
+
+
+def test_numeric_columns_beside_a_string_column_are_refused_naming_both():
+    frame = pd.DataFrame({"price": [1.0, 2, 3, 4] * 3, "age": [3, 1, 2, 5] * 3,
+                          "colour": ["red", "blue", "red", "green"] * 3})
+    y = [0, 1] * 6
+    for make in (lambda: TransformerClassifier(**FAST).fit(frame, y),
+                 lambda: TransformerRegressor(**FAST).fit(frame, np.arange(12.0)),
+                 lambda: TransformerEncoder(**FAST).fit(frame),
+                 lambda: TransformerLanguageModel(**FAST).fit(frame),
+                 lambda: TransformerSeq2Seq(**FAST).fit(frame, TEXTS),
+                 lambda: SequenceVectorizer().fit(frame)):
+        with pytest.raises(ValueError, match=r"text columns \(colour\).*numeric columns \(price, age\)"):
+            make()
+    events = pd.DataFrame({"first": ["login", "view"] * 6, "then": ["buy", "exit", "view"] * 4})
+    assert TransformerClassifier(**FAST).fit(events, y).predict(events).shape == (12,)
+
+
+# ------------------------------------------------------------ temperature
+
+
+@pytest.mark.parametrize("temperature", [1e-310, 5e-324, 1e-30])
+def test_a_temperature_near_zero_is_greedy(temperature):
+    lm = TransformerLanguageModel(**FAST).fit(TEXTS)
+    greedy = lm.generate("a b", max_new_tokens=6, temperature=0)
+    assert lm.generate("a b", max_new_tokens=6, temperature=temperature, random_state=0) == greedy
+
+
+# ------------------------------------------------------------ sample weights
+
+
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor])
+def test_a_sample_weight_of_three_is_the_row_three_times(cls):
+    """Weighted fits agree with fits on repeated rows to float32 precision (dropout off)."""
+    rng = np.random.default_rng(0)
+    X, weight = rng.normal(size=(15, 3)), rng.integers(0, 4, size=15)
+    y = (X[:, 0] > 0).astype(int) if cls is TransformerClassifier else 10 * X[:, 0] + 3
+    params = {**FAST, "max_iter": 20, "batch_size": 64, "dropout": 0.0}
+    weighted = cls(**params).fit(X, y, sample_weight=weight)
+    repeated = cls(**params).fit(np.repeat(X, weight, axis=0), np.repeat(y, weight))
+    out = "predict_proba" if cls is TransformerClassifier else "predict"
+    np.testing.assert_allclose(getattr(weighted, out)(X), getattr(repeated, out)(X), rtol=1e-5,
+                               atol=1e-6)
