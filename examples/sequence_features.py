@@ -46,11 +46,17 @@ print(f"pretrained encoder in {time.perf_counter() - start:.1f} s; held-out mask
 
 features_lr = LogisticRegression(max_iter=2000).fit(encoder.transform(X), y)
 bag_lr = LogisticRegression(max_iter=2000).fit(bag_of_tokens(X), y)
-print(f"LogisticRegression on encoder features: {features_lr.score(encoder.transform(X_test), y_test):.3f}")
-print(f"LogisticRegression on bag of tokens:    {bag_lr.score(bag_of_tokens(X_test), y_test):.3f}")
+figures = {"encoder_features": features_lr.score(encoder.transform(X_test), y_test),
+           "bag_of_tokens": bag_lr.score(bag_of_tokens(X_test), y_test)}
+print(f"LogisticRegression on encoder features: {figures['encoder_features']:.3f}")
+print(f"LogisticRegression on bag of tokens:    {figures['bag_of_tokens']:.3f}")
 
 few = np.r_[np.flatnonzero(y == 0)[:10], np.flatnonzero(y == 1)[:10]]
 scratch = TransformerClassifier(d_model=32, n_heads=2, max_iter=30, random_state=0)
 tuned = TransformerClassifier(encoder=encoder, max_iter=30, random_state=0)
-print(f"20 labels, classifier from scratch:     {scratch.fit(X[few], y[few]).score(X_test, y_test):.3f}")
-print(f"20 labels, fine-tuned from the encoder: {tuned.fit(X[few], y[few]).score(X_test, y_test):.3f}")
+figures["from_scratch_20_labels"] = scratch.fit(X[few], y[few]).score(X_test, y_test)
+figures["fine_tuned_20_labels"] = tuned.fit(X[few], y[few]).score(X_test, y_test)
+print(f"20 labels, classifier from scratch:     {figures['from_scratch_20_labels']:.3f}")
+print(f"20 labels, fine-tuned from the encoder: {figures['fine_tuned_20_labels']:.3f}")
+# one line for scripts (tests/test_examples.py compares it with the README)
+print("figures: " + " ".join(f"{name}={value:.3f}" for name, value in figures.items()))

@@ -57,9 +57,11 @@ start = time.perf_counter()
 lm.fit(train)
 print(f"trained in {time.perf_counter() - start:.1f} s ({lm.t_} steps)")
 
-print(f"held-out perplexity per character: Transformer {lm.perplexity(held_out):.3f}")
+figures = {"transformer_perplexity": lm.perplexity(held_out)}
+print(f"held-out perplexity per character: Transformer {figures['transformer_perplexity']:.3f}")
 for order in (3, 5, 7):
-    print(f"  Witten-Bell {order}-gram: {witten_bell_perplexity(train, held_out, order):.3f}")
+    figures[f"witten_bell_{order}gram_perplexity"] = witten_bell_perplexity(train, held_out, order)
+    print(f"  Witten-Bell {order}-gram: {figures[f'witten_bell_{order}gram_perplexity']:.3f}")
 
 print("\nsamples (temperature 0.8):")
 for seed in range(3):
@@ -77,3 +79,5 @@ for use_cache in (False, True):
     print(f"generation {'with' if use_cache else 'without'} key/value cache: "
           f"{timings[use_cache]:.2f} ms per token")
 print(f"key/value cache speed-up: {timings[False] / timings[True]:.1f}x")
+# one line for scripts (tests/test_examples.py checks it)
+print("figures: " + " ".join(f"{name}={value:.3f}" for name, value in figures.items()))

@@ -34,13 +34,17 @@ start = time.perf_counter()
 model.fit(X_train, y_train)
 print(f"trained on {len(X_train)} pairs in {time.perf_counter() - start:.1f} s")
 
+figures = {}
 for beam_width in (1, 4):
     model.set_params(beam_width=beam_width)
     start = time.perf_counter()
     exact = model.score(X_test, y_test)
     tokens = model.token_accuracy(X_test, y_test)
+    figures[f"exact_beam_{beam_width}"] = exact
     print(f"beam width {beam_width}: exact-sequence accuracy {exact:.3f}, token accuracy "
           f"{tokens:.3f} on {len(X_test)} unseen numbers ({time.perf_counter() - start:.1f} s)")
 
 for words, digits, predicted in zip(X_test[:6], y_test[:6], model.predict(X_test[:6]), strict=True):
     print(f"  {words!r:32} -> {predicted!r:6} (true {digits!r})")
+# one line for scripts (tests/test_examples.py compares it with the README)
+print("figures: " + " ".join(f"{name}={value:.3f}" for name, value in figures.items()))
