@@ -328,8 +328,11 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
                 f"partial_fit call, {self.classes_.tolist()}.")
         unknown = np.setdiff1d(y, self.classes_)
         if len(unknown):
-            raise ValueError(f"{name} contains labels not in classes {self.classes_.tolist()}: "
-                             f"{unknown.tolist()}.")
+            raise ValueError(
+                f"{name} contains labels not in classes {self.classes_.tolist()}: "
+                f"{unknown.tolist()}. The classes are fixed by the first fit (warm_start and "
+                "partial_fit keep them): fit with warm_start=False to learn new classes, or pass "
+                "every class as classes=[...] to the first partial_fit.")
         return {"target": np.searchsorted(self.classes_, y)}
 
     def _n_outputs(self):

@@ -493,12 +493,14 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         """
         check_is_fitted(self)
         self._check_inference_params()
-        if not isinstance(max_new_tokens, Integral) or max_new_tokens < 0:
+        if not isinstance(max_new_tokens, Integral) or isinstance(max_new_tokens, bool) or (
+                max_new_tokens < 0):
             raise ValueError("max_new_tokens must be a non-negative integer, got "
                              f"{_plain(max_new_tokens)!r}.")
         if not isinstance(temperature, Real) or not np.isfinite(temperature) or temperature < 0:
             raise ValueError(f"temperature must be a finite number >= 0, got {_plain(temperature)!r}.")
-        if top_k is not None and (not isinstance(top_k, Integral) or top_k < 1):
+        if top_k is not None and (not isinstance(top_k, Integral) or isinstance(top_k, bool)
+                                  or top_k < 1):
             raise ValueError(f"top_k must be a positive integer or None, got {_plain(top_k)!r}.")
         if not isinstance(use_cache, bool | np.bool_):
             raise TypeError(f"use_cache must be True or False, got {_plain(use_cache)!r}.")

@@ -292,3 +292,16 @@ def test_a_sample_weight_of_three_is_the_row_three_times(cls):
     out = "predict_proba" if cls is TransformerClassifier else "predict"
     np.testing.assert_allclose(getattr(weighted, out)(X), getattr(repeated, out)(X), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_warm_start_with_a_new_class_is_refused_saying_how_to_learn_it():
+    clf = TransformerClassifier(**{**FAST, "warm_start": True}).fit(X_NUM, [0, 1] * 6)
+    _unchanged(clf, X_NUM, lambda: clf.fit(X_NUM, [0, 1, 2] * 4), match="warm_start=False")
+
+
+@pytest.mark.parametrize("argument", [dict(top_k=True), dict(max_new_tokens=True), dict(top_k=0),
+                                      dict(max_new_tokens=-1), dict(temperature=float("inf"))])
+def test_generate_refuses_booleans_and_out_of_range_arguments_by_name(argument):
+    lm = TransformerLanguageModel(**FAST).fit(TEXTS)
+    with pytest.raises(ValueError, match=next(iter(argument))):
+        lm.generate("a", **argument)
