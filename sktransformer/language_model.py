@@ -497,7 +497,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                 max_new_tokens < 0):
             raise ValueError("max_new_tokens must be a non-negative integer, got "
                              f"{_plain(max_new_tokens)!r}.")
-        if not isinstance(temperature, Real) or not np.isfinite(temperature) or temperature < 0:
+        if (not isinstance(temperature, Real) or isinstance(temperature, bool | np.bool_)
+                or not np.isfinite(temperature) or temperature < 0):
             raise ValueError(f"temperature must be a finite number >= 0, got {_plain(temperature)!r}.")
         if top_k is not None and (not isinstance(top_k, Integral) or isinstance(top_k, bool)
                                   or top_k < 1):
