@@ -417,6 +417,13 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         -------
         score : float
         """
+        check_is_fitted(self)
+        check_labels(y, "y")
+        labels = column_or_1d(y)
+        if (labels.dtype.kind in "OUS") != (self.classes_.dtype.kind in "OUS"):
+            raise ValueError(
+                f"y holds {'strings' if labels.dtype.kind in 'OUS' else 'numbers'}, but the classes "
+                f"are {self.classes_.tolist()}: pass y with labels of the classes' type.")
         if sample_weight is not None:  # scikit-learn's accuracy_score takes it unchecked
             sample_weight = _check_sample_weight(sample_weight, y)
         return super().score(X, y, sample_weight)

