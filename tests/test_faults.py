@@ -312,3 +312,33 @@ def test_score_refuses_missing_mixed_or_foreign_labels_by_name(y):
     clf = TransformerClassifier(**FAST).fit(TEXTS, ["a", "b"] * 6)
     with pytest.raises(ValueError, match="y (has missing|mixes|holds numbers)"):
         clf.score(TEXTS, y)
+
+
+@pytest.mark.parametrize("cls, name, value", [
+    (TransformerClassifier, "pooling", "cls"), (TransformerRegressor, "input_type", "numeric"),
+    (TransformerEncoder, "pooling", "cls"), (TransformerClassifier, "max_ngram", 3),
+    (TransformerLanguageModel, "analyzer", "word"), (TransformerSeq2Seq, "analyzer", "char"),
+    (TransformerSeq2Seq, "target_analyzer", "word"),
+])
+def test_every_structural_parameter_changed_after_fit_is_refused_by_name(cls, name, value):
+    model, partial = _fitted(cls, warm_start=True)
+    model.set_params(**{name: value})
+    _unchanged(model, TEXTS, lambda: partial(model), match=f"{name}={value!r}")
+
+
+def test_a_new_encoder_after_fit_is_refused_by_warm_start():
+    encoder = TransformerEncoder(**FAST).fit(TEXTS)
+    clf = TransformerClassifier(**{**FAST, "warm_start": True}, encoder=encoder).fit(TEXTS, [0, 1] * 6)
+    clf.set_params(encoder=TransformerEncoder(**FAST).fit(TEXTS))
+    _unchanged(clf, TEXTS, lambda: clf.fit(TEXTS, [0, 1] * 6), match="encoder=")
+
+
+def test_whitespace_documents_are_refused_by_a_word_language_model():
+    with pytest.raises(ValueError, match="no tokens"):
+        TransformerLanguageModel(**FAST, analyzer="word").fit(["  ", "\t", ""] * 4)
+
+
+@pytest.mark.parametrize("y", [["a b", None] * 6, ["a b", 3] * 6])
+def test_seq2seq_score_refuses_missing_or_mixed_targets(seq2seq, y):
+    with pytest.raises(ValueError, match="y (has missing|mixes)"):
+        seq2seq.score(TEXTS, y)
