@@ -11,8 +11,9 @@ kind          what the user passes                          the model reads
 "sequences"   list of strings or of token lists (ragged)    ids + mask
 ============  ===========================================  ==================
 
-Sequences go through :mod:`sktransformer.vectorizer` (the one module that
-knows what a token is).
+Raw sequences are recognised and checked by :mod:`._sequences`, split into
+tokens by :mod:`._text` (the one module that knows what a token is) and
+mapped to ids by :mod:`._vocabulary`.
 """
 
 import warnings
@@ -22,17 +23,9 @@ from numbers import Number
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from .vectorizer import (
-    N_RESERVED,
-    PAD_ID,
-    UNKNOWN_ID,
-    _check_sequences,
-    analyze,
-    build_vocabulary,
-    is_sequence_input,
-    refuse_mixed_columns,
-    to_id_matrix,
-)
+from ._sequences import _check_sequences, is_sequence_input, refuse_mixed_columns
+from ._text import analyze
+from ._vocabulary import N_RESERVED, PAD_ID, UNKNOWN_ID, build_vocabulary, to_id_matrix
 
 INPUT_TYPES = ("auto", "numeric", "tokens")
 

@@ -14,15 +14,9 @@ from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
 from ._primitives import softmax_cross_entropy
 from ._runtime import blas_limit, make_rng
-from .vectorizer import (
-    PAD_ID,
-    GenerativeVocabulary,
-    _warn_fractional,
-    analyze,
-    build_vocabulary,
-    read_token_lists,
-    warn_unknown_tokens,
-)
+from ._sequences import _warn_fractional, read_token_lists, warn_unknown_tokens
+from ._text import analyze
+from ._vocabulary import PAD_ID, GenerativeVocabulary, build_vocabulary
 
 # ------------------------------------------------------------ pure helpers
 

@@ -40,8 +40,8 @@ import numpy as np
 from ._inputs import Inputs
 from ._model import DTYPE, TIED_ID_OFFSET, ModelConfig, init_linear
 from ._runtime import make_rng
+from ._sequences import _check_sequences
 from ._tokenizer import Tokenizer, _require
-from .vectorizer import _check_sequences
 
 ENCODER_TYPES = ("bert", "distilbert")
 DECODER_TYPES = ("gpt2",)

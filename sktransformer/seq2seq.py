@@ -14,16 +14,14 @@ from ._base import TrainingData, _BaseTransformer
 from ._inputs import Inputs, check_labels
 from ._model import DTYPE, decode, encode, init_decoder, init_params, new_cache
 from ._primitives import log_softmax, softmax_cross_entropy
-from .vectorizer import (
+from ._sequences import _warn_fractional, read_token_lists, warn_unknown_tokens
+from ._text import analyze
+from ._vocabulary import (
     PAD_ID,
     GenerativeVocabulary,
     PairVocabulary,
-    _warn_fractional,
-    analyze,
     build_vocabulary,
-    read_token_lists,
     to_id_matrix,
-    warn_unknown_tokens,
 )
 
 # ------------------------------------------------------------ search (pure)

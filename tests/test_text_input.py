@@ -13,7 +13,8 @@ from sklearn.compose import make_column_transformer
 from sklearn.pipeline import make_pipeline
 
 from sktransformer import SequenceVectorizer, TransformerClassifier
-from sktransformer.vectorizer import analyze, graphemes, read_token_lists, words
+from sktransformer._sequences import read_token_lists
+from sktransformer._text import analyze, graphemes, words
 
 FAST = {**SMALL, "d_model": 8, "max_iter": 1}
 

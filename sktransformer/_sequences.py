@@ -1,0 +1,201 @@
+"""Raw sequences: recognising them among other inputs, checking them, and reading token tables.
+
+A Python list of strings or of token lists is a list of sequences; a 2-D
+array is read row by row as tokens by the generative estimators. Errors
+name the argument and say what to pass instead.
+"""
+
+import warnings
+
+import numpy as np
+from scipy.sparse import issparse
+from sklearn.utils.validation import validate_data
+
+from ._text import _hashable_token, analyze
+from ._vocabulary import PAD_ID
+
+
+def is_sequence_input(X):
+    """True for raw sequences (a list of strings or of token lists), False for arrays.
+
+    One reading for Python lists, whatever their lengths: a list of strings
+    or of token lists (integers or any hashable tokens) is a list of
+    sequences, in which ``0`` is a token like any other. Lists of floats are
+    numeric (a rectangular table, or ragged series), never tokens. numpy
+    arrays and DataFrames of numbers are arrays (an integer array is an id
+    matrix with ``0`` = padding).
+
+    Examples
+    --------
+    >>> is_sequence_input(["a text", "another"]), is_sequence_input([[1.0, 2.0], [3.0, 4.0]])
+    (True, False)
+    >>> is_sequence_input([[0, 1], [2, 0]]), is_sequence_input(np.array([[0, 1], [2, 0]]))
+    (True, False)
+    """
+    if isinstance(X, str):
+        return False  # a lone string is an error the array path reports clearly
+    if isinstance(X, np.ndarray) or hasattr(X, "iloc"):  # numpy, or a pandas Series of text
+        return getattr(X, "ndim", 2) == 1 and (np.asarray(X).dtype.kind in "OUS")
+    if not isinstance(X, list | tuple) or len(X) == 0:
+        return False
+    if any(isinstance(x, str) for x in X):
+        return True
+    if not all(isinstance(x, list | tuple | np.ndarray) for x in X):
+        return False
+    for x in X:
+        if isinstance(x, np.ndarray):
+            if x.ndim != 1 or x.dtype.kind in "fcb":
+                return False
+        elif any(isinstance(t, float | bool | np.floating | np.bool_) or (
+                isinstance(t, list | tuple | np.ndarray) and _is_numeric_list(t)) for t in x):
+            return False
+    return True
+
+
+def _is_numeric_list(t):
+    try:
+        return np.asarray(t).dtype.kind in "fcb"
+    except ValueError:  # ragged nesting
+        return False
+
+
+def _check_sequences(X, argument="X"):
+    """Raise a clear error, naming ``argument``, for inputs that are not a list of sequences."""
+    if isinstance(X, str):
+        raise TypeError(
+            f"Expected {argument} to be a list of sequences (strings or token lists), got a "
+            "single string. Wrap it in a list: [text]."
+        )
+    if issparse(X):  # whose len() raises
+        raise TypeError(f"Expected {argument} to be a list of sequences, got a sparse matrix.")
+    if not hasattr(X, "__len__") or isinstance(X, dict):
+        raise TypeError(f"Expected {argument} to be a list of sequences, got {type(X).__name__}.")
+    if isinstance(X, set | frozenset):  # outputs would come in an arbitrary order
+        raise TypeError(f"Expected {argument} to be a list of sequences, got a {type(X).__name__}, "
+                        "which has no order: pass a list.")
+    if len(X) == 0:
+        raise ValueError(f"Found 0 sequences in {argument}: at least one sequence is required.")
+    for i, x in enumerate(X):
+        if x is None or (isinstance(x, float) and x != x):
+            raise ValueError(f"{argument} has a missing value (None or NaN) at position {i}; fill "
+                             'missing texts first, e.g. with "".')
+        if not isinstance(x, str | list | tuple | np.ndarray):
+            raise TypeError(
+                f"Sequence {i} of {argument} is a {type(x).__name__}; each sequence must be a "
+                "string or a list of tokens."
+            )
+
+
+def _warn_fractional(X, argument):
+    """Warn when an array of fractional floats is about to be read as tokens (each value one token)."""
+    if isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.size and not np.array_equal(
+            X, np.round(X)):
+        warnings.warn(
+            f"{argument} holds fractional floats: the generative estimators read every cell as a "
+            "token, so each distinct value becomes a vocabulary entry. Pass token ids (integers), "
+            "strings or token lists; numeric series belong to the classifier, regressor or "
+            "encoder.", UserWarning, stacklevel=4)
+
+
+def warn_unknown_tokens(token_lists, vocabulary, argument="X"):
+    """Warn when more than 5% of the tokens of more training data are not in ``vocabulary``."""
+    total = sum(len(t) for t in token_lists)
+    unknown = sum(1 for tokens in token_lists for t in tokens if t not in vocabulary)
+    if total and unknown > 0.05 * total:
+        warnings.warn(
+            f"{unknown} of {total} tokens ({unknown / total:.0%}) of {argument} are not in the "
+            "vocabulary learned on the first training data and are read as one unknown token. Fix "
+            "the vocabulary up front: fit the first call on data with every token, or refit.",
+            UserWarning, stacklevel=5)
+
+
+def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, normalize="NFC",
+                     strip_accents=None):
+    """Token lists of ``X`` for ``estimator``: raw sequences analysed, or a 2-D array's rows.
+
+    A 2-D array goes through ``validate_data`` (so ``n_features_in_`` is
+    recorded with ``reset=True`` and checked otherwise); an estimator
+    fitted on raw sequences takes any list as raw sequences.
+
+    A 2-D array with one column of strings (a one-column DataFrame, as
+    ``ColumnTransformer`` passes for ``["review"]``) is a column of texts:
+    each cell is analysed into one sequence. With several columns, each cell
+    is one token (codes, events); a column whose cells hold several words is
+    refused, since concatenating texts would need a choice of separator that
+    is the user's to make.
+    """
+    options = {"normalize": normalize, "strip_accents": strip_accents}
+    name = type(estimator).__name__
+    if isinstance(X, str):
+        _check_sequences(X)  # raises: a lone string is not a collection of sequences
+    fitted_on_sequences = not reset and not hasattr(estimator, "n_features_in_")
+    if is_sequence_input(X) or (isinstance(X, list | tuple) and (fitted_on_sequences or not X)):
+        if reset:
+            for attribute in ("n_features_in_", "feature_names_in_"):
+                estimator.__dict__.pop(attribute, None)
+        elif hasattr(estimator, "n_features_in_"):
+            raise ValueError(
+                f"{name} was fitted on a 2-D array with {estimator.n_features_in_} column(s); "
+                "pass X as a 2-D array with the same columns."
+            )
+        _check_sequences(X)
+        return [analyze(x, analyzer, lowercase, i, **options) for i, x in enumerate(X)]
+    if isinstance(X, list | tuple):  # numpy would turn a NaN among strings into the token "nan"
+        for i, row in enumerate(X):
+            for token in row if isinstance(row, list | tuple) else ():
+                _hashable_token(token, i)
+    X = validate_data(estimator, X, dtype=None, reset=reset, ensure_all_finite=True)
+    if not reset and not hasattr(estimator, "n_features_in_"):
+        raise ValueError(f"{name} was fitted on sequences; pass X as a list of strings or token lists.")
+    if X.dtype.kind == "O":
+        refuse_mixed_columns(estimator, X, getattr(estimator, "feature_names_in_", None))
+    rows = X.tolist()
+    if X.shape[1] == 1 and any(isinstance(row[0], str) for row in rows):
+        return [analyze(row[0] if isinstance(row[0], str) else row, analyzer, lowercase, i, **options)
+                for i, row in enumerate(rows)]
+    _refuse_text_columns(estimator, rows)
+    if X.dtype.kind in "iu":  # an id matrix (a SequenceVectorizer's output): 0 is padding
+        rows = [[t for t in row if t != PAD_ID] for row in rows]
+    return [analyze(row, analyzer, lowercase, i, **options) for i, row in enumerate(rows)]
+
+
+def refuse_mixed_columns(estimator, values, names=None):
+    """Raise if a 2-D object table has columns of strings beside columns of numbers.
+
+    Read together, the numbers would become tokens (``"3.5"``) and lose
+    their magnitude; the message names both groups of columns and the
+    supported ways to combine text with numbers.
+    """
+    n_columns = values.shape[1] if values.ndim == 2 else 0
+    text = [j for j in range(n_columns) if any(isinstance(v, str) for v in values[:, j])]
+    if not text or len(text) == n_columns:
+        return
+    label = [str(names[j]) if names is not None else f"column {j}" for j in range(n_columns)]
+    numeric = [label[j] for j in range(n_columns) if j not in text]
+    name = type(estimator).__name__
+    raise ValueError(
+        f"{name} cannot read text columns ({', '.join(label[j] for j in text)}) together with "
+        f"numeric columns ({', '.join(numeric)}): the numbers would become tokens and lose their "
+        "magnitude. Combine them as features instead: make_column_transformer((make_pipeline("
+        f'SequenceVectorizer(), TransformerEncoder()), "{label[text[0]]}"), (StandardScaler(), '
+        f"{numeric[:3]})) in front of any estimator, or pass the numeric columns alone to {name}.")
+
+
+def _refuse_text_columns(estimator, rows):
+    """Raise if a multi-column 2-D ``X`` has a column of texts (cells of several words)."""
+    n_columns = len(rows[0]) if rows else 0
+    text = [j for j in range(n_columns)
+            if any(isinstance(row[j], str) and len(row[j].split()) > 1 for row in rows)]
+    if not text:
+        return
+    names = getattr(estimator, "feature_names_in_", None)
+    shown = [str(names[j]) if names is not None else f"column {j}" for j in text]
+    example = shown[0] if names is not None else "review"
+    name = type(estimator).__name__
+    raise ValueError(
+        f"{name} reads one column of texts, but X has {n_columns} columns and "
+        f"{', '.join(shown)} hold(s) texts of several words. Give each text column its own "
+        f"{name}: in a ColumnTransformer, select one column, e.g. "
+        f'make_column_transformer(({name}(), "{example}")) (a scalar name passes the column '
+        f'as 1-D text; ["{example}"] works too). Several columns are read as one token per cell.'
+    )

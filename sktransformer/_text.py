@@ -1,0 +1,207 @@
+"""What a token is: text normalised, then split into words or user-perceived characters.
+
+The analyzer pipeline of scikit-learn's ``CountVectorizer``, as small named
+steps: :func:`preprocess` (lowercase, Unicode normal form, accents), then
+:func:`words` or :func:`graphemes` (or a callable), in :func:`analyze`, which
+also checks tokens given as lists. Every estimator that reads raw text, and
+:class:`~sktransformer.SequenceVectorizer`, goes through :func:`analyze`.
+"""
+
+import re
+import unicodedata
+from functools import cache
+
+import numpy as np
+
+NORMALIZATIONS = ("NFC", "NFKC")
+ACCENT_STRIPPERS = ("ascii", "unicode")
+
+# Code points that never start a token or a character of their own: they extend the one before
+# them (Unicode's Grapheme_Extend and SpacingMark, roughly). Combining marks (Mn, Mc, Me) are
+# read from ``unicodedata`` on first use; these are the ones outside those categories.
+_EXTENDERS = [
+    0x200C, 0x200D,  # zero-width non-joiner and joiner
+    *range(0xFE00, 0xFE10),  # variation selectors (text / emoji presentation)
+    *range(0x1F3FB, 0x1F400),  # emoji skin-tone modifiers
+    *range(0xE0020, 0xE0080),  # tag characters (subdivision flags)
+]
+_REGIONAL_INDICATORS = list(range(0x1F1E6, 0x1F200))  # two of them make one flag
+# Hangul jamo: leading consonants L, vowels V, trailing consonants T, syllables LV and LVT.
+_HANGUL = ("[\u1100-\u115f\ua960-\ua97c]*"
+           "(?:[\u1160-\u11a7\ud7b0-\ud7c6]+|{LV}[\u1160-\u11a7\ud7b0-\ud7c6]*|[\uac00-\ud7a3])"
+           "[\u11a8-\u11ff\ud7cb-\ud7fb]*"
+           "|[\u1100-\u115f\ua960-\ua97c]+|[\u11a8-\u11ff\ud7cb-\ud7fb]+")
+_JAMO = [*range(0x1100, 0x1200), *range(0xA960, 0xA980), *range(0xD7B0, 0xD800)]
+
+
+def _char_class(code_points):
+    """Code points -> a regex matching any one of them.
+
+    Characters beyond U+FFFF go in a class of their own: :mod:`re` compiles a
+    class within the first plane to a fast bitmap, but tests a class that
+    reaches beyond it range by range.
+    """
+    def ranges(cps):
+        parts, start, previous = [], None, None
+        for cp in [*cps, None]:
+            if start is not None and cp == previous + 1:
+                previous = cp
+                continue
+            if start is not None:
+                parts.append(f"\\U{start:08x}" + (f"-\\U{previous:08x}" if previous > start else ""))
+            start = previous = cp
+        return "".join(parts)
+
+    code_points = sorted(set(code_points))
+    classes = [f"[{ranges(part)}]" for part in ([cp for cp in code_points if cp <= 0xFFFF],
+                                              [cp for cp in code_points if cp > 0xFFFF]) if part]
+    return f"(?:{'|'.join(classes)})"
+
+
+@cache
+def _patterns():
+    """(word pattern, grapheme pattern, joiners), built once from this Python's Unicode database.
+
+    ``joiners`` finds the characters of the first plane that can make a
+    cluster of more than one code point; text without them (and without
+    characters beyond U+FFFF) is one character per code point. Marks
+    live in planes 0, 1 and 14 only, so the scan skips the ideograph planes.
+    """
+    marks, pictographs = [], []
+    for cp in [*range(0x20000), *range(0xE0000, 0xE0200)]:
+        category = unicodedata.category(chr(cp))
+        if category in ("Mn", "Mc", "Me"):
+            marks.append(cp)
+        elif category == "So":
+            pictographs.append(cp)
+    extend = _char_class(marks + _EXTENDERS)
+    flag = f"{_char_class(_REGIONAL_INDICATORS)}{{2}}"
+    # after a zero-width joiner, a pictograph joins the cluster (emoji ZWJ sequences)
+    tail = f"(?:\u200d{_char_class(pictographs)}|{extend})*"
+    hangul = _HANGUL.format(LV=_char_class(range(0xAC00, 0xD7A4, 28)))
+    # a word: a letter, digit or underscore, then more of them and their marks;
+    # otherwise one symbol (a flag, or a punctuation mark or emoji with its modifiers)
+    word = re.compile(f"\\w(?:\\w|{extend})*|{flag}|(?!\\s|{extend})\\W{tail}")
+    grapheme = re.compile(f"\r\n|{flag}{tail}|(?:{hangul}){tail}|.{tail}", re.DOTALL)
+    joiners = re.compile(_char_class(  # within the first plane: text beyond it takes the long way
+        [cp for cp in [ord("\r"), *marks, *_EXTENDERS, *_JAMO] if cp <= 0xFFFF])[3:-1])
+    return word, grapheme, joiners
+
+
+def graphemes(text):
+    """User-perceived characters of ``text`` (extended grapheme clusters, approximately).
+
+    Implemented with :mod:`re` and :mod:`unicodedata` only, so a vocabulary
+    does not depend on which optional packages are installed: a base
+    character keeps its combining marks, variation selectors, skin-tone
+    modifiers and zero-width-joined pictographs; two regional indicators
+    make one flag; Hangul jamo make one syllable; CR LF is one character.
+    Indic conjuncts (Unicode 15.1's rule GB9c) and prepended marks are not
+    joined. The `regex` module's ``\\X`` gives the full rules.
+
+    Examples
+    --------
+    >>> [len(g) for g in graphemes("e\\u0301!\\U0001f44d\\U0001f3fd\\U0001f1eb\\U0001f1f7")]
+    [2, 1, 2, 2]
+    """
+    _, grapheme, joiners = _patterns()
+    if joiners.search(text) or (text and max(text) > "\uffff"):
+        return grapheme.findall(text)
+    return list(text)
+
+
+def words(text):
+    """Words (letters, digits and their marks) and each other symbol alone, of ``text``.
+
+    A combining mark, zero-width joiner, variation selector or skin-tone
+    modifier stays with the character before it; one with nothing before
+    it (at the start, or after a space) is dropped.
+
+    Examples
+    --------
+    >>> [len(w) for w in words("Cafe\\u0301 nai\\u0308ve, \\U0001f469\\u200d\\U0001f4bb!")]
+    [5, 6, 1, 3, 1]
+    """
+    return _patterns()[0].findall(text)
+
+
+def preprocess(text, lowercase=True, normalize="NFC", strip_accents=None):
+    """Lowercase, normalise (``"NFC"``, ``"NFKC"`` or None) and strip accents from one string.
+
+    ``strip_accents="unicode"`` removes combining marks after a compatibility
+    decomposition (as :class:`~sklearn.feature_extraction.text.CountVectorizer`
+    does), then recomposes what is left, so Hangul syllables stay whole;
+    ``"ascii"`` keeps only what has an ASCII equivalent (emoji and most
+    non-Latin scripts disappear).
+
+    Examples
+    --------
+    >>> preprocess("Cafe\\u0301") == "caf\\u00e9", preprocess("Café", strip_accents="unicode")
+    (True, 'cafe')
+    """
+    if lowercase:
+        text = text.lower()
+    if normalize is not None:
+        text = unicodedata.normalize(normalize, text)
+    if strip_accents == "unicode":
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = unicodedata.normalize(
+            "NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    elif strip_accents == "ascii":
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return text
+
+
+def _hashable_token(token, position):
+    if token is None:
+        raise ValueError(f"Sequence {position} contains None, which is not a valid token.")
+    if isinstance(token, float) and token != token:
+        raise ValueError(f"Sequence {position} contains NaN, which is not a valid token.")
+    try:
+        hash(token)
+    except TypeError:
+        raise TypeError(
+            f"Sequence {position} contains an unhashable token of type {type(token).__name__}."
+        ) from None
+    return token.item() if isinstance(token, np.generic) else token
+
+
+def analyze(x, analyzer="word", lowercase=True, position=0, *, normalize="NFC",
+            strip_accents=None):
+    """One sequence -> its list of tokens.
+
+    A string is first preprocessed (:func:`preprocess`: lowercased if
+    ``lowercase``, normalised to Unicode form ``normalize``, accents stripped
+    if ``strip_accents``), then split by ``analyzer``: ``"word"`` (:func:`words`:
+    runs of letters and digits with their combining marks, and each other
+    symbol alone), ``"char"`` (:func:`graphemes`: user-perceived characters,
+    so an accented letter or an emoji with its modifiers is one token), or a
+    callable ``str -> list`` (which receives the preprocessed string).
+
+    A list of tokens is taken as it is, except that string tokens are
+    normalised to ``normalize`` too (so "café" typed either way is one
+    token); they are not lowercased.
+
+    The defaults are the estimators' too: raw text passed to an estimator
+    is NFC-normalised and lowercased.
+
+    Examples
+    --------
+    >>> analyze("The cat, sat."), analyze("ab", analyzer="char"), analyze([3, 1])
+    (['the', 'cat', ',', 'sat', '.'], ['a', 'b'], [3, 1])
+    >>> analyze("Cafe\\u0301") == analyze("Caf\\u00e9") == ["caf\\u00e9"]
+    True
+    """
+    if isinstance(x, str):
+        x = preprocess(x, lowercase, normalize, strip_accents)
+        if callable(analyzer):
+            tokens = list(analyzer(x))
+        elif analyzer == "char":
+            tokens = graphemes(x)
+        else:
+            tokens = words(x)
+        return [_hashable_token(t, position) for t in tokens]
+    tokens = [_hashable_token(t, position) for t in x]
+    if normalize is None:
+        return tokens
+    return [unicodedata.normalize(normalize, t) if isinstance(t, str) else t for t in tokens]
