@@ -293,3 +293,185 @@ def test_rotary_needs_an_even_head_width():
 def test_dropout_close_to_one_does_not_divide_by_zero():
     X = np.random.default_rng(0).normal(size=(20, 3))
     TransformerClassifier(**{**SMALL, "dropout": 0.999995}).fit(X, np.arange(20) % 2)
+
+
+# ------------------------------------------- the README's formulas, value by value
+
+
+def _formula_table():
+    """(formula, [dotted names]) of each row of the README's "Where each formula lives" table."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Where each formula lives", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        if not line.startswith("|") or line.startswith("|---") or "| function |" in line:
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").rsplit("|", 1)]
+        rows.append((cells[0], re.findall(r"`([^`]+)`", cells[1])))
+    return rows
+
+
+def test_every_function_the_formula_table_names_exists():
+    import importlib
+    import inspect
+    import re
+
+    rows = _formula_table()
+    assert len(rows) >= 18, rows  # the table was read, not silently skipped
+    names = [name for _, found in rows for name in found]
+    assert "_layers.token_embedding" in names and "_model.decode" in names
+    for formula, found in rows:
+        assert found, f"no function named for {formula!r}"
+        for name in found:
+            dotted, _, arguments = name.partition("(")
+            module, *attributes = dotted.split(".")
+            target = importlib.import_module(f"sktransformer.{module}")
+            for attribute in attributes:
+                assert hasattr(target, attribute), f"README names {dotted}, which does not exist"
+                target = getattr(target, attribute)
+            assert callable(target), dotted
+            # keyword arguments the table shows (keep=..., memory=...) are the function's own
+            function = getattr(target, "fun", target)  # an autograd primitive wraps its function
+            for keyword in re.findall(r"(\w+)=", arguments):
+                assert keyword in inspect.signature(function).parameters, (dotted, keyword)
+
+
+def test_token_embedding_is_the_table_row_times_sqrt_d_model():
+    W = rng.normal(size=(11, D)).astype(np.float32)
+    ids = rng.integers(0, 11, size=(N, T))
+    out = token_embedding({"W": W}, ids)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, W[ids].astype(np.float64) * np.sqrt(D), rtol=1e-6)
+    np.testing.assert_array_equal(token_embedding({"W": W}, ids, scale=False), W[ids])
+
+
+def _ngram_rows_by_hand(ids, tables, n_ids):
+    """The README's slots, one position at a time: G[x_{t-n+1..t}], then S_n(t) per order n.
+
+    Before the start (and at padding inside a window) reads the boundary ``n_ids``; an
+    n-gram without a row of its own reads its order's rare row; S_n(t) is the n-gram
+    ``x_{t-n+2..t} $`` at the last real token and the order's "not last" row elsewhere.
+    """
+    def key(tokens):
+        value = 0
+        for token in tokens:
+            value = value * (n_ids + 1) + (n_ids if token == 0 else token)
+        return value
+
+    out = np.zeros(ids.shape + (2 * len(tables),), int)
+    for i, row in enumerate(ids):
+        real = np.flatnonzero(row)
+        last = real[-1] if len(real) else -1
+        offset = 0
+        for k, known in enumerate(tables):
+            n, where = k + 2, {int(v): j for j, v in enumerate(known)}
+            for t in range(len(row)):
+                window = [n_ids] * max(0, n - 1 - t) + list(row[max(0, t - n + 1): t + 1])
+                out[i, t, k] = offset + 2 + where[key(window)] if (
+                    row[t] and key(window) in where) else offset
+                if t == last:
+                    s = key(window[1:] + [n_ids])
+                    out[i, t, len(tables) + k] = offset + 2 + where[s] if s in where else offset
+                else:
+                    out[i, t, len(tables) + k] = offset + 1
+            offset += len(known) + 2
+    return out
+
+
+def test_embedding_adds_the_ngram_vectors_and_scales_the_sum_by_sqrt_d():
+    from sktransformer._model import embed
+    from sktransformer._ngrams import fit_ngrams, n_ngram_rows, ngram_rows
+
+    n_ids = 7
+    train = np.array([[1, 2, 3, 1, 2, 3], [2, 3, 4, 0, 0, 0], [1, 2, 3, 4, 5, 0]] * 2)
+    tables = fit_ngrams(train, 3, n_ids)
+    ids = np.array([[1, 2, 3, 4, 0, 0], [5, 1, 2, 3, 1, 2], [2, 3, 0, 0, 0, 0]])
+    rows = ngram_rows(ids, tables, n_ids)
+    real = ids != 0  # padding positions are masked: what they read does not matter
+    np.testing.assert_array_equal(rows[real], _ngram_rows_by_hand(ids, tables, n_ids)[real])
+    assert len(np.unique(rows)) > 6  # known, rare, not-last and suffix rows all occur
+
+    config = ModelConfig("tokens", n_ids, d_model=D, n_heads=H, n_layers=1, d_ff=F, dropout=0.0,
+                         positional_encoding=None, n_ngram_rows=n_ngram_rows(tables))
+    params = init_embedding(np.random.default_rng(5), config)
+    G = np.random.default_rng(6).normal(size=params["ngrams"].shape).astype(np.float32)
+    params["ngrams"] = G  # initialised at zero: give every n-gram row a vector to see
+    E = params["W"].astype(np.float64)
+    by_hand = np.sqrt(D) * (E[ids] + G.astype(np.float64)[rows].sum(axis=2))
+    out = embed(params, config, ids, ngrams=rows)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, by_hand, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(embed(params, config, ids), np.sqrt(D) * E[ids], rtol=1e-6)
+
+
+def _gelu_tanh(z):
+    return 0.5 * z * (1 + np.tanh(np.sqrt(2 / np.pi) * (z + 0.044715 * z**3)))
+
+
+@pytest.mark.parametrize("activation", ["gelu", "relu"])
+def test_feed_forward_equals_act_of_x_w1_plus_b1_times_w2_plus_b2(activation):
+    g = np.random.default_rng(7)
+    ff = {"hidden": {"W": g.normal(size=(D, F)).astype(np.float32),
+                     "b": g.normal(size=F).astype(np.float32)},
+          "out": {"W": g.normal(size=(F, D)).astype(np.float32),
+                  "b": g.normal(size=D).astype(np.float32)}}
+    x = g.normal(size=(N, T, D)).astype(np.float32)
+    W1, b1 = ff["hidden"]["W"].astype(np.float64), ff["hidden"]["b"].astype(np.float64)
+    W2, b2 = ff["out"]["W"].astype(np.float64), ff["out"]["b"].astype(np.float64)
+    pre = x.astype(np.float64) @ W1 + b1
+    assert (pre < 0).any() and (pre > 0).any()  # both sides of the activation are exercised
+    act = _gelu_tanh(pre) if activation == "gelu" else np.maximum(pre, 0)
+    np.testing.assert_allclose(feed_forward(ff, x, activation), act @ W2 + b2, rtol=1e-4, atol=1e-4)
+
+
+def _layer_norm(x, gamma, beta, eps=1e-5):
+    mean = x.mean(axis=-1, keepdims=True)
+    return gamma * (x - mean) / np.sqrt(x.var(axis=-1, keepdims=True) + eps) + beta
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_residual_is_pre_ln_or_post_ln_as_the_paper_writes_it(norm_first):
+    from sktransformer._layers import residual
+
+    g = np.random.default_rng(8)
+    ln = {"gamma": g.normal(size=D).astype(np.float32), "beta": g.normal(size=D).astype(np.float32)}
+    W = g.normal(size=(D, D)).astype(np.float32)
+    x = (3 + 2 * g.normal(size=(N, T, D))).astype(np.float32)  # not already normalised
+
+    def sublayer(h):
+        return np.tanh(h @ W)
+
+    out = residual(ln, x, sublayer, norm_first, 0.0, None)
+    x64, gamma, beta = x.astype(np.float64), ln["gamma"], ln["beta"]
+    if norm_first:  # x + Sublayer(LN(x))
+        expected = x64 + np.tanh(_layer_norm(x64, gamma, beta) @ W)
+    else:  # LN(x + Sublayer(x))
+        expected = _layer_norm(x64 + np.tanh(x64 @ W), gamma, beta)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+    # the other arrangement is far from it: the test tells the two apart
+    other = residual(ln, x, sublayer, not norm_first, 0.0, None)
+    assert not np.allclose(other, expected, atol=0.1)
+
+
+def test_cls_pooling_is_the_first_position_and_mean_pooling_skips_padding():
+    from sktransformer._model import pool
+
+    h = _x()
+    mask = np.ones((N, T), bool)
+    mask[0, 2:] = False
+    np.testing.assert_array_equal(pool(h, mask, "cls"), h[:, 0])
+    np.testing.assert_array_equal(pool(h, mask, "first"), h[:, 0])
+    np.testing.assert_allclose(pool(h, mask, "mean")[0], h[0, :2].mean(0), rtol=1e-6)
+    np.testing.assert_allclose(pool(h, mask, "mean")[1:], h[1:].mean(1), rtol=1e-6)
+    # end to end: [CLS] is prepended, and its output vector is what the sequence pools to
+    config = ModelConfig("tokens", 11, d_model=D, n_heads=H, n_layers=2, d_ff=F, dropout=0.0,
+                         pooling="cls")
+    params = init_params(config, np.random.default_rng(9))
+    ids = np.array([[3, 4, 5, 0], [6, 7, 8, 9]])
+    out, _ = encode(params, config, ids, ids > 0)
+    np.testing.assert_array_equal(pooled_features(params, config, ids, ids > 0), out[:, 0])
+    padded = pooled_features(params, config, np.array([[3, 4, 5, 0, 0]]), np.array([[1, 1, 1, 0, 0]], bool))
+    np.testing.assert_allclose(padded, pooled_features(params, config, ids[:1, :3]), rtol=1e-4, atol=1e-5)
