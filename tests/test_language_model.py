@@ -138,6 +138,58 @@ def test_long_documents_are_scored_with_a_sliding_context(small_lm):
                                small_lm.predict_proba([long, "the cat"])[1], rtol=1e-5)
 
 
+def _next_token_log_proba(lm, context_ids):
+    """log p(next | context) from one forward pass of the decoder over exactly ``context_ids``."""
+    logits = decode(lm.params_, lm.config_, np.array([context_ids]))[0, -1]
+    return log_softmax(logits.astype(np.float64))
+
+
+def test_long_document_rows_read_the_documented_sliding_context(small_lm):
+    """Each token of a long document is predicted from up to max_len earlier tokens, at least max_len // 2.
+
+    The reference is the decoder run on the context alone: windows of max_len
+    tokens every max_len // 2, a token predicted by the first window that holds
+    it, so its context is the window's start up to the token.
+    """
+    max_len = small_lm.config_.max_len
+    assert max_len == 16
+    document = " ".join(TEXT[:3])  # 72 characters
+    ids = small_lm._codec.encode(list(document))  # <bos>, the characters, <eos>
+    proba = small_lm.predict_proba([document])[0]
+    assert proba.shape[0] == len(document)
+    lengths = []
+    for row in range(len(document)):  # row i: the token after characters 0..i, at ids[i + 2]
+        target = row + 2
+        start = 0 if target <= max_len else -(-(target - max_len) // (max_len // 2)) * (max_len // 2)
+        context = ids[start:target]
+        lengths.append(len(context))
+        expected = np.exp(_next_token_log_proba(small_lm, context))
+        np.testing.assert_allclose(proba[row], expected, rtol=1e-4, atol=1e-6, err_msg=str(row))
+    assert max(lengths) == max_len and lengths[:max_len - 1] == list(range(2, max_len + 1))
+    assert all(max_len // 2 <= n <= max_len for n in lengths[max_len - 1:])
+    # the context matters: the last row read from a whole window of max_len tokens differs
+    tail = np.exp(_next_token_log_proba(small_lm, ids[len(ids) - 1 - max_len: len(ids) - 1]))
+    assert lengths[-1] != max_len and not np.allclose(proba[-1], tail, atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_top_k_sampling_emits_only_each_steps_k_most_probable_tokens(small_lm, seed):
+    prompt = "the "
+    out = small_lm.generate(prompt, max_new_tokens=10, temperature=5.0, top_k=3, random_state=seed)
+    column = {t: i for i, t in enumerate(small_lm.tokens_)}
+    ranks = []
+    for step, token in enumerate(out):
+        context = small_lm._codec.encode(list(prompt + out[:step]), eos=False)  # <bos> + prefix
+        assert len(context) <= small_lm.config_.max_len
+        log_p = _next_token_log_proba(small_lm, context)
+        third = np.sort(log_p)[-3]
+        assert log_p[column[token]] >= third - 1e-5, (seed, step, token)
+        ranks.append(int((log_p > log_p[column[token]]).sum()))
+    # a temperature of 5 flattens the distribution: draws outside the top 1 happen, so a
+    # sampler that ignored top_k would have been caught among the ~15 other tokens
+    assert len(out) >= 5 and max(ranks) >= 1, (out, ranks)
+
+
 def test_generate_is_reproducible_and_respects_max_new_tokens(small_lm):
     a = small_lm.generate("the ", max_new_tokens=12, random_state=3)
     b = small_lm.generate("the ", max_new_tokens=12, random_state=3)
@@ -154,6 +206,23 @@ def test_generation_with_cache_equals_recomputing(small_lm):
     cached = small_lm.generate("the d", 40, random_state=1)
     recomputed = small_lm.generate("the d", 40, random_state=1, use_cache=False)
     assert cached == recomputed
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5])
+def test_blas_threads_set_invalid_after_fit_is_refused_by_generate_and_scoring(small_lm, threads):
+    before = small_lm.predict_proba(["the cat"])[0]
+    small_lm.set_params(blas_threads=threads)
+    try:
+        for call in (lambda: small_lm.generate("the ", max_new_tokens=3, random_state=0),
+                     lambda: small_lm.generate("the ", max_new_tokens=3, use_cache=False),
+                     lambda: small_lm.predict_proba(["the cat"]), lambda: small_lm.score(TEXT[:2]),
+                     lambda: small_lm.perplexity(TEXT[:2]),
+                     lambda: small_lm.attention_weights(["the cat"])):
+            with pytest.raises(ValueError, match="blas_threads"):
+                call()
+    finally:
+        small_lm.set_params(blas_threads=1)
+    np.testing.assert_array_equal(small_lm.predict_proba(["the cat"])[0], before)
 
 
 def test_generate_token_lists_and_bad_arguments():
