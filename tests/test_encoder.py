@@ -113,6 +113,48 @@ def test_score_is_higher_after_training():
     assert longer.score(X_test) > -np.log(29)  # better than a uniform guess over the vocabulary
 
 
+def _correlated_rows(n, seed):
+    """Six features made of two: a hidden feature is recoverable from the others."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=(2, n))
+    X = np.stack([a, a, b, b, a + b, a - b], axis=1)
+    return X + 0.05 * rng.normal(size=X.shape)
+
+
+def _smooth_series(n, seed, length=12):
+    """Two-channel sine waves of random phase: a hidden step is recoverable from its neighbours."""
+    rng = np.random.default_rng(seed)
+    wave = np.sin(0.5 * np.arange(length)[None] + rng.uniform(0, 2 * np.pi, n)[:, None])
+    return np.stack([wave, -wave], axis=2) + 0.05 * rng.normal(size=(n, length, 2))
+
+
+@pytest.mark.parametrize("make, kind", [(_correlated_rows, "numeric"), (_smooth_series, "series")],
+                         ids=["numeric", "series"])
+def test_masked_value_reconstruction_score_improves_with_training(make, kind):
+    X, X_test = make(300, 0), make(100, 1)
+    params = {**SMALL, "dropout": 0.0, "learning_rate_init": 5e-3}
+    short = TransformerEncoder(**{**params, "max_iter": 1}).fit(X)
+    longer = TransformerEncoder(**{**params, "max_iter": 20}).fit(X)
+    assert short.config_.input_kind == longer.config_.input_kind == kind
+    # minus the mean squared error of the hidden standardised values: predicting the mean is -1
+    assert longer.score(X_test) > short.score(X_test) + 0.15, (short.score(X_test), longer.score(X_test))
+    assert longer.score(X_test) > -0.2
+    assert longer.loss_curve_[-1] < longer.loss_curve_[0] / 2
+
+
+@pytest.mark.parametrize("threads", [0, -1])
+def test_blas_threads_set_invalid_after_fit_is_refused_by_transform_and_score(threads):
+    X = np.random.default_rng(0).integers(1, 9, size=(20, 6))
+    enc = TransformerEncoder(**SMALL).fit(X)
+    before = enc.transform(X)
+    enc.set_params(blas_threads=threads)
+    for call in (enc.transform, enc.transform_sequence, enc.score, enc.attention_weights):
+        with pytest.raises(ValueError, match="blas_threads"):
+            call(X)
+    enc.set_params(blas_threads=1)
+    np.testing.assert_array_equal(enc.transform(X), before)
+
+
 def test_unsupervised_grid_search_picks_by_score():
     X, _ = up_down_task(120, seed=0)
     search = GridSearchCV(TransformerEncoder(**SMALL), {"n_heads": [1, 2], "n_layers": [1, 2]}, cv=2)
