@@ -138,3 +138,23 @@ def test_seq2seq_output_for_an_empty_source_does_not_depend_on_its_batch():
     alone = model.predict_log_proba_of_output([""])
     together = model.predict_log_proba_of_output(["", "a b a b a b a b a b a"])[:1]
     np.testing.assert_allclose(alone, together, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name, value", [("max_output_len", 0), ("max_output_len", -2),
+                                         ("max_output_len", 1.5), ("blas_threads", 0),
+                                         ("blas_threads", -1)])
+def test_inference_parameters_set_invalid_after_fit_are_refused_by_name(name, value):
+    X, y = ["a b", "b a", "a a"] * 4, ["1 2", "2 1", "1 1"] * 4
+    model = TransformerSeq2Seq(**SMALL).fit(X, y)
+    before = model.predict_log_proba_of_output(X)
+    model.set_params(**{name: value})
+    calls = [lambda: model.predict(X), lambda: model.predict_log_proba_of_output(X),
+             lambda: model.predict_log_proba_of_output(X, beam_width=2),
+             lambda: model.score(X, y), lambda: model.token_accuracy(X, y)]
+    if name == "blas_threads":
+        calls.append(lambda: model.attention_weights(X))
+    for call in calls:
+        with pytest.raises(ValueError, match=name):
+            call()
+    model.set_params(**{name: None if name == "max_output_len" else 1})
+    np.testing.assert_array_equal(model.predict_log_proba_of_output(X), before)
