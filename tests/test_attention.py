@@ -5,9 +5,11 @@ import pytest
 from configs import SMALL
 
 from sktransformer import (
+    SequenceVectorizer,
     TransformerClassifier,
     TransformerEncoder,
     TransformerLanguageModel,
+    TransformerRegressor,
     TransformerSeq2Seq,
 )
 
@@ -21,7 +23,11 @@ TEXTS = ["a b c d", "b c", "c a b", "d", "a a b b c"] * 3
     lambda: TransformerEncoder(**FAST).fit(TEXTS),
     lambda: TransformerSeq2Seq(**FAST).fit(TEXTS, TEXTS[::-1]),
     lambda: TransformerLanguageModel(**FAST).fit(TEXTS),
-], ids=["classifier", "classifier-cls", "encoder", "seq2seq", "language-model"])
+    lambda: TransformerRegressor(**FAST).fit(TEXTS, [len(t) / 3 for t in TEXTS]),
+    lambda: TransformerRegressor(pooling="cls", positional_encoding="alibi", max_ngram=2,
+                                 **FAST).fit(TEXTS, [len(t) / 3 for t in TEXTS]),
+], ids=["classifier", "classifier-cls", "encoder", "seq2seq", "language-model", "regressor",
+        "regressor-cls-alibi-ngrams"])
 def test_rows_sum_to_one_over_real_keys_and_padding_gets_nothing(make):
     model = make()
     weights, tokens = model.attention_weights(TEXTS[:5])
@@ -60,3 +66,8 @@ def test_attention_weights_do_not_change_the_model():
     before = pickle.dumps(clf)
     clf.attention_weights(TEXTS)
     assert pickle.dumps(clf) == before
+
+
+def test_the_vectorizer_has_no_attention_weights():
+    vectorizer = SequenceVectorizer().fit(TEXTS)
+    assert not hasattr(vectorizer, "attention_weights")  # it is no model: nothing attends
