@@ -1,10 +1,109 @@
-"""The allocator scope around fit/predict: nesting, opt-out, and never overriding the user."""
+"""The per-call speed settings (allocator scope, BLAS threads) and bounded inference chunks.
+
+The allocator scope: nesting, opt-out, never overriding the user, and that
+it wraps every fit, partial_fit and inference call of every estimator; the
+BLAS thread limit inside each of those calls; the chunk sizes of inference.
+"""
 
 import threading
 
+import numpy as np
 import pytest
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
-from sktransformer import performance
+from sktransformer import (
+    TransformerClassifier,
+    TransformerEncoder,
+    TransformerLanguageModel,
+    TransformerRegressor,
+    TransformerSeq2Seq,
+    _layers,
+    _runtime,
+    performance,
+)
+
+TINY = dict(d_model=8, n_heads=2, n_layers=1, max_iter=2, random_state=0)
+TEXTS = ["a b c d", "b c", "c a b", "d", "a a b b c"] * 3
+_BLAS = ThreadpoolController()  # the test's own view of the BLAS libraries
+
+
+def _blas_threads():
+    """The thread counts the BLAS libraries report right now."""
+    return {lib.num_threads for lib in _BLAS.select(user_api="blas").lib_controllers}
+
+
+def _every_call():
+    """(label, call) for fit, partial_fit and every inference method of the five estimators, in order."""
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    ids = np.random.default_rng(1).integers(1, 9, size=(20, 6))
+    clf, reg, enc = TransformerClassifier(**TINY), TransformerRegressor(**TINY), TransformerEncoder(**TINY)
+    lm, s2s = TransformerLanguageModel(**TINY), TransformerSeq2Seq(**TINY)
+    y, target, reversed_ = np.arange(20) % 2, [len(t) / 3 for t in TEXTS], TEXTS[::-1]
+    return [
+        ("classifier.fit", lambda: clf.fit(X, y)),
+        ("classifier.partial_fit", lambda: clf.partial_fit(X, y)),
+        ("classifier.predict", lambda: clf.predict(X)),
+        ("classifier.predict_proba", lambda: clf.predict_proba(X)),
+        ("classifier.predict_log_proba", lambda: clf.predict_log_proba(X)),
+        ("classifier.score", lambda: clf.score(X, y)),
+        ("classifier.attention_weights", lambda: clf.attention_weights(X)),
+        ("regressor.fit", lambda: reg.fit(TEXTS, target)),
+        ("regressor.partial_fit", lambda: reg.partial_fit(TEXTS, target)),
+        ("regressor.predict", lambda: reg.predict(TEXTS)),
+        ("regressor.score", lambda: reg.score(TEXTS, target)),
+        ("regressor.attention_weights", lambda: reg.attention_weights(TEXTS)),
+        ("encoder.fit", lambda: enc.fit(ids)),
+        ("encoder.partial_fit", lambda: enc.partial_fit(ids)),
+        ("encoder.transform", lambda: enc.transform(ids)),
+        ("encoder.transform_sequence", lambda: enc.transform_sequence(ids)),
+        ("encoder.score", lambda: enc.score(ids)),
+        ("encoder.attention_weights", lambda: enc.attention_weights(ids)),
+        ("language_model.fit", lambda: lm.fit(TEXTS)),
+        ("language_model.partial_fit", lambda: lm.partial_fit(TEXTS)),
+        ("language_model.predict_proba", lambda: lm.predict_proba(TEXTS)),
+        ("language_model.score", lambda: lm.score(TEXTS)),
+        ("language_model.perplexity", lambda: lm.perplexity(TEXTS)),
+        ("language_model.generate", lambda: lm.generate("a ", max_new_tokens=3, random_state=0)),
+        ("language_model.generate_uncached",
+         lambda: lm.generate("a ", max_new_tokens=3, random_state=0, use_cache=False)),
+        ("language_model.attention_weights", lambda: lm.attention_weights(TEXTS)),
+        ("seq2seq.fit", lambda: s2s.fit(TEXTS, reversed_)),
+        ("seq2seq.partial_fit", lambda: s2s.partial_fit(TEXTS, reversed_)),
+        ("seq2seq.predict", lambda: s2s.predict(TEXTS)),
+        ("seq2seq.predict_beam", lambda: s2s.predict_log_proba_of_output(TEXTS[:3], beam_width=3)),
+        ("seq2seq.predict_log_proba_of_output", lambda: s2s.predict_log_proba_of_output(TEXTS)),
+        ("seq2seq.score", lambda: s2s.score(TEXTS, reversed_)),
+        ("seq2seq.token_accuracy", lambda: s2s.token_accuracy(TEXTS, reversed_)),
+        ("seq2seq.attention_weights", lambda: s2s.attention_weights(TEXTS)),
+    ]
+
+
+def _run_every_call(monkeypatch, observe, before=lambda label: None, after=lambda label: None):
+    """Run every call of :func:`_every_call`; ``{label: [observe() at each matrix product]}``.
+
+    ``before(label)`` and ``after(label)`` run around each call.
+    """
+    seen, current = {}, [None]
+    affine = _layers.affine
+
+    def spy(*args, **kwargs):
+        seen.setdefault(current[0], []).append(observe())
+        return affine(*args, **kwargs)
+
+    monkeypatch.setattr(_layers, "affine", spy)  # every linear map of every forward pass
+    try:
+        labels = []
+        for label, call in _every_call():
+            labels.append(label)
+            current[0] = label
+            before(label)
+            call()
+            after(label)
+    finally:
+        monkeypatch.setattr(_layers, "affine", affine)
+    missing = [label for label in labels if label not in seen]
+    assert not missing, f"no forward pass seen in {missing}"
+    return seen
 
 
 @pytest.fixture
@@ -84,6 +183,128 @@ def test_fit_and_predict_run_inside_the_scope(scoped, fast_params, small_numeric
     assert len(scoped) == 4
     clf.predict_proba(X)
     assert len(scoped) == 8
+
+
+def test_restored_thresholds_are_glibcs_ceiling_32_and_64_mib(scoped):
+    assert performance.RESTORED_MMAP_THRESHOLD == 32 * 2**20
+    assert performance.RESTORED_TRIM_THRESHOLD == 64 * 2**20
+    assert (performance._M_MMAP_THRESHOLD, performance._M_TRIM_THRESHOLD) == (-3, -1)  # glibc's
+    with performance.allocator_scope():
+        pass
+    assert scoped[2:] == [(-3, 32 * 2**20), (-1, 64 * 2**20)]
+
+
+def test_every_fit_partial_fit_and_inference_call_runs_inside_one_allocator_scope(scoped, monkeypatch):
+    """Each call of each estimator: the thresholds raised once on entry, lowered once on exit.
+
+    Every matrix product of the network (training and inference) runs with the
+    scope entered and the thresholds raised.
+    """
+    raised = [(-3, performance.SCOPE_THRESHOLD), (-1, performance.SCOPE_THRESHOLD)]
+    lowered = [(-3, 32 * 2**20), (-1, 64 * 2**20)]
+
+    def after(label):
+        assert scoped == raised + lowered, label
+        assert performance._state["users"] == 0, label
+
+    inside = _run_every_call(
+        monkeypatch, lambda: (performance._state["users"] > 0, performance._state["applied"]),
+        before=lambda label: scoped.clear(), after=after)
+    for label, states in inside.items():
+        assert set(states) == {(True, True)}, label
+
+
+def test_blas_is_limited_to_blas_threads_in_every_fit_and_inference_call(monkeypatch):
+    with threadpool_limits(limits=2, user_api="blas"):
+        outside = _blas_threads()
+        if outside == {1}:
+            pytest.skip("BLAS runs one thread at most here: a limit to one is not visible")
+
+        def after(label):  # the process's setting is back after the call
+            assert _blas_threads() == outside, label
+
+        inside = _run_every_call(monkeypatch, _blas_threads, after=after)
+        for label, counts in inside.items():
+            assert set().union(*counts) == {1}, (label, counts)
+        # the spy sees the limit when there is none: blas_threads=None leaves BLAS alone
+        seen = []
+        affine = _layers.affine
+        monkeypatch.setattr(_layers, "affine", lambda *a, **k: seen.append(_blas_threads()) or affine(*a, **k))
+        X = np.random.default_rng(0).normal(size=(12, 3))
+        TransformerClassifier(**TINY, blas_threads=None).fit(X, np.arange(12) % 2).predict(X)
+        assert seen and set().union(*seen) == outside
+
+
+# ---------------------------------------------------------- inference chunks
+
+
+def _chunk_sizes(monkeypatch):
+    """Record (rows, width) of every inference chunk."""
+    sizes = []
+    at_width = _runtime._at_width
+
+    def spy(inputs, index, width):
+        sizes.append((len(index), width))
+        return at_width(inputs, index, width)
+
+    monkeypatch.setattr(_runtime, "_at_width", spy)
+    return sizes
+
+
+def test_inference_chunks_hold_at_most_256_sequences_and_about_2_to_the_24_floats():
+    assert _runtime.MAX_ROWS == 256
+    assert _runtime.FLOAT_BUDGET == 2**24  # 64 MiB of float32
+
+
+def test_chunks_stop_at_max_rows(monkeypatch):
+    ids = np.random.default_rng(0).integers(1, 9, size=(300, 8))
+    enc = TransformerEncoder(**TINY).fit(ids[:40])
+    expected = enc.transform(ids)
+    sizes = _chunk_sizes(monkeypatch)
+    np.testing.assert_array_equal(enc.transform(ids), expected)
+    assert sorted(sizes) == [(44, 8), (256, 8)]
+
+
+def test_attention_weights_chunks_count_every_layers_weights(monkeypatch):
+    ids = np.random.default_rng(0).integers(1, 9, size=(60, 8))
+    enc = TransformerEncoder(**{**TINY, "n_layers": 3}).fit(ids)
+    expected = enc.attention_weights(ids)[0]
+    layers, heads, width = 3, 2, 8
+    budget = 6000
+    monkeypatch.setattr(_runtime, "FLOAT_BUDGET", budget)
+    sizes = _chunk_sizes(monkeypatch)
+    weights, _ = enc.attention_weights(ids)
+    assert len(weights) == layers and weights[0].shape == (60, heads, width, width)
+    for layer in range(layers):
+        np.testing.assert_array_equal(weights[layer], expected[layer])
+    rows = [n for n, _ in sizes]
+    assert sum(rows) == 60 and len(rows) > 1
+    # one layer's weights in flight plus every layer's weights kept: within the budget ...
+    per_row = (1 + layers) * heads * width * width
+    assert max(rows) * per_row <= budget, (rows, per_row, budget)
+    # ... and not far below it (more than one sequence a chunk where a few fit)
+    assert max(rows) >= budget // (4 * per_row) > 1, rows
+
+
+@pytest.mark.parametrize("make", [
+    lambda: TransformerClassifier(**TINY).fit(TEXTS, np.arange(15) % 2),
+    lambda: TransformerLanguageModel(**TINY).fit(TEXTS),
+], ids=["classifier", "language-model"])
+def test_a_sequence_larger_than_the_budget_still_runs_alone(make, monkeypatch):
+    model = make()
+    documents = [" ".join(TEXTS)] + TEXTS[:3]
+    if isinstance(model, TransformerLanguageModel):
+        expected = model.predict_proba(documents)
+        call = model.predict_proba
+    else:
+        expected = [model.predict_proba(documents)]
+        call = lambda X: [model.predict_proba(X)]  # noqa: E731
+    monkeypatch.setattr(_runtime, "FLOAT_BUDGET", 10)  # less than one sequence's attention weights
+    sizes = _chunk_sizes(monkeypatch)
+    for got, want in zip(call(documents), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert sizes and {n for n, _ in sizes} == {1}
+    assert sum(n for n, _ in sizes) >= len(documents)
 
 
 @pytest.mark.parametrize("schedule", [{}, {"schedule": "cosine", "total_steps": 6, "warmup_fraction": 0.3}])
