@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sktransformer import TransformerClassifier
+from sktransformer import TransformerClassifier, TransformerEncoder, TransformerRegressor
 
 
 def test_grid_search_over_heads_and_layers_in_parallel(small_numeric, fast_params):
@@ -313,3 +313,43 @@ def test_verbose_2_shows_a_per_batch_progress_bar(small_numeric, fast_params, ca
     captured = capsys.readouterr()
     assert "batch 2/2" in captured.err  # 60 samples, batches of 32
     assert len(captured.out.strip().splitlines()) == 2 + 2  # the epoch table as with verbose=1
+
+
+def _initial_attention(Estimator, n_heads):
+    """Per head W_Q W_K^T, and W_V W_O as one product, of a fresh model's first layer."""
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = None if Estimator is TransformerEncoder else np.arange(20) % 2
+    # one step at a negligible learning rate: the parameters are the initial ones
+    est = Estimator(d_model=16, n_heads=n_heads, n_layers=1, max_iter=1, random_state=0,
+                    learning_rate_init=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    attention = est.params_["encoder"]["blocks"][0]["attn"]
+    W, d, k = attention["qkv"]["W"].astype(np.float64), 16, 16 // n_heads
+    qk = [W[:, h * k:(h + 1) * k] @ W[:, d + h * k:d + (h + 1) * k].T for h in range(n_heads)]
+    vo = W[:, 2 * d:] @ attention["out"]["W"].astype(np.float64)
+    return est, qk, vo
+
+
+@pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor])
+def test_self_attention_starts_mimetic(Estimator):
+    # one head: W_Q W_K^T is 0.7 Z + 0.7 I itself (Z of entries with variance 1 / d)
+    est, (qk,), vo = _initial_attention(Estimator, n_heads=1)
+    assert est.config_.attention_init == "mimetic"
+    off_diagonal = ~np.eye(16, dtype=bool)
+    assert abs(np.diag(qk).mean() - 0.7) < 0.15
+    assert 0.7 / 4 * 0.6 < qk[off_diagonal].std() < 0.7 / 4 * 1.4  # 0.7 Z: std 0.7 / sqrt(16)
+    assert abs(np.diag(vo).mean() + 0.4) < 0.1  # W_V W_O = 0.4 Z - 0.4 I
+    assert 0.4 / 4 * 0.6 < vo[off_diagonal].std() < 0.4 / 4 * 1.4
+    # two heads: each head's product is the best rank-8 fit of its own 0.7 Z + 0.7 I
+    _, qk, vo = _initial_attention(Estimator, n_heads=2)
+    assert all(np.diag(head).mean() > 0.35 for head in qk)  # 0.46-0.58 over 20 seeds; glorot ~0
+    assert np.diag(vo).mean() < -0.3
+
+
+def test_the_encoder_starts_attention_from_glorot():
+    est, qk, vo = _initial_attention(TransformerEncoder, n_heads=2)
+    assert est.config_.attention_init == "glorot"
+    assert all(abs(np.diag(head).mean()) < 0.1 for head in qk)
+    assert abs(np.diag(vo).mean()) < 0.1

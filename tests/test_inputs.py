@@ -5,6 +5,7 @@ reading is asserted for every estimator that takes that kind of input.
 """
 
 
+import re
 import warnings
 
 import numpy as np
@@ -23,6 +24,8 @@ from sktransformer import (
     TransformerRegressor,
     TransformerSeq2Seq,
 )
+from sktransformer._layers import numeric_feature_embedding
+from sktransformer._model import embed
 
 # ------------------------------------------------------------ Python lists of token ids
 
@@ -36,8 +39,7 @@ def test_python_lists_of_ids_are_sequences_whatever_their_lengths():
     assert a.predict([[0, 1, 2], [1]]).shape == (2,)  # and ragged lists still read afterwards
     ids = np.array(equal)
     c = TransformerClassifier(**SMALL).fit(ids, [0, 1, 0, 1])
-    with pytest.raises(AttributeError):  # an ndarray is an id matrix with 0 = padding
-        _ = c.vocabulary_
+    assert 0 not in c.vocabulary_ and set(c.vocabulary_) == {1, 2}  # an ndarray: 0 is padding
 
 
 def test_floats_are_never_tokens_ragged_numeric_series_are_series():
@@ -46,7 +48,7 @@ def test_floats_are_never_tokens_ragged_numeric_series_are_series():
     y = np.repeat([0, 1], 30)
     X_test = [rng.normal(loc=m, size=rng.integers(5, 15)) for m in np.repeat([-1.0, 1.0], 20)]
     clf = TransformerClassifier(**{**SMALL, "max_iter": 30}).fit(X, y)
-    assert clf._codec.kind == "series" and clf._codec.input_size == 1
+    assert clf._codec.embedding == "series" and clf._codec.ragged and clf._codec.input_size == 1
     assert clf.score(X_test, np.repeat([0, 1], 20)) > 0.9  # a float vocabulary would score 0.5
     reg = TransformerRegressor(**SMALL).fit(X, y.astype(float))
     assert reg.predict(X_test).shape == (40,)
@@ -213,7 +215,7 @@ def test_a_pandas_series_of_float_arrays_is_ragged_series_not_tokens():
     rng = np.random.default_rng(1)
     series = pd.Series([rng.normal(size=int(n)) for n in rng.integers(3, 9, size=12)])
     clf = TransformerClassifier(**SMALL).fit(series, [0, 1] * 6)
-    assert clf._codec.kind == "series"
+    assert clf._codec.embedding == "series" and clf._codec.ragged
 
 
 def test_generative_models_read_id_matrices_and_warn_about_floats_and_new_words():
@@ -237,3 +239,199 @@ def test_missing_texts_and_series_of_another_length_get_clear_messages():
     clf = TransformerClassifier(**SMALL).fit(rng.normal(size=(20, 5, 2)), [0, 1] * 10)
     with pytest.raises(ValueError, match="9 steps"):
         clf.predict(rng.normal(size=(2, 9, 2)))
+
+
+# ------------------------------------------------------------ numeric rows (README's first row)
+
+
+def test_numeric_rows_read_one_token_per_feature_x_times_w_plus_b():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 3))
+    y = np.arange(12) % 2
+    clf = TransformerClassifier(**SMALL).fit(X, y)
+    assert clf.config_.input_kind == "numeric" and clf.config_.input_size == 3
+    table = clf.params_["embed"]
+    assert table["W"].shape == table["b"].shape == (3, 16)  # one (W_j, b_j) pair per feature
+    x = X.astype(np.float32)
+    expected = np.stack([x[:, j, None] * table["W"][j] + table["b"][j] for j in range(3)], axis=1)
+    np.testing.assert_allclose(numeric_feature_embedding(table, x), expected, rtol=1e-6)
+    # and that is what the network reads: no positions, no scaling, no dropout at inference
+    np.testing.assert_allclose(embed(table, clf.config_, x), expected, rtol=1e-6)
+    # a rectangular list of float lists is the same numeric table, not token sequences
+    as_list = TransformerClassifier(**SMALL).fit(X.tolist(), y)
+    assert as_list.config_.input_kind == "numeric"
+    np.testing.assert_array_equal(as_list.predict_proba(X.tolist()), clf.predict_proba(X))
+
+
+# ------------------------------------------------------------ max_len: cut, one warning per call
+
+LONG = ["a b c d e f g h", "a b", "c d e f g"]  # two sequences longer than max_len=4
+
+
+def _max_len_warnings(record):
+    return [str(w.message) for w in record if "max_len" in str(w.message)]
+
+
+def _fit_and_infer(Estimator, X, **params):
+    """Warnings about max_len of a fit on ``X`` and of one inference call on it."""
+    y = {TransformerClassifier: [0, 1, 0], TransformerRegressor: [0.0, 1.0, 0.0],
+         TransformerEncoder: None, TransformerSeq2Seq: ["x", "y", "x"]}[Estimator]
+    with warnings.catch_warnings(record=True) as fitting:
+        warnings.simplefilter("always")
+        est = Estimator(**SMALL, max_len=4, **params).fit(X, y)
+    with warnings.catch_warnings(record=True) as inference:
+        warnings.simplefilter("always")
+        (est.transform if isinstance(est, TransformerEncoder) else est.predict)(X)
+    return _max_len_warnings(fitting), _max_len_warnings(inference)
+
+
+@pytest.mark.parametrize("Estimator", [
+    TransformerClassifier, TransformerRegressor, TransformerEncoder,
+    pytest.param(TransformerSeq2Seq, marks=pytest.mark.xfail(
+        strict=True, reason="seq2seq cuts sources longer than max_len without a warning")),
+])
+def test_sequences_longer_than_max_len_are_cut_with_one_warning_per_call(Estimator):
+    at_fit, at_inference = _fit_and_infer(Estimator, LONG)
+    assert len(at_fit) == 1 and "2 of 3 sequences" in at_fit[0]
+    assert len(at_inference) == 1 and "2 of 3 sequences" in at_inference[0]
+    # within max_len: nothing to say
+    assert _fit_and_infer(Estimator, [s[:5] for s in LONG]) == ([], [])
+
+
+def test_seq2seq_targets_longer_than_max_len_are_cut_with_one_warning():
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        TransformerSeq2Seq(**SMALL, max_len=4).fit(["a", "b", "c"], LONG)
+    cut = _max_len_warnings(record)
+    assert len(cut) == 1 and cut[0].startswith("2 target sequences are longer than max_len=4")
+
+
+def test_the_language_model_reads_documents_longer_than_max_len_in_windows_not_cut():
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        lm = TransformerLanguageModel(**SMALL, max_len=4, analyzer="word").fit(LONG)
+        proba = lm.predict_proba(LONG)
+        lm.score(LONG)
+    assert _max_len_warnings(record) == []  # nothing is cut, so nothing to warn about
+    assert [len(p) for p in proba] == [8, 2, 5]  # every token of the long documents is predicted
+
+
+# ------------------------------------------------------------ several text columns
+
+
+@pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor,
+                                       TransformerEncoder])
+def test_several_text_columns_are_refused_naming_the_scalar_selector(Estimator):
+    pd = pytest.importorskip("pandas")
+    reviews = ["good film very good", "bad film", "very bad", "good good"] * 3
+    frame = pd.DataFrame({"review": reviews, "title": reviews[::-1]})
+    selector = f'make_column_transformer(({Estimator.__name__}(), "review"))'
+    with pytest.raises(ValueError, match=re.escape(selector)):
+        Estimator(**SMALL).fit(frame, [0, 1] * 6)
+
+
+# ------------------------------------------------------------ fractional floats in seq2seq
+
+
+def test_seq2seq_warns_about_fractional_floats_in_x_and_in_y():
+    fractional = np.array([[1.5, 2.5], [3.5, 0.25]] * 3)
+    ids = np.array([[1, 2], [3, 4]] * 3)
+
+    def fractional_warnings(X, y):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            TransformerSeq2Seq(**SMALL).fit(X, y)
+        return [str(w.message).split(" holds")[0] for w in record
+                if "fractional floats" in str(w.message)]
+
+    assert fractional_warnings(fractional, ids) == ["X"]
+    assert fractional_warnings(ids, fractional) == ["y"]
+    assert fractional_warnings(ids, ids.astype(float)) == []  # whole floats are ids
+
+
+# ------------------------------------------------------------ token-id columns beside numbers
+
+
+@pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor,
+                                       TransformerEncoder])
+def test_token_id_columns_beside_numeric_columns_warn_at_every_estimator(Estimator):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"text": ["a b c", "c b a", "a a b", "b c c"] * 5,
+                          "price": np.arange(20.0)})
+    mixed = make_column_transformer((SequenceVectorizer(), "text"), (StandardScaler(), ["price"]))
+    Z = mixed.set_output(transform="pandas").fit_transform(frame)
+    assert any(c.endswith("position_0") for c in Z.columns)
+    y = [0, 1] * 10
+    with pytest.warns(UserWarning, match="token-id columns"):
+        Estimator(**SMALL).fit(Z, y)
+    numbers_only = Z[[c for c in Z.columns if "position_" not in c]]
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        Estimator(**SMALL).fit(numbers_only, y)
+    assert not [w for w in record if "token-id" in str(w.message)]
+
+
+# ------------------------------------------------------------ partial_fit: the 5% threshold
+
+WORDS = [f"w{i}" for i in range(20)]
+
+
+def _block(n_unknown):
+    """10 documents, 100 tokens, ``n_unknown`` of them never seen by the first block."""
+    tokens = [WORDS[i % 20] for i in range(100 - n_unknown)] + [f"new{i}" for i in range(n_unknown)]
+    return [" ".join(tokens[i:i + 10]) for i in range(0, 100, 10)]
+
+
+@pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerLanguageModel,
+                                       TransformerSeq2Seq])
+def test_partial_fit_warns_above_five_percent_unknown_tokens_and_keeps_the_vocabulary(Estimator):
+    first = [" ".join(WORDS[:10]), " ".join(WORDS[10:])]
+    if Estimator is TransformerClassifier:
+        est = Estimator(**SMALL).partial_fit(first, [0, 1], classes=[0, 1])
+        more = lambda X: est.partial_fit(X, [0, 1] * 5)  # noqa: E731
+        vocabulary = lambda: est.vocabulary_  # noqa: E731
+    elif Estimator is TransformerLanguageModel:
+        est = Estimator(**SMALL, analyzer="word").partial_fit(first)
+        more = est.partial_fit
+        vocabulary = lambda: est.vocabulary_  # noqa: E731
+    else:  # the targets are known words: only the sources count here
+        est = Estimator(**SMALL).partial_fit(first, first)
+        more = lambda X: est.partial_fit(X, [first[0]] * 10)  # noqa: E731
+        vocabulary = lambda: est.source_vocabulary_  # noqa: E731
+    learned = dict(vocabulary())
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        more(_block(5))  # 5%: silent
+    assert not [w for w in record if "vocabulary" in str(w.message)]
+    with pytest.warns(UserWarning, match="6 of 100 tokens .6%. of X are not in the vocabulary"):
+        more(_block(6))
+    with pytest.warns(UserWarning, match="not in the vocabulary"):
+        more(_block(50))
+    assert dict(vocabulary()) == learned  # later blocks never add words
+
+
+# ------------------------------------------------------------ max_ngram="auto" on the first block
+
+
+def _syllable_strings(n, seed=0):
+    """Character token lists of two classes with the same letters, told apart by neighbours only.
+
+    Class 0 strings are made of the syllables "ab" and "cd", class 1 of "ad" and "cb": single
+    characters carry nothing, bigrams everything, so a probe finds that n-grams pay.
+    """
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    syllables = {0: ["ab", "cd"], 1: ["ad", "cb"]}
+    return [list("".join(rng.choice(syllables[c], size=4))) for c in y], y
+
+
+def test_max_ngram_auto_is_decided_on_the_first_partial_fit_block():
+    X, y = _syllable_strings(600)
+    params = dict(d_model=8, n_heads=2, n_layers=1, random_state=0)
+    small = TransformerClassifier(**params).partial_fit(X[:39], y[:39], classes=[0, 1])
+    assert small.max_ngram_ == 1  # 39 rows: no evidence, n-grams off
+    small.partial_fit(X[39:], y[39:])  # a large later block does not reopen the question
+    assert small.max_ngram_ == 1 and "ngrams" not in small.params_["embed"]
+    # the same text from 40 rows: the probe finds that n-grams pay and turns them on
+    larger = TransformerClassifier(**params).partial_fit(X[:40], y[:40], classes=[0, 1])
+    assert larger.max_ngram_ == 4 and "ngrams" in larger.params_["embed"]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from configs import SMALL as _SMALL
 from sklearn.linear_model import LinearRegression
+from sklearn.metrics import r2_score
 from sklearn.neural_network import MLPRegressor
 
 from sktransformer import TransformerEncoder, TransformerRegressor
@@ -77,3 +78,20 @@ def test_distance_between_two_marked_tokens_needs_order_and_is_learned():
     ours, baseline = reg.score(X_test, y_test), bag.score(counts(X_test), y_test)
     assert baseline < 0.1  # each marker appears once: counts carry nothing
     assert ours > 0.8, (ours, baseline)
+
+
+def test_score_is_r2_score_of_predict_multi_output_and_weighted():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    Y = np.c_[X[:, 0] + 0.1 * rng.normal(size=40), 5 * X[:, 1] ** 2]
+    weight = rng.uniform(0.1, 3.0, size=40)
+    reg = TransformerRegressor(**{**SMALL, "max_iter": 5}).fit(X, Y)
+    predicted = reg.predict(X)
+    assert reg.score(X, Y) == pytest.approx(r2_score(Y, predicted), rel=1e-12, abs=1e-12)
+    weighted = reg.score(X, Y, sample_weight=weight)
+    assert weighted == pytest.approx(r2_score(Y, predicted, sample_weight=weight), rel=1e-12,
+                                     abs=1e-12)
+    assert weighted != pytest.approx(reg.score(X, Y), rel=1e-3)  # the weights count
+    one = TransformerRegressor(**{**SMALL, "max_iter": 5}).fit(X, Y[:, 0])
+    assert one.score(X, Y[:, 0], weight) == pytest.approx(
+        r2_score(Y[:, 0], one.predict(X), sample_weight=weight), rel=1e-12, abs=1e-12)
