@@ -2,8 +2,10 @@
 
 
 import hashlib
+import hmac
 import io
 import json
+import re
 import warnings
 import zipfile
 
@@ -15,7 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import make_column_transformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from sktransformer import (
@@ -158,14 +160,59 @@ def test_load_refuses_a_file_with_a_custom_class_before_constructing_it(tmp_path
     assert CONSTRUCTED == []
 
 
-def test_load_refuses_a_function_transformer(tmp_path):
+FUNCTION_TRANSFORMER = "sklearn.preprocessing._function_transformer.FunctionTransformer"
+
+
+@pytest.mark.parametrize("func", [np.log1p, None], ids=["log1p", "identity"])
+def test_load_refuses_a_function_transformer_that_skops_would_load(tmp_path, func, monkeypatch):
     import skops.io
 
-    pipe = make_pipeline(FunctionTransformer(np.log1p), StandardScaler()).fit([[0.0], [1.0]])
+    pipe = make_pipeline(FunctionTransformer(func), StandardScaler()).fit([[0.0], [1.0]])
     skops.io.dump(pipe, tmp_path / "plain.skops")
+    # skops trusts it by default (np.log1p included): refusing it is sktransformer's own rule
+    assert skops.io.get_untrusted_types(file=tmp_path / "plain.skops") == []
+    assert isinstance(skops.io.load(tmp_path / "plain.skops").steps[0][1], FunctionTransformer)
     _add_header(tmp_path / "plain.skops", tmp_path / "function.skops", "sklearn.pipeline.Pipeline")
-    with pytest.raises(ValueError, match="FunctionTransformer"):
+    monkeypatch.setattr(skops.io, "loads", lambda *args, **kwargs: pytest.fail("constructed"))
+    with pytest.raises(ValueError, match=rf"contains types that are not sktransformer's or trusted "
+                                         rf"scikit-learn types: {re.escape(FUNCTION_TRANSFORMER)} "
+                                         r"\(it calls arbitrary functions\)\. It was not loaded\."):
         load(tmp_path / "function.skops")
+
+
+def test_save_refuses_a_function_transformer_anywhere_in_a_model(tmp_path):
+    frame = pd.DataFrame({"review": TEXTS, "stars": [4.0, 1, 5, 1, 4, 2]})
+    nested = make_pipeline(make_column_transformer(
+        (make_pipeline(SequenceVectorizer(), TransformerEncoder(**FAST)), "review"),
+        (make_pipeline(FunctionTransformer(), StandardScaler()), ["stars"])), LogisticRegression())
+    nested.fit(frame, LABELS)
+    with pytest.raises(TypeError, match=rf"{re.escape(FUNCTION_TRANSFORMER)} \(it calls arbitrary "
+                                        r"functions\)\. Nothing was written\."):
+        save(nested, tmp_path / "nested.skops")
+    with pytest.raises(TypeError, match="FunctionTransformer"):
+        save(FunctionTransformer().fit([[0.0]]), tmp_path / "alone.skops")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("key", [None, "a secret"])
+def test_scaler_and_logistic_regression_pipeline_round_trip(tmp_path, key):
+    """skops's default-trusted scikit-learn types load, with their fitted state, signed or not."""
+    X = np.random.default_rng(0).normal(loc=5.0, scale=3.0, size=(40, 3))
+    y = (X[:, 0] > 5).astype(int)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    save(pipe, tmp_path / "pipe.skops", key=key)
+    loaded = load(tmp_path / "pipe.skops", key=key)
+    assert type(loaded) is Pipeline and [type(step) for _, step in loaded.steps] == [
+        StandardScaler, LogisticRegression]
+    for name in ("mean_", "scale_"):
+        np.testing.assert_array_equal(getattr(loaded[0], name), getattr(pipe[0], name))
+    np.testing.assert_array_equal(loaded[1].coef_, pipe[1].coef_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    # and beside sktransformer's own types
+    mixed = make_pipeline(StandardScaler(), TransformerClassifier(**FAST)).fit(X, y)
+    save(mixed, tmp_path / "mixed.skops", key=key)
+    np.testing.assert_array_equal(load(tmp_path / "mixed.skops", key=key).predict_proba(X),
+                                  mixed.predict_proba(X))
 
 
 def test_names_that_only_look_like_sktransformer_types_are_not_trusted():
@@ -346,3 +393,35 @@ def test_keys_are_non_empty_bytes_or_str(tmp_path, classifier):
     save(classifier, tmp_path / "model.skops", key=KEY)
     with pytest.raises(TypeError, match="key must be bytes or str"):
         load(tmp_path / "model.skops", key=123)
+
+
+def _canonical(header):
+    """The header without its signature as persistence.py signs it: sorted keys, no spaces, ASCII."""
+    unsigned = {name: value for name, value in header.items() if name != "signature"}
+    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+@pytest.mark.parametrize("key", [KEY, KEY.encode(), "clé ünicode", b"\x00\xff binary"],
+                         ids=["str", "bytes", "unicode", "binary"])
+def test_the_signature_is_hmac_sha256_of_the_header_without_it(tmp_path, classifier, key):
+    save(classifier, tmp_path / "signed.skops", key=key)
+    _, header = _read(tmp_path / "signed.skops")
+    secret = key.encode("utf-8") if isinstance(key, str) else key
+    assert header["signature"] == hmac.new(secret, _canonical(header), hashlib.sha256).hexdigest()
+    assert set(header) == {"format", "format_version", "package_version", "class", "members",
+                           "signature"}
+
+
+def test_a_file_resigned_with_the_key_loads_and_one_signed_with_another_does_not(tmp_path, classifier):
+    """Anyone holding the key can sign (recompute manifest and HMAC as the README describes)."""
+    save(classifier, tmp_path / "signed.skops", key=KEY)
+    members, header = _read(tmp_path / "signed.skops")
+    members[_member_holding(members, _weights(classifier))] = _npy(_weights(classifier) * 2)
+    header["members"] = _manifest(members)
+    for secret, name in ((KEY.encode(), "resigned.skops"), (b"another secret", "other.skops")):
+        header["signature"] = hmac.new(secret, _canonical(header), hashlib.sha256).hexdigest()
+        _write(tmp_path / name, members, header)
+    np.testing.assert_array_equal(_weights(load(tmp_path / "resigned.skops", key=KEY)),
+                                  _weights(classifier) * 2)
+    with pytest.raises(ValueError, match="signature does not match the key"):
+        load(tmp_path / "other.skops", key=KEY)
