@@ -6,6 +6,7 @@ every estimator (the regressor with ALiBi positions, the sequence
 classifier with learned positions and [CLS] pooling).
 """
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -19,8 +20,10 @@ from sktransformer import (
     TransformerLanguageModel,
     TransformerRegressor,
     TransformerSeq2Seq,
+    _base,
     _runtime,
 )
+from sktransformer._inputs import Inputs
 
 SMALL = {**_SMALL, "n_layers": 2, "max_iter": 2}
 # The language model is wider: measured with OpenBLAS's SkylakeX kernels, at d_model=128 one
@@ -47,6 +50,8 @@ def _fitted():
                                     **SMALL).fit(
         [list(w) for w in WORDS], LABELS)
     enc = TransformerEncoder(**SMALL).fit(ids)
+    series = np.random.default_rng(4).normal(size=(30, 9, 2))
+    series_enc = TransformerEncoder(**SMALL).fit([s[: 3 + i % 7] for i, s in enumerate(series)])
     reg = TransformerRegressor(positional_encoding="alibi", max_ngram=2, **SMALL).fit(
         ids, ids.sum(axis=1) * 1.0)
     lm = TransformerLanguageModel(**LM).fit(WORDS)
@@ -54,19 +59,52 @@ def _fitted():
     first_layer = lambda est: lambda X: est.attention_weights(X)[0][0]  # noqa: E731
     return [
         ("classifier", X, {"predict_proba": clf.predict_proba, "attention": first_layer(clf)}),
-        ("regressor", ids, {"predict": reg.predict}),
+        ("regressor", ids, {"predict": reg.predict, "attention": first_layer(reg)}),
         ("sequence classifier", [list(w) for w in WORDS],
          {"predict_proba": seq_clf.predict_proba, "attention": first_layer(seq_clf)}),
         ("encoder", ids, {"transform": enc.transform,
-                          "transform_sequence": lambda X: enc.transform_sequence(X)[0]}),
+                          "transform_sequence": lambda X: enc.transform_sequence(X)[0],
+                          "score": _encoder_score_terms(enc), "attention": first_layer(enc)}),
+        ("series encoder", [s[: 3 + i % 7] for i, s in enumerate(series)],
+         {"transform": series_enc.transform, "score": _encoder_score_terms(series_enc),
+          "attention": first_layer(series_enc)}),
         ("language model", WORDS, {
             "predict_proba": lambda X: np.concatenate([p.ravel() for p in lm.predict_proba(X)]),
             # each document's log-likelihood from one call over all of X (a document scored in a
             # call of its own, as score([x]) per document did, has no batch to depend on)
-            "log_likelihood": lambda X: lm._log_likelihoods(X)[0]}),
+            "log_likelihood": lambda X: lm._log_likelihoods(X)[0], "attention": first_layer(lm)}),
         ("seq2seq", WORDS, {"log_proba": s2s.predict_log_proba_of_output,
-                            "predict": lambda X: np.array(s2s.predict(X), dtype=str)}),
+                            "predict": lambda X: np.array(s2s.predict(X), dtype=str),
+                            "attention": first_layer(s2s)}),
     ]
+
+
+_captured = threading.local()  # per thread: what each inference call's map_samples returned
+
+
+def _capturing_map_samples(*args, **kwargs):
+    out = _runtime.map_samples(*args, **kwargs)
+    if getattr(_captured, "outputs", None) is not None:
+        _captured.outputs.append(out)
+    return out
+
+
+def _encoder_score_terms(enc):
+    """Each sample's (summed score, number of hidden values) inside one ``score(X)`` call.
+
+    ``score(X)`` is the ratio of their sums; a sample's terms are its per-document score.
+    """
+    def terms(X):
+        _captured.outputs = []
+        try:
+            score = enc.score(X)
+            (rows,) = _captured.outputs
+        finally:
+            _captured.outputs = None
+        assert rows.shape == (len(X), 2) and score == rows[:, 0].sum() / rows[:, 1].sum()
+        return rows
+
+    return terms
 
 
 def _take(X, index):
@@ -80,10 +118,12 @@ def _per_sample(method, X, index):
 
 @pytest.fixture(scope="module")
 def fitted():
-    return _fitted()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_base, "map_samples", _capturing_map_samples)
+        yield _fitted()
 
 
-@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("case", range(7))
 def test_outputs_do_not_depend_on_the_rest_of_the_batch(fitted, case, monkeypatch):
     name, X, methods = fitted[case]
     n = len(X)
@@ -107,7 +147,7 @@ def test_outputs_do_not_depend_on_the_rest_of_the_batch(fitted, case, monkeypatc
 
 
 def test_language_model_probabilities_alone_and_in_a_batch(fitted):
-    _, X, _ = fitted[4]
+    (X,) = [X for name, X, _ in fitted if name == "language model"]
     est = TransformerLanguageModel(**LM).fit(WORDS)
     batch = est.predict_proba(X[::-1])[::-1]
     for i in range(len(X)):
@@ -132,3 +172,64 @@ def test_vectorizer_pipeline_classifier_is_batch_invariant():
     full = model.predict_proba(WORDS)
     perm = np.random.default_rng(3).permutation(len(WORDS))
     assert np.array_equal(model.predict_proba([WORDS[i] for i in perm]), full[perm])
+
+
+# ----------------------------------------- seq2seq scores, and the widths samples run at
+
+
+@pytest.fixture(scope="module")
+def trained_seq2seq():
+    """Trained part-way: some outputs right, some wrong, so both scores are between 0 and 1."""
+    targets = [w[::-1] for w in WORDS]
+    model = TransformerSeq2Seq(analyzer="char", **{**SMALL, "max_iter": 20,
+                                                   "learning_rate_init": 1e-2}).fit(WORDS, targets)
+    return model, WORDS, targets
+
+
+def test_seq2seq_score_and_token_accuracy_add_up_the_samples_scored_alone(trained_seq2seq,
+                                                                         monkeypatch):
+    model, X, y = trained_seq2seq
+    exact = np.array([model.score([a], [b]) for a, b in zip(X, y, strict=True)])
+    total = np.array([max(len(model.predict([a])[0]), len(b)) for a, b in zip(X, y, strict=True)])
+    right = np.array([model.token_accuracy([a], [b]) for a, b in zip(X, y, strict=True)]) * total
+    np.testing.assert_array_equal(right, np.round(right))
+    assert 0 < exact.mean() < 1 and 0 < right.sum() / total.sum() < 1
+
+    def check(index):
+        Xs, ys = [X[i] for i in index], [y[i] for i in index]
+        assert model.score(Xs, ys) == exact[index].mean(), index
+        assert model.token_accuracy(Xs, ys) == right[index].sum() / total[index].sum(), index
+
+    perm = np.random.default_rng(5).permutation(len(X))
+    check(np.arange(len(X)))
+    check(perm)
+    check(perm[:7])
+    monkeypatch.setattr(_runtime, "MAX_ROWS", 4)
+    check(perm)
+
+
+def test_lengths_are_rounded_up_to_a_multiple_of_eight():
+    assert _runtime.LENGTH_STEP == 8
+    lengths = [0, 1, 7, 8, 9, 16, 17, 23, 30]
+    mask = np.arange(30)[None, :] < np.array(lengths)[:, None]
+    mask[4, :9] = [True, False, True, False, False, False, False, False, True]  # gaps: last real + 1
+    widths = _runtime.sample_widths(Inputs(np.where(mask, 5, 0), mask), max_width=24)
+    np.testing.assert_array_equal(widths, [8, 8, 8, 8, 16, 16, 24, 24, 24])
+    np.testing.assert_array_equal(_runtime.sample_widths(Inputs(np.where(mask, 5, 0), mask), 0),
+                                  [1] * 9)
+    np.testing.assert_array_equal(_runtime.sample_widths(Inputs(np.ones((3, 5))), 24), [5, 5, 5])
+
+
+def test_each_sequence_runs_at_its_own_rounded_length_whatever_its_batch(monkeypatch):
+    texts = [list("a" * n) for n in (3, 9, 12, 17, 30, 1)]  # in a batch 30 wide
+    model = TransformerClassifier(**SMALL).fit(texts + [list("bbbbb")] * 6, [0] * 6 + [1] * 6)
+    widths = []
+    outputs = model._outputs
+
+    def spy(params, inputs, rng=None):
+        widths.extend([inputs.X.shape[1]] * len(inputs.X))
+        return outputs(params, inputs, rng)
+
+    monkeypatch.setattr(model, "_outputs", spy)
+    model.predict_proba(texts)
+    assert sorted(widths) == [8, 8, 16, 16, 24, 32]
