@@ -36,6 +36,7 @@ from ._inputs import INPUT_TYPES
 from ._loop import History, LoopSettings, print_header, train
 from ._model import ModelConfig, encode, new_cache
 from ._optim import AdamW
+from ._positions import POSITIONAL_ENCODINGS
 from ._runtime import blas_limit, make_rng, map_samples
 from ._tree import tree_copy, tree_leaves
 
@@ -81,7 +82,7 @@ class _BaseTransformer(BaseEstimator):
         "d_ff": [Interval(Integral, 1, None, closed="left"), None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "attention_dropout": [Interval(Real, 0, 1, closed="left")],
-        "positional_encoding": [StrOptions({"sinusoidal", "learned", "rotary", "alibi"}), None],
+        "positional_encoding": [StrOptions(set(POSITIONAL_ENCODINGS)), None],
         "pooling": [StrOptions({"mean", "cls"})],
         "norm_first": ["boolean"],
         "activation": [StrOptions({"gelu", "relu"})],
@@ -335,11 +336,12 @@ class _BaseTransformer(BaseEstimator):
 
     @property
     def vocabulary_(self):
-        """Token -> id learned in ``fit`` when ``X`` was a list of sequences."""
+        """Token -> id learned in ``fit`` from sequences (or the token ids of an id matrix)."""
         check_is_fitted(self)
-        if getattr(self._codec, "kind", None) != "sequences":
-            raise AttributeError("vocabulary_ exists only for models fitted on sequences.")
-        return self._codec.vocabulary
+        vocabulary = getattr(self._codec, "vocabulary", None)
+        if vocabulary is None:
+            raise AttributeError("vocabulary_ exists only for models fitted on tokens.")
+        return getattr(vocabulary, "vocabulary", vocabulary)
 
     def _inputs(self, X):
         """Raw X -> model inputs, checked against what fit saw."""
@@ -390,16 +392,7 @@ class _BaseTransformer(BaseEstimator):
     def _attention_inputs(self, X):
         """Model inputs and position labels for :meth:`attention_weights` (encoder models)."""
         inputs = self._inputs(X)
-        adapter, n_positions = self._codec, inputs.X.shape[1]
-        if adapter.kind == "sequences":
-            tokens = [t[:n_positions] for t in adapter._analyze(X)]
-        elif adapter.kind == "tokens":  # the user's ids; -1 marks an id never seen in fit
-            tokens = [list(map(int, row)) for row in adapter.token_labels(inputs.X)]
-        else:
-            names = (list(map(str, self.feature_names_in_)) if hasattr(self, "feature_names_in_")
-                     and adapter.kind == "numeric" else
-                     [f"{'x' if adapter.kind == 'numeric' else 't'}{j}" for j in range(n_positions)])
-            tokens = [list(names) for _ in range(len(inputs))]
+        tokens = self._codec.position_labels(self, X, inputs.X.shape[1])
         if self.config_.pooling == "cls":
             tokens = [["[CLS]"] + t for t in tokens]
         return inputs, tokens
@@ -415,7 +408,7 @@ class _BaseTransformer(BaseEstimator):
         A token array's width is fixed at fit (``n_features_in_``); a list of
         sequences is as wide as its longest, which depends on the batch.
         """
-        if getattr(self._codec, "kind", None) == "tokens":
+        if getattr(self._codec, "fixed_width", False):
             return min(self.config_.max_len, inputs.X.shape[1])
         return self.config_.max_len
 

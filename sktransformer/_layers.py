@@ -85,25 +85,6 @@ def sinusoidal_positional_encoding(n_positions, d_model, dtype=onp.float32, offs
     return _sinusoid_table(offset + n_positions, d_model, onp.dtype(dtype))[offset:]
 
 
-def add_positional_encoding(params, x, kind, offset=0):
-    """x + positional information for positions offset..offset+T-1; kind 'sinusoidal', 'learned' or None.
-
-    The kinds that act inside attention ('rotary', 'alibi') leave ``x`` as it is.
-    """
-    n_positions, d_model = x.shape[1], x.shape[2]
-    if kind == "sinusoidal":
-        return x + sinusoidal_positional_encoding(n_positions, d_model, x.dtype, offset)
-    if kind == "learned":
-        table = params["positions"]
-        if offset + n_positions > len(table):
-            raise ValueError(
-                f"Position {offset + n_positions - 1} is beyond the {len(table)} learned positions "
-                "(max_len); use shorter sequences or a larger max_len."
-            )
-        return x + table[offset : offset + n_positions]
-    return x
-
-
 @functools.lru_cache(maxsize=32)
 def _rotary_table(n_positions, head_width, dtype, base=10000.0):
     angle = onp.arange(n_positions)[:, None] * base ** (-onp.arange(0, head_width, 2) / head_width)

@@ -12,8 +12,6 @@ import autograd.numpy as np
 import numpy as onp
 
 from ._layers import (
-    add_positional_encoding,
-    alibi_bias,
     causal_bias,
     combine_biases,
     dropout,
@@ -22,15 +20,15 @@ from ._layers import (
     norm,
     numeric_feature_embedding,
     padding_bias,
-    rotary_tables,
     series_embedding,
     token_embedding,
     transformer_stack,
 )
+from ._positions import POSITIONAL_ENCODINGS
 from ._primitives import affine
+from ._vocabulary import N_RESERVED
 
 DTYPE = onp.float32
-TIED_ID_OFFSET = 2  # ids 0 and 1 are padding and unknown: output k predicts id k + 2
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ class ModelConfig:
     n_layers: int = 2
     d_ff: int = 256
     dropout: float = 0.1
-    positional_encoding: str | None = "sinusoidal"  # or "learned", "rotary", "alibi", None
+    positional_encoding: str | None = "sinusoidal"  # a name in _positions.POSITIONAL_ENCODINGS, or None
     pooling: str = "mean"
     norm_first: bool = True
     activation: str = "gelu"
@@ -151,8 +149,9 @@ def init_embedding(rng, config):
                  "b": rng.uniform(-limit, limit, (size, d)).astype(DTYPE)}
     else:
         embed = init_linear(rng, size, d)
-    if uses_positions(config) and config.positional_encoding == "learned":
-        embed["positions"] = (0.02 * rng.standard_normal((config.max_len, d))).astype(DTYPE)
+    encoding = positional_encoding(config)
+    if encoding is not None and encoding.init is not None:
+        embed.update(encoding.init(rng, config))
     if config.pooling == "cls":
         embed["cls"] = (0.02 * rng.standard_normal(d)).astype(DTYPE)
     if config.n_token_types:
@@ -175,9 +174,22 @@ def init_params(config, rng):
 # ------------------------------------------------------------------ forward
 
 
-def uses_positions(config):
-    """Numeric features need no positions: each feature has its own embedding vector."""
-    return config.input_kind != "numeric" and config.positional_encoding is not None
+def positional_encoding(config):
+    """The config's :class:`~sktransformer._positions.PositionalEncoding`, or None.
+
+    Numeric features need no positions: each feature has its own embedding vector.
+    """
+    if config.input_kind == "numeric" or config.positional_encoding is None:
+        return None
+    return POSITIONAL_ENCODINGS[config.positional_encoding]
+
+
+def add_positions(params, config, h, offset=0):
+    """The embeddings with positions ``offset ..`` added, where the encoding acts on them."""
+    encoding = positional_encoding(config)
+    if encoding is None or encoding.embed is None:
+        return h
+    return encoding.embed(params, h, offset)
 
 
 def attention_positions(config, n_queries, n_keys=None, offset=0):
@@ -186,13 +198,10 @@ def attention_positions(config, n_queries, n_keys=None, offset=0):
     Rotary and ALiBi positions act inside self-attention rather than on the
     embeddings; the other kinds give (None, None).
     """
-    if not uses_positions(config):
+    encoding = positional_encoding(config)
+    if encoding is None or encoding.attention is None:
         return None, None
-    if config.positional_encoding == "rotary":
-        return rotary_tables(n_queries, config.d_model // config.n_heads, DTYPE, offset), None
-    if config.positional_encoding == "alibi":
-        return None, alibi_bias(config.n_heads, n_queries, n_keys, offset, DTYPE)
-    return None, None
+    return encoding.attention(config, n_queries, n_keys, offset)
 
 
 def embed(params, config, X, rng=None, hidden=None, ngrams=None):
@@ -219,8 +228,7 @@ def embed(params, config, X, rng=None, hidden=None, ngrams=None):
         h = series_embedding(params, X)
     if hidden is not None:
         h = h + hidden[:, :, None].astype(h.dtype) * params["mask"]
-    if uses_positions(config):
-        h = add_positional_encoding(params, h, config.positional_encoding)
+    h = add_positions(params, config, h)
     return dropout(finish_embedding(params, config, h), config.dropout, rng)
 
 
@@ -323,7 +331,7 @@ def decode(params, config, ids, mask=None, rng=None, memory=None, memory_mask=No
     new tokens are computed; ``mask`` must then be None.
     """
     h = token_embedding(params["embed"], ids, config.scale_embedding)
-    h = add_positional_encoding(params["embed"], h, config.positional_encoding, offset)
+    h = add_positions(params["embed"], config, h, offset)
     h = dropout(finish_embedding(params["embed"], config, h), config.dropout, rng)
     n_new = ids.shape[1]
     angles, position_bias = attention_positions(config, n_new, offset + n_new, offset)
@@ -331,7 +339,7 @@ def decode(params, config, ids, mask=None, rng=None, memory=None, memory_mask=No
                           position_bias)
     h = transformer_stack(params["decoder"], h, bias, config, rng, memory,
                           padding_bias(memory_mask), cache, angles)
-    if config.tie_embeddings:  # output k is token id k + TIED_ID_OFFSET (the vocabulary's convention)
-        table = params["embed"]["W"][TIED_ID_OFFSET : TIED_ID_OFFSET + config.n_outputs]
+    if config.tie_embeddings:  # output k is token id k + N_RESERVED (the vocabulary's convention)
+        table = params["embed"]["W"][N_RESERVED : N_RESERVED + config.n_outputs]
         return affine(h, np.transpose(table), onp.zeros(config.n_outputs, table.dtype))
     return linear(params["head"], h)

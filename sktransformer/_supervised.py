@@ -1,8 +1,8 @@
 """What the classifier and the regressor share: an encoder over arrays or sequences, pooled, one head.
 
 :class:`_PooledEncoderModel` supplies the template's input hooks for the
-array-or-sequence input family (one :class:`~sktransformer._inputs.InputAdapter`
-codec) and the network: from scratch, or the weights of a fitted
+array-or-sequence input families (one :class:`~sktransformer._families.InputFamily`
+codec, chosen at fit) and the network: from scratch, or the weights of a fitted
 :class:`~sktransformer.TransformerEncoder` (``encoder=``) with a new head.
 A subclass adds its targets (``_encode_targets``), loss, validation score and
 outputs.
@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 
 from ._base import TrainingData, _BaseTransformer
-from ._inputs import InputAdapter
+from ._families import choose_family
 from ._model import DTYPE, encode, head_logits, init_linear, init_params, pooled_features
 from ._ngrams import fit_ngrams, n_ngram_rows, ngram_rows, ngrams_help
 from ._tree import tree_copy
@@ -39,7 +39,7 @@ class _PooledEncoderModel(_BaseTransformer):
     def _new_codec(self, X):
         """The encoder's fitted input reader when transferring (fitting a clone on ``X`` if needed)."""
         if self.encoder is None:
-            return InputAdapter(self.input_type, self.max_len), None
+            return choose_family(self, X, self.input_type, self.max_len), None
         encoder = self.encoder if hasattr(self.encoder, "params_") else clone(self.encoder).fit(X)
         return encoder._codec, encoder
 
@@ -62,7 +62,7 @@ class _PooledEncoderModel(_BaseTransformer):
         """(config, params): from scratch, or the encoder's weights with a new output head."""
         n_outputs = self._n_outputs()
         if encoder is None:
-            config = self._model_config(self._codec.model_kind, self._codec.model_input_size,
+            config = self._model_config(self._codec.embedding, self._codec.input_size,
                                         n_outputs)
             self.max_ngram_ = self._ngram_order(data, config)
             self._ngrams = None

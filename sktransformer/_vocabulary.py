@@ -59,56 +59,90 @@ def to_id_matrix(token_lists, vocabulary, width):
     return ids
 
 
-class GenerativeVocabulary:
-    """Token <-> id for models that generate tokens.
+class Vocabulary:
+    """Token <-> id, each special id named once (as Hugging Face tokenizers name theirs).
 
-    Ids: 0 padding, 1 unknown, 2..V+1 the vocabulary's tokens, then an
-    end-of-sequence id and a begin-of-sequence id. The model's outputs cover
-    the tokens and end-of-sequence only (nothing else is ever a target):
-    output ``k`` is id ``k + 2``.
+    Ids: ``pad_id`` 0 and ``unknown_id`` 1 (``N_RESERVED`` ids in every
+    vocabulary), the tokens from 2 (``tokens`` maps token -> id), then one
+    id per name in ``specials`` ("eos", "bos", "end", ...) in that order.
+    ``aliases`` names specials that are tokens themselves (a checkpoint's
+    ``<|endoftext|>`` both begins and ends a document). The [MASK] id of
+    masked-token pretraining is the first id past them all, ``n_ids``.
+
+    A generative model predicts the tokens and end-of-sequence: output
+    column ``k`` is id ``k + N_RESERVED``, and "eos", when it is a special of
+    its own, is the last column.
     """
 
+    pad_id, unknown_id = PAD_ID, UNKNOWN_ID
     END_TOKEN = "<eos>"
 
-    def __init__(self, vocabulary):
-        self.vocabulary = vocabulary
-        self.eos = len(vocabulary) + N_RESERVED
-        self.bos = self.eos + 1
-        self.n_ids = self.bos + 1
-        self.n_outputs = len(vocabulary) + 1
-        self._tokens = [None] * self.n_outputs
-        for token, i in vocabulary.items():
+    def __init__(self, tokens, specials=(), aliases=None):
+        self.vocabulary = dict(tokens)
+        first = max(self.vocabulary.values(), default=N_RESERVED - 1) + 1  # ids of a tokenizer may skip
+        self.special_ids = {name: first + i for i, name in enumerate(specials)}
+        self.special_ids.update(aliases or {})
+        self.n_ids = first + len(specials)
+        self._tokens = [None] * (first - N_RESERVED)
+        for token, i in self.vocabulary.items():
             self._tokens[i - N_RESERVED] = token
-        self._tokens[-1] = self.END_TOKEN
+        if self.special_ids.get("eos") == first:
+            self._tokens.append(self.END_TOKEN)
+
+    def special(self, name):
+        """The id of special ``name``; a ``KeyError`` naming it if this vocabulary has none."""
+        if name not in self.special_ids:
+            raise KeyError(f"this vocabulary has no {name!r} id (it has {sorted(self.special_ids)})")
+        return self.special_ids[name]
+
+    eos = property(lambda self: self.special("eos"), doc="End of sequence (generative models).")
+    bos = property(lambda self: self.special("bos"), doc="Beginning of sequence (generative models).")
+    end = property(lambda self: self.special("end"), doc="End marker after every seq2seq source.")
+
+    @property
+    def mask_id(self):
+        """The [MASK] id of masked-token pretraining: the first id past the vocabulary's."""
+        return self.n_ids
 
     def encode(self, tokens, bos=True, eos=True):
-        """[<bos>] + ids of ``tokens`` (unknown ones as 1) + [<eos>]."""
+        """[<bos>] + ids of ``tokens`` (unknown ones as ``unknown_id``) + [<eos>]."""
         ids = [self.vocabulary.get(t, UNKNOWN_ID) for t in tokens]
         return ([self.bos] if bos else []) + ids + ([self.eos] if eos else [])
 
+    def id_matrix(self, token_lists, width):
+        """Padded (N, width) ids of token lists (see :func:`to_id_matrix`)."""
+        return to_id_matrix(token_lists, self.vocabulary, width)
+
+    # ------------------------------------------------- generative outputs
+
+    @property
+    def n_outputs(self):
+        """Number of output columns: one per token id, and end-of-sequence."""
+        return len(self._tokens)
+
     @staticmethod
     def output_index(ids):
-        """Model output column of each id (-1 for padding and unknown, which are never targets)."""
+        """Output column of each id (-1 for padding and unknown, which are never targets)."""
         ids = np.asarray(ids)
         return np.where(ids >= N_RESERVED, ids - N_RESERVED, -1)
 
-    def token(self, output_index):
-        """The token of an output column (``"<eos>"`` for the last)."""
-        return self._tokens[output_index]
+    @staticmethod
+    def id_of_column(columns):
+        """Id of each output column (the inverse of :meth:`output_index`)."""
+        return np.asarray(columns) + N_RESERVED
 
-    def is_end(self, output_index):
-        """True for the end-of-sequence column."""
-        return output_index == self.eos_column
+    def token(self, column):
+        """The token of an output column (``"<eos>"`` for end-of-sequence)."""
+        return self._tokens[column]
 
     @property
     def eos_column(self):
-        """The output column of end-of-sequence (the last)."""
-        return self.n_outputs - 1
+        """The output column of end-of-sequence."""
+        return self.eos - N_RESERVED
 
-    @staticmethod
-    def id_of_column(columns):
-        """Token id of each output column (the inverse of :meth:`output_index`)."""
-        return np.asarray(columns) + N_RESERVED
+    def is_end(self, column):
+        """True for the end-of-sequence column."""
+        return column == self.eos_column
 
     @staticmethod
     def join(tokens, analyzer):
@@ -117,24 +151,21 @@ class GenerativeVocabulary:
 
     @property
     def output_tokens(self):
-        """Column labels of the model's outputs: the tokens in id order, then ``"<eos>"``."""
+        """Labels of the output columns: the tokens in id order, then ``"<eos>"``."""
         return list(self._tokens)
 
 
 class PairVocabulary:
-    """The two vocabularies of a sequence-to-sequence model, with their special ids named.
+    """The two sides of a sequence-to-sequence model: a source and a target :class:`Vocabulary`.
 
-    Source ids: 0 padding, 1 unknown, the source tokens from 2, then
-    ``source_end``, the end marker put after every source (so even an empty
-    source has one real position). Target: a :class:`GenerativeVocabulary`.
+    The source has an "end" id, put after every source (so even an empty
+    source has one real position); the target has "eos" and "bos".
+    ``target_is_text``: targets were strings (predict joins tokens);
+    ``target_is_scalar``: each target was one label (predict returns labels).
     """
 
-    target_is_scalar = False  # every target a single label (y 1-D): predict returns labels
-
-    def __init__(self, source, target, target_is_text, target_is_scalar=False):
-        self.source = source
-        self.target = target
+    def __init__(self, source_tokens, target_tokens, target_is_text, target_is_scalar=False):
+        self.source = Vocabulary(source_tokens, specials=("end",))
+        self.target = Vocabulary(target_tokens, specials=("eos", "bos"))
         self.target_is_text = target_is_text
         self.target_is_scalar = target_is_scalar
-        self.source_end = len(source) + N_RESERVED
-        self.n_source_ids = self.source_end + 1

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
 from ._base import TrainingData, _BaseTransformer
-from ._inputs import InputAdapter
+from ._families import choose_family
 from ._layers import linear
 from ._model import DTYPE, encode, init_linear, init_params, pool
 from ._primitives import log_softmax, softmax_cross_entropy
@@ -262,7 +262,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return self._fit_template(X, None, None, partial=True)
 
     def _new_codec(self, X):
-        return InputAdapter(self.input_type, self.max_len), None
+        return choose_family(self, X, self.input_type, self.max_len), None
 
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
         return TrainingData(self._codec.read(self, X, fitting, what, training=True))
@@ -273,9 +273,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _init_model(self, data, rng, source):
         """A fresh network with the pretraining head for this kind of input."""
         codec, inputs = self._codec, data.inputs
-        tokens = codec.model_kind == "tokens"
-        size = codec.mask_id + 1 if tokens else codec.model_input_size  # ids, then [MASK]
-        config = self._model_config(codec.model_kind, size, 0)
+        tokens = codec.vocabulary is not None  # masked tokens; else masked values
+        size = codec.mask_id + 1 if tokens else codec.input_size  # ids, then [MASK]
+        config = self._model_config(codec.embedding, size, 0)
         params = init_params(config, rng)
         d = config.d_model
         if tokens:

@@ -16,7 +16,7 @@ from ._primitives import softmax_cross_entropy
 from ._runtime import blas_limit, make_rng
 from ._sequences import _warn_fractional, read_token_lists, warn_unknown_tokens
 from ._text import analyze
-from ._vocabulary import PAD_ID, GenerativeVocabulary, build_vocabulary
+from ._vocabulary import PAD_ID, Vocabulary, build_vocabulary
 
 # ------------------------------------------------------------ pure helpers
 
@@ -288,7 +288,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         """Context windows of the documents ``X`` (a fresh fit learns the vocabulary first)."""
         documents = self._token_lists(X, reset=fitting)
         if fitting:
-            self._codec = GenerativeVocabulary(build_vocabulary(documents))
+            self._codec = Vocabulary(build_vocabulary(documents), specials=("eos", "bos"))
         elif what == "X":
             warn_unknown_tokens(documents, self._codec.vocabulary)
         return self._windows(self._codec, documents, stride=self.max_len)

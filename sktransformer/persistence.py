@@ -38,8 +38,8 @@ from pathlib import Path
 
 from ._version import __version__
 
-FORMAT_VERSION = 4  # 4: manifest of member checksums; 3: one codec per estimator, flat AdamW
-OLDEST_READABLE = 4  # format 3 has no manifest; formats 1-2: estimator internals this version no longer has
+FORMAT_VERSION = 5  # 5: input families and one Vocabulary class; 4: member checksums
+OLDEST_READABLE = 5  # format 4 holds codec classes this version no longer has; 3 has no manifest
 HEADER = "sktransformer.json"
 SCHEMA = "schema.json"  # skops's description of the object: every type in the file is named there
 # scikit-learn types skops trusts that a model file may still not contain, with the reason

@@ -37,11 +37,13 @@ import pathlib
 
 import numpy as np
 
+from ._families import InputFamily
 from ._inputs import Inputs
-from ._model import DTYPE, TIED_ID_OFFSET, ModelConfig, init_linear
+from ._model import DTYPE, ModelConfig, init_linear
 from ._runtime import make_rng
 from ._sequences import _check_sequences
 from ._tokenizer import Tokenizer, _require
+from ._vocabulary import N_RESERVED, Vocabulary
 
 ENCODER_TYPES = ("bert", "distilbert")
 DECODER_TYPES = ("gpt2",)
@@ -59,36 +61,33 @@ _TOKEN_TABLE = {"bert": "embeddings.word_embeddings.weight",
 _NUMPY_DTYPES = {"F64", "F32", "F16", "I64", "U64", "I32", "U32", "I16", "U16", "I8", "U8", "BOOL"}
 
 
-class TokenizerAdapter:
-    """Raw text -> ``Inputs`` through a checkpoint's tokenizer (stands in for ``InputAdapter``)."""
+class TokenizerAdapter(InputFamily):
+    """The input family of a checkpoint: raw text -> ``Inputs`` through its tokenizer (nothing learned).
 
-    kind = "sequences"
-    model_kind = "tokens"
+    Ids are the tokenizer's own (the checkpoint's embedding rows past them,
+    padding, are dropped at load); [MASK] is the first id past them, as in
+    every family.
+    """
 
-    def __init__(self, tokenizer, max_len, n_vocab):
+    embedding = "tokens"
+
+    def __init__(self, tokenizer, max_len, n_ids):
+        super().__init__(max_len=max_len)
         self.tokenizer = tokenizer
-        self.max_len = max_len
-        self.n_vocab = n_vocab
+        self.n_ids = n_ids
+        self.fitted = True
 
     @property
-    def model_input_size(self):
-        return self.n_vocab
+    def input_size(self):
+        return self.n_ids
 
     @property
     def mask_id(self):
-        """The tokenizer's ids, then one [MASK] row added for masked-token training.
-
-        Embedding rows past the tokenizer's ids (padding) are dropped at load,
-        so [MASK] is the last id and no id without a token is a target.
-        """
-        return self.n_vocab - 1
+        return self.n_ids
 
     @property
     def vocabulary(self):
         return self.tokenizer.vocabulary
-
-    def fit_transform(self, estimator, X):
-        return self.transform(estimator, X)
 
     def read(self, estimator, X, fitting=False, what="X", training=False):
         """Raw text -> ``Inputs`` (the tokenizer is fixed: nothing is learned)."""
@@ -102,58 +101,29 @@ class TokenizerAdapter:
         ids, mask = self.tokenizer.encode(list(X), self.max_len)
         return Inputs(ids, mask)
 
-    def _analyze(self, X):
-        """The tokens of each text, special tokens included (labels for attention maps)."""
+    def position_labels(self, estimator, X, n_positions):
+        """The tokenizer's tokens of each text, special tokens included."""
         return [self.tokenizer.backend.encode(x).tokens[: self.max_len] for x in X]
 
 
-class CheckpointVocabulary:
-    """The vocabulary of a generative checkpoint, with :class:`GenerativeVocabulary`'s conventions.
+class CheckpointVocabulary(Vocabulary):
+    """A generative checkpoint's vocabulary: id = tokenizer id + ``N_RESERVED``, as in :class:`Vocabulary`.
 
-    Model id = tokenizer id + 2 (ids 0 and 1, padding and unknown, are never
-    read), so output column ``k`` is the tokenizer's token ``k``. The
-    checkpoint's end-of-text token both starts and ends every document.
-    There is one output per tokenizer id (rows of the checkpoint's embedding
-    past the tokenizer's ids, padding, are not outputs).
+    Ids 0 and 1 (padding and unknown) are never read, so output column ``k``
+    is the tokenizer's token ``k``; the end-of-text token both begins and
+    ends every document ("bos" and "eos" name it). There is one output per
+    tokenizer id (embedding rows past them, padding, are not outputs).
     """
 
     def __init__(self, tokenizer, end_id):
+        end = end_id + N_RESERVED
+        super().__init__({t: i + N_RESERVED for t, i in tokenizer.vocabulary.items()},
+                         aliases={"eos": end, "bos": end})
         self.tokenizer = tokenizer
-        tokens = tokenizer.vocabulary
-        self.vocabulary = {t: i + TIED_ID_OFFSET for t, i in tokens.items()}
-        self.n_outputs = _n_token_ids(tokenizer)
-        self.n_ids = self.n_outputs + TIED_ID_OFFSET
-        self.eos = self.bos = end_id + TIED_ID_OFFSET
-        self._tokens = [None] * self.n_outputs
-        for t, i in tokens.items():
-            self._tokens[i] = t
-
-    def encode(self, tokens, bos=True, eos=True):
-        ids = [self.vocabulary.get(t, 1) for t in tokens]
-        return ([self.bos] if bos else []) + ids + ([self.eos] if eos else [])
-
-    @staticmethod
-    def output_index(ids):
-        ids = np.asarray(ids)
-        return np.where(ids >= TIED_ID_OFFSET, ids - TIED_ID_OFFSET, -1)
-
-    def token(self, output_index):
-        return self._tokens[output_index]
-
-    def is_end(self, output_index):
-        return output_index + TIED_ID_OFFSET == self.eos
-
-    @staticmethod
-    def id_of_column(columns):
-        return np.asarray(columns) + TIED_ID_OFFSET
 
     def join(self, tokens, analyzer):
         """Generated tokens -> text, by the tokenizer's decoder."""
-        return self.tokenizer.decode([self.vocabulary[t] - TIED_ID_OFFSET for t in tokens])
-
-    @property
-    def output_tokens(self):
-        return list(self._tokens)
+        return self.tokenizer.decode([self.vocabulary[t] - N_RESERVED for t in tokens])
 
 
 # --------------------------------------------------------------- checkpoint
@@ -430,7 +400,7 @@ def gpt2_params(arch, tensors):
     w = _Weights(tensors, _PREFIXES["gpt2"])
     d, f, n_vocab = arch["d_model"], arch["d_ff"], arch["vocab"]
     table = w("wte.weight", (n_vocab, d))[: arch.get("tokens")]
-    embed = {"W": np.concatenate([np.zeros((TIED_ID_OFFSET, d), DTYPE), table]),  # + padding, unknown
+    embed = {"W": np.concatenate([np.zeros((N_RESERVED, d), DTYPE), table]),  # + padding, unknown
              "positions": w("wpe.weight", (arch["n_positions"], d))}
     blocks = []
     for i in range(arch["n_layers"]):
@@ -520,7 +490,7 @@ def load_encoder(cls, path, params):
     rng = make_rng(estimator.random_state)
     tree = _add_masked_training(encoder_params(arch, model_type, tensors), tokenizer, rng)
     estimator._target_mean = estimator._target_scale = None
-    estimator._codec = TokenizerAdapter(tokenizer, estimator.max_len, arch["tokens"] + 1)
+    estimator._codec = TokenizerAdapter(tokenizer, estimator.max_len, arch["tokens"])
     estimator._initialize(model_config, tree, rng)
     return estimator
 
@@ -588,7 +558,7 @@ def load_language_model(cls, path, params):
     estimator = cls(**_estimator_params(arch, params, cls.__name__), norm_first=True,
                     analyzer=tokenizer)
     estimator._codec = CheckpointVocabulary(tokenizer, _end_id(config, tokenizer))
-    model_config = _model_config(arch, estimator, input_size=arch["tokens"] + TIED_ID_OFFSET,
+    model_config = _model_config(arch, estimator, input_size=arch["tokens"] + N_RESERVED,
                                  norm_first=True, n_outputs=arch["tokens"], tie_embeddings=True)
     estimator._initialize(model_config, gpt2_params(arch, tensors), make_rng(estimator.random_state))
     return estimator

@@ -18,10 +18,8 @@ from ._sequences import _warn_fractional, read_token_lists, warn_unknown_tokens
 from ._text import analyze
 from ._vocabulary import (
     PAD_ID,
-    GenerativeVocabulary,
     PairVocabulary,
     build_vocabulary,
-    to_id_matrix,
 )
 
 # ------------------------------------------------------------ search (pure)
@@ -242,9 +240,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         The marker gives even an empty source one real position, so the
         decoder's cross-attention always has something to read.
         """
-        end = self._codec.source_end
+        end = self._codec.source.end
         width = min(self._fitted_param("max_len"), max(len(t) for t in token_lists) + 1)
-        ids = to_id_matrix([t[: width - 1] for t in token_lists], self._codec.source, width)
+        ids = self._codec.source.id_matrix([t[: width - 1] for t in token_lists], width)
         lengths = np.minimum([len(t) for t in token_lists], width - 1)
         ids[np.arange(len(ids)), lengths] = end
         return Inputs(ids, ids != PAD_ID)
@@ -327,13 +325,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                 UserWarning, stacklevel=4,
             )
         if not fitting and what == "X":
-            warn_unknown_tokens(sources, self._codec.source)
+            warn_unknown_tokens(sources, self._codec.source.vocabulary)
             warn_unknown_tokens(targets, self._codec.target.vocabulary, "y")
         if fitting:
             raw = y.tolist() if isinstance(y, np.ndarray) else list(y)
-            target_vocabulary = GenerativeVocabulary(build_vocabulary(targets, argument="y"))
+            target_tokens = build_vocabulary(targets, argument="y")
             self._codec = PairVocabulary(
-                build_vocabulary(sources), target_vocabulary,
+                build_vocabulary(sources), target_tokens,
                 target_is_text=all(isinstance(t, str) for t in raw),
                 target_is_scalar=not any(isinstance(t, str | list | tuple | np.ndarray) for t in raw))
         return self._pairs(sources, targets)
@@ -346,7 +344,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         vocab = self._codec
         config = replace(self._model_config("tokens", vocab.target.n_ids, vocab.target.n_outputs),
                          max_len=self.max_len + 1)
-        source_config = replace(config, input_size=vocab.n_source_ids, n_outputs=0,
+        source_config = replace(config, input_size=vocab.source.n_ids, n_outputs=0,
                                 max_len=self.max_len)
         self._source_config = source_config
         return config, {"source": init_params(source_config, rng),
@@ -576,7 +574,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def source_vocabulary_(self):
         """Source token -> id."""
         check_is_fitted(self)
-        return self._codec.source
+        return self._codec.source.vocabulary
 
     @property
     def target_vocabulary_(self):

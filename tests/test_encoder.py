@@ -234,12 +234,15 @@ def test_pretraining_on_unlabeled_data_helps_when_labels_are_few():
     X_test, y_test = up_down_task(500, seed=1)
     # 10 labels (with 20, the mimetic-initialised classifier from scratch already reaches 0.93)
     few = np.r_[np.flatnonzero(y == 0)[:5], np.flatnonzero(y == 1)[:5]]
-    enc = TransformerEncoder(d_model=32, n_heads=2, max_iter=20, random_state=0).fit(X)
-    scratch = TransformerClassifier(d_model=32, n_heads=2, max_iter=30, random_state=0)
-    tuned = TransformerClassifier(encoder=enc, max_iter=30, random_state=0)
-    scratch_score = scratch.fit(X[few], y[few]).score(X_test, y_test)
-    tuned_score = tuned.fit(X[few], y[few]).score(X_test, y_test)
-    assert tuned_score >= 0.9 and tuned_score > scratch_score + 0.1
+    scratch_scores, tuned_scores = [], []
+    for seed in range(3):  # one seed's 10-label fine-tune varies by +-0.1: the mean over three
+        enc = TransformerEncoder(d_model=32, n_heads=2, max_iter=20, random_state=seed).fit(X)
+        scratch = TransformerClassifier(d_model=32, n_heads=2, max_iter=30, random_state=seed)
+        tuned = TransformerClassifier(encoder=enc, max_iter=30, random_state=seed)
+        scratch_scores.append(scratch.fit(X[few], y[few]).score(X_test, y_test))
+        tuned_scores.append(tuned.fit(X[few], y[few]).score(X_test, y_test))
+    # measured: tuned 0.84-1.00 (mean 0.94), from scratch 0.67-0.81 (mean 0.74)
+    assert np.mean(tuned_scores) >= 0.9 and np.mean(tuned_scores) > np.mean(scratch_scores) + 0.1
 
 
 def test_partial_fit_starts_from_the_encoder():

@@ -10,7 +10,6 @@ from sktransformer import (
     TransformerClassifier,
 )
 from sktransformer._layers import (
-    add_positional_encoding,
     causal_bias,
     feed_forward,
     linear,
@@ -28,6 +27,7 @@ from sktransformer._layers import (
 )
 from sktransformer._model import (
     ModelConfig,
+    add_positions,
     encode,
     init_attention,
     init_block,
@@ -71,7 +71,8 @@ def test_sinusoidal_encoding_matches_paper_formula():
 def test_positional_encoding_shapes(kind):
     x = _x()
     params = {"positions": rng.normal(size=(10, D)).astype(np.float32)}
-    out = add_positional_encoding(params, x, kind)
+    config = ModelConfig(input_kind="tokens", input_size=5, d_model=D, positional_encoding=kind)
+    out = add_positions(params, config, x)
     assert out.shape == x.shape
     assert np.array_equal(out, x) == (kind is None)
 

@@ -6,7 +6,7 @@ from configs import SMALL
 from tasks import invented_words, query_order_task
 
 from sktransformer import TransformerClassifier, TransformerRegressor, load, save
-from sktransformer._inputs import InputAdapter
+from sktransformer._families import choose_family
 from sktransformer._ngrams import (
     MIN_COUNT,
     fit_ngrams,
@@ -106,7 +106,8 @@ def test_numeric_input_ignores_max_ngram():
 
 
 def _ids(X):
-    return InputAdapter().fit_transform(TransformerClassifier(), X).X
+    estimator = TransformerClassifier()
+    return choose_family(estimator, X).read(estimator, X, fitting=True).X
 
 
 def test_probe_finds_ngrams_pay_on_words_and_not_on_an_order_puzzle():

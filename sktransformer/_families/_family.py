@@ -1,0 +1,142 @@
+"""The input-family protocol: one object per kind of ``X``, chosen at the first fit, asked ever after."""
+
+import warnings
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from .._inputs import text_column
+from .._vocabulary import UNKNOWN_ID
+
+
+class InputFamily:
+    """What one kind of ``X`` is to the model: how it is read and what the network embeds.
+
+    :func:`~sktransformer._families.choose_family` (the registry) picks a
+    family at the first fit from ``X`` and ``input_type``; the estimator keeps
+    it as its codec and asks it, instead of comparing names, for:
+
+    - ``read(estimator, X, fitting, what, training)``: raw ``X`` -> ``Inputs``
+      (learning the vocabulary or sizes at a fresh fit, checking otherwise);
+    - ``embedding``: what the network embeds, ``"tokens"``, ``"numeric"`` or
+      ``"series"`` (the embedding registry of :mod:`sktransformer._model`);
+    - ``input_size``: embedding rows (token families) or features / channels;
+    - ``vocabulary`` (a :class:`~sktransformer._vocabulary.Vocabulary`, or None)
+      and ``mask_id``, the [MASK] id of masked-token pretraining;
+    - ``position_labels(estimator, X, n_positions)``: what each position is,
+      for attention plots;
+    - ``fixed_width``: inputs are as wide as the training array (id matrices).
+
+    A new family is one module: a subclass with ``claims``, ``learn`` and
+    ``transform``, listed in the registry.
+    """
+
+    embedding = None
+    vocabulary = None
+    fixed_width = False
+
+    def __init__(self, input_type="auto", max_len=512, analyzer="word"):
+        self.input_type = input_type
+        self.max_len = max_len
+        self.analyzer = analyzer
+        self.fitted = False
+
+    @classmethod
+    def claims(cls, X, input_type):
+        """True if this family reads ``X`` (after text columns and NaN padding were resolved)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- reading
+
+    def read(self, estimator, X, fitting=False, what="X", training=False):
+        """Raw ``X`` -> ``Inputs``: learning from it (a fresh ``fitting``), or checked against fit.
+
+        A family that is already fitted (taken over from a pretrained
+        encoder) is not learned again when ``fitting``: it records
+        ``n_features_in_`` on ``estimator`` and reads ``X`` as any other
+        input. Errors name ``what`` (``"X_val"`` for validation data); more
+        ``training`` data after the first warns when it is largely unknown.
+        """
+        X = text_column(estimator, X)
+        try:
+            X = self.prepare(estimator, X, fitting and not self.fitted)
+            if fitting and not self.fitted:
+                inputs = self.learn(estimator, X)
+                self.fitted = True
+            else:
+                inputs = self.transform(estimator, X, reset=fitting)
+        except (ValueError, TypeError) as error:
+            if what == "X":
+                raise
+            raise type(error)(f"{what}: {error}") from None
+        if training and not fitting and what == "X":
+            self.warn_unknown(inputs)
+        return inputs
+
+    def prepare(self, estimator, X, learning):
+        """``X`` as this family reads it (e.g. NaN-padded series as a list); ``X`` by default."""
+        return X
+
+    def learn(self, estimator, X):
+        """Learn sizes (and vocabulary) from training ``X``; its ``Inputs``."""
+        raise NotImplementedError
+
+    def transform(self, estimator, X, reset=False):
+        """``X`` -> ``Inputs``, checked against fit (``reset`` records ``n_features_in_``)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- the model's view
+
+    @property
+    def input_size(self):
+        """Embedding rows of a token family (its vocabulary's ids)."""
+        return self.vocabulary.n_ids
+
+    @property
+    def mask_id(self):
+        """The [MASK] id of masked-token pretraining: the first id past the vocabulary's."""
+        return self.vocabulary.mask_id
+
+    def position_labels(self, estimator, X, n_positions):
+        """One label per position of each sample (``t0``, ``t1``, ... unless a family knows better)."""
+        return [[f"t{j}" for j in range(n_positions)] for _ in range(len(X))]
+
+    def warn_unknown(self, inputs):
+        """Warn when more than 5% of the tokens of more training data are unknown to the vocabulary."""
+        if self.vocabulary is None or inputs.mask is None:
+            return
+        real = int(inputs.mask.sum())
+        unknown = int((inputs.X == UNKNOWN_ID).sum())
+        if real and unknown > 0.05 * real:
+            warnings.warn(
+                f"{unknown} of {real} tokens ({unknown / real:.0%}) of X are not in the vocabulary "
+                "learned on the first training data and are read as one unknown token. Fix the "
+                "vocabulary up front: fit the first call (or a SequenceVectorizer in front) on "
+                "data with every token, or refit.", UserWarning, stacklevel=6)
+
+    # ------------------------------------------------------------- shared checks
+
+    def validate(self, estimator, X, reset, ndim):
+        """``validate_data`` for an array of ``ndim`` dimensions, with messages that name the problem."""
+        given = np.ndim(X) if isinstance(X, np.ndarray | list | tuple) else None
+        if given is not None and given > 3:  # before validate_data, whose width check would mislead
+            raise ValueError(f"X has {given} dimensions; expected 2-D or 3-D input.")
+        X = validate_data(estimator, X, reset=reset, dtype="numeric", allow_nd=True,
+                          ensure_min_features=1)
+        if X.ndim != ndim:
+            raise ValueError(f"X has {X.ndim} dimensions, but {type(estimator).__name__} was "
+                             f"fitted on {ndim}-D input.")
+        return X
+
+    def check_length(self, length):
+        if length > self.max_len:
+            raise ValueError(
+                f"X has sequences of length {length}, longer than max_len={self.max_len}. "
+                "Increase max_len or shorten the sequences.")
+
+    @staticmethod
+    def as_float32(X):
+        out = X.astype(np.float32)
+        if not np.isfinite(out).all():
+            raise ValueError("X has values too large to represent as float32.")
+        return out

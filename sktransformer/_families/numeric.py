@@ -1,0 +1,37 @@
+"""Numeric rows: a 2-D float array, one token per feature (``x_j W_j + b_j``, as in FT-Transformer)."""
+
+from .._inputs import Inputs, is_ragged_series, warn_if_token_ids_among_features
+from .._sequences import is_sequence_input
+from ._family import InputFamily
+
+
+class NumericRows(InputFamily):
+    """(n_samples, n_features) floats: feature ``j`` is position ``j``, embedded by its own weights."""
+
+    embedding = "numeric"
+
+    @classmethod
+    def claims(cls, X, input_type):
+        return True  # the registry's last resort: any other table is numeric (or refused here)
+
+    def learn(self, estimator, X):
+        warn_if_token_ids_among_features(X)
+        X = self.validate(estimator, X, reset=True, ndim=2)
+        self.n_features = X.shape[1]
+        return Inputs(self.as_float32(X))
+
+    def transform(self, estimator, X, reset=False):
+        if is_sequence_input(X) or is_ragged_series(X):
+            raise ValueError(f"{type(estimator).__name__} was fitted on a numeric array; it cannot "
+                             "read a list of sequences.")
+        return Inputs(self.as_float32(self.validate(estimator, X, reset=reset, ndim=2)))
+
+    @property
+    def input_size(self):
+        return self.n_features
+
+    def position_labels(self, estimator, X, n_positions):
+        """The feature names seen in fit, or ``x0``, ``x1``, ..."""
+        names = getattr(estimator, "feature_names_in_", None)
+        labels = list(map(str, names)) if names is not None else [f"x{j}" for j in range(n_positions)]
+        return [list(labels) for _ in range(len(X))]
