@@ -18,6 +18,7 @@ from .language_model import TransformerLanguageModel
 from .persistence import load, save
 from .regressor import TransformerRegressor
 from .seq2seq import TransformerSeq2Seq
+from .tagger import TransformerTagger
 from .vectorizer import SequenceVectorizer
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "TransformerLanguageModel",
     "TransformerRegressor",
     "TransformerSeq2Seq",
+    "TransformerTagger",
     "__version__",
     "load",
     "save",

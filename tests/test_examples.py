@@ -146,10 +146,21 @@ def test_loss_curve_example_learns_digits(figures_of):
     assert f["last_loss"] < f["first_loss"] / 10 and f["best_validation"] >= 0.95, f
 
 
+@pytest.mark.slow
+def test_tagging_example_reads_dates_from_context(figures_of):
+    claim = ("token accuracy above 0.99 on 500 new sentences, and above 0.98 on their number tokens "
+             "(day, month, year, hour or room?), where a logistic regression on each token and its "
+             "position stays below 0.92")
+    assert _normalized(claim) in README
+    f = figures_of("plot_tagging.py")  # measured: 0.998, 0.994 and 0.893
+    assert f["token_accuracy"] > 0.99 and f["number_accuracy"] > 0.98, f
+    assert f["baseline_number_accuracy"] < 0.92, f
+
+
 def test_every_example_is_checked():
     checked = {q.script for q in QUOTES} | {"plot_attention_order.py", "plot_encoder_pca.py",
                                              "text_generation.py", "plot_loss_curve.py",
-                                             "pretrained_finetune.py"}
+                                             "pretrained_finetune.py", "plot_tagging.py"}
     assert checked == {p.name for p in EXAMPLES}
 
 

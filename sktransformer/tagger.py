@@ -1,0 +1,295 @@
+"""TransformerTagger: one label per token, from the encoder's output at every position."""
+
+from itertools import compress
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from ._atomic import atomic
+from ._base import TrainingData
+from ._inputs import check_labels, text_column
+from ._model import DTYPE, encode, head_logits
+from ._primitives import log_softmax, softmax_cross_entropy
+from ._supervised import _PooledEncoderModel
+from ._text import analyze
+from .classifier import TransformerClassifier
+
+
+class TransformerTagger(_PooledEncoderModel):
+    """Transformer encoder tagger: a softmax over classes at every position, trained with autograd.
+
+    The classifier's network without pooling: a linear layer turns each
+    position's output vector into class scores, so a token's label comes from
+    attention over its whole sequence (as BERT tags named entities). ``y``
+    holds one label per position of each sequence of ``X`` as given:
+
+    - text and token lists: per token. Text is split by the word analyzer
+      (lowercased; letter/digit runs, other symbols alone: ``"12 May, 2024"``
+      is 4 tokens), so to label your own words pass token lists. Sequences
+      longer than ``max_len`` are cut (with a warning), their labels too;
+    - 2-D integer arrays of token ids (a ``SequenceVectorizer``'s output): per
+      column, or per position up to the row's last non-zero id (labels at
+      padding, id 0, are ignored);
+    - series, a 3-D array ``(n, T, n_channels)`` (labels at all-NaN padding
+      steps ignored) or a list of ``(T_i, n_channels)`` arrays: per step;
+    - 2-D float arrays, one token per feature as the classifier reads them: per
+      feature. (A univariate series as ``(n, T, 1)`` gets positions instead.)
+
+    Parameters
+    ----------
+    d_model, n_heads, n_layers, d_ff, dropout, attention_dropout, positional_encoding, \
+norm_first, activation, max_len, input_type, batch_size, learning_rate_init, learning_rate, \
+warmup_fraction, label_smoothing, alpha, max_grad_norm, max_iter, early_stopping, \
+validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads, \
+encoder
+        As in :class:`TransformerClassifier`; no ``pooling``. Validation scores
+        are token accuracies (the split is not stratified). An ``encoder``
+        pretrained with ``pooling="cls"`` keeps its [CLS] position, untagged.
+    max_ngram : int, default=1
+        As in :class:`TransformerClassifier`, without ``"auto"`` (whose probe
+        predicts a label per sequence).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Token labels.
+    params_, config_, loss_curve_, validation_scores_, best_loss_, best_validation_score_, \
+n_iter_, t_, n_features_in_, max_ngram_
+        As in :class:`TransformerClassifier`.
+
+    Examples
+    --------
+    >>> from sktransformer import TransformerTagger
+    >>> X = [["12", "may", "2024"], ["may", "12", "2024"], ["2024", "12", "may"]] * 20
+    >>> y = [["D", "M", "Y"], ["M", "D", "Y"], ["Y", "D", "M"]] * 20
+    >>> tagger = TransformerTagger(d_model=16, n_heads=2, n_layers=1, max_iter=30,
+    ...                            random_state=0).fit(X, y)
+    >>> tagger.predict([["2024", "12", "may"]])[0].tolist()
+    ['Y', 'D', 'M']
+    """
+
+    _parameter_constraints: dict = {
+        **{k: v for k, v in _PooledEncoderModel._parameter_constraints.items() if k != "pooling"},
+        "max_ngram": [Interval(Integral, 1, 8, closed="both")],
+    }
+
+    def __init__(self, d_model=64, n_heads=4, n_layers=2, d_ff=None, dropout=0.1,
+                 attention_dropout=0.0, positional_encoding="sinusoidal", max_ngram=1,
+                 norm_first=True, activation="gelu", max_len=512, input_type="auto",
+                 batch_size="auto", learning_rate_init=1e-3, learning_rate="constant",
+                 warmup_fraction=0.0, label_smoothing=0.0, alpha=0.01, max_grad_norm=1.0,
+                 max_iter=100, early_stopping="auto", validation_fraction=0.1,
+                 n_iter_no_change=20, tol=5e-3, random_state=None, verbose=0, warm_start=False,
+                 blas_threads=1, encoder=None):
+        self.d_model, self.n_heads, self.n_layers, self.d_ff = d_model, n_heads, n_layers, d_ff
+        self.dropout, self.attention_dropout = dropout, attention_dropout
+        self.positional_encoding, self.max_ngram = positional_encoding, max_ngram
+        self.norm_first, self.activation, self.max_len = norm_first, activation, max_len
+        self.input_type, self.batch_size, self.learning_rate = input_type, batch_size, learning_rate
+        self.learning_rate_init, self.warmup_fraction = learning_rate_init, warmup_fraction
+        self.label_smoothing, self.alpha, self.max_grad_norm = label_smoothing, alpha, max_grad_norm
+        self.max_iter, self.early_stopping, self.tol = max_iter, early_stopping, tol
+        self.validation_fraction, self.n_iter_no_change = validation_fraction, n_iter_no_change
+        self.random_state, self.verbose, self.warm_start = random_state, verbose, warm_start
+        self.blas_threads, self.encoder = blas_threads, encoder
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+        """Train the tagger.
+
+        Parameters
+        ----------
+        X : list of str or of token lists, array of token ids or features, or series
+        y : list of label sequences, or array-like of shape (n_samples, seq_len)
+            One label per position of each sequence of ``X`` (see the class docstring).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sequence weights, given to each of its tokens.
+        X_val, y_val : optional
+            Validation data, scored (token accuracy) every epoch.
+
+        Returns
+        -------
+        self : TransformerTagger
+
+        Raises
+        ------
+        ValueError
+            If labels are not one per position (naming the sequence and both
+            lengths), there are fewer than 2 classes, or ``X`` cannot be read.
+        """
+        return self._fit_template(X, y, sample_weight, X_val, y_val)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)``, from the current model (or a new one).
+
+        Parameters
+        ----------
+        X, y, sample_weight : as in :meth:`fit`
+        classes : array-like of shape (n_classes,), default=None
+            Every label there will be; needed on the first call unless its ``y`` has them all.
+
+        Returns
+        -------
+        self : TransformerTagger
+        """
+        return self._fit_template(X, y, sample_weight, partial=True, classes=classes)
+
+    # the classifier's label checks, classes_ and head width, for the labels of real tokens
+    _encode_labels, _n_outputs = TransformerClassifier._encode_targets, TransformerClassifier._n_outputs
+
+    def _read(self, X, y, sample_weight, *, fitting, classes, what):
+        inputs = self._codec.read(self, X, fitting, what, training=True)
+        labels, real = self._real_labels(X, y, inputs, "y" if what == "X" else "y_val")
+        target = np.full(real.shape, -1, np.int32)  # -1: padding, nothing to predict
+        target[real] = self._encode_labels(labels, fitting=fitting, classes=classes, what=what)["target"]
+        if what != "X":
+            return TrainingData(inputs, target=target)
+        weight = _check_sample_weight(sample_weight, inputs.X, ensure_non_negative=True)
+        return TrainingData(inputs, target=target, weight=weight.astype(DTYPE))
+
+    def _ragged(self, X):
+        """True for sequences in a list or a column (outputs are lists then), False for arrays."""
+        return isinstance(X, list | tuple) or getattr(X, "ndim", 2) < 2 or text_column(self, X) is not X
+
+    @staticmethod
+    def _real(inputs):
+        """(N, T) True at the real positions of model inputs."""
+        return inputs.mask if inputs.mask is not None else np.ones(inputs.X.shape[:2], bool)
+
+    def _real_labels(self, X, y, inputs, name):
+        """(the labels of real positions, in row order; their (N, T) mask), lengths checked."""
+        y = np.asarray(y) if hasattr(y, "__array__") and not hasattr(y, "__len__") else y
+        if y is None or isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
+            raise ValueError(f"{type(self).__name__} requires {name}: a sequence of labels for "
+                             f"each sequence of X, got {type(y).__name__}.")
+        rows = list(y.to_numpy() if hasattr(y, "iloc") and y.ndim == 2 else y)
+        if len(rows) != len(inputs):
+            raise ValueError(f"X has {len(inputs)} sequences, {name} {len(rows)} label sequences.")
+        real, ragged = self._real(inputs), self._ragged(X)
+        sequences = list(text_column(self, X)) if ragged else [()] * len(rows)
+        ends = np.where(real.any(axis=1), real.shape[1] - np.argmax(real[:, ::-1], axis=1), 0)
+        for i, (row, x) in enumerate(zip(rows, sequences, strict=True)):
+            if isinstance(row, str | bytes | dict | set) or not hasattr(row, "__len__"):
+                raise ValueError(
+                    f"{name}[{i}] is one label ({row}), not a sequence: {type(self).__name__} "
+                    "takes one label per token (for one per sequence use TransformerClassifier).")
+            tokens = analyze(x, self._codec.analyzer, True, i) if isinstance(x, str) else x
+            n = len(tokens) if ragged else np.shape(X)[1]  # an array's width (or up to padding)
+            if len(row) != n and (ragged or len(row) != ends[i]):
+                hint = (" Text is split into words and symbols: pass token lists to label your "
+                        "own tokens." if isinstance(x, str) else "")
+                raise ValueError(f"{name}[{i}] has {len(row)} labels, but sequence {i} of X has "
+                                 f"{n} {'tokens' if ragged else 'positions'}: give one label per "
+                                 f"position.{hint}")
+        labels = [label for row, keep in zip(rows, real, strict=True) for label in compress(row, keep)]
+        try:
+            check_labels(labels, name)
+        except ValueError:  # name the sequence with a missing label, or with labels of two types
+            for i, (row, keep) in enumerate(zip(rows, real, strict=True)):
+                check_labels(list(compress(row, keep)), f"{name}[{i}]")
+            raise
+        return labels, real
+
+    def _pooling(self):
+        return "mean"  # unused: no [CLS] position of its own, every output is a token's
+
+    def _outputs(self, params, inputs, rng=None):
+        """Class scores (N, T, n_classes) at every position."""
+        h, _ = encode(params, self.config_, inputs.X, inputs.mask, rng,
+                      ngrams=self._ngram_rows(inputs))
+        return head_logits(params, h[:, 1:] if self.config_.pooling == "cls" else h)
+
+    def _loss(self, params, batch, rng):
+        """Mean token cross-entropy, each token weighted by its sequence's weight (dropout on)."""
+        inputs, target = batch["inputs"], batch["target"]
+        rows, cols = np.nonzero(target[:, : inputs.X.shape[1]] >= 0)
+        weight = batch["weight"][rows]
+        logits = self._outputs(params, inputs, rng)[rows, cols]
+        total = softmax_cross_entropy(logits, target[rows, cols], weight, self.label_smoothing)
+        return total / DTYPE(max(float(weight.sum()), 1e-12))
+
+    def _logits(self, inputs, params=None):
+        """(N, T, n_classes) scores of model-ready inputs, batch-invariantly."""
+        return self._map_batches(self._outputs, inputs, params, width_axes=(1,),
+                                 floats_per_sample=lambda width: width * len(self.classes_))
+
+    def _validation_score(self, params, data):
+        """Token accuracy on the validation data."""
+        target = data.arrays["target"]
+        predicted = self._logits(data.inputs, params).argmax(axis=2)
+        return float(np.mean(predicted[target >= 0] == target[target >= 0]))
+
+    def _proba(self, X):
+        """Model inputs and (N, T, n_classes) probabilities, 0 at padding (T: array X's width)."""
+        check_is_fitted(self)
+        inputs = self._inputs(X)
+        proba = np.exp(log_softmax(self._logits(inputs).astype(np.float64)))
+        proba = proba * self._real(inputs)[:, :, None]
+        extra = 0 if self._ragged(X) else np.shape(X)[1] - proba.shape[1]  # NaN-padded steps
+        return inputs, np.pad(proba, [(0, 0), (0, extra), (0, 0)])
+
+    def _per_sequence(self, X, inputs, values):
+        """For ragged ``X``, each sequence's real positions of ``values`` in a list; else ``values``."""
+        lengths = self._real(inputs).sum(axis=1)
+        return [v[:n] for v, n in zip(values, lengths, strict=True)] if self._ragged(X) else values
+
+    def predict_proba(self, X):
+        """Class probabilities of every token, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : as in :meth:`fit`
+
+        Returns
+        -------
+        proba : list of ndarray of shape (n_tokens_i, n_classes), or ndarray \
+of shape (n_samples, seq_len, n_classes)
+            A list for sequences in a list (``max_len`` rows for a sequence cut
+            there); an array for an array ``X``, with rows of 0 at padding.
+        """
+        inputs, proba = self._proba(X)
+        return self._per_sequence(X, inputs, proba)
+
+    def predict(self, X):
+        """The most probable label of every token.
+
+        Parameters
+        ----------
+        X : as in :meth:`fit`
+
+        Returns
+        -------
+        y : list of ndarray of shape (n_tokens_i,), or ndarray of shape (n_samples, seq_len)
+            As in :meth:`predict_proba`; ``classes_[0]`` at padding.
+        """
+        inputs, proba = self._proba(X)
+        return self._per_sequence(X, inputs, self.classes_[proba.argmax(axis=2)])
+
+    def score(self, X, y, sample_weight=None):
+        """Token accuracy: the (weighted) share of real tokens :meth:`predict` labels right.
+
+        Parameters
+        ----------
+        X, y : as in :meth:`fit`; labels unseen in fit count as wrong
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sequence weights, given to each of its tokens.
+
+        Returns
+        -------
+        score : float
+        """
+        inputs, proba = self._proba(X)
+        labels, real = self._real_labels(X, y, inputs, "y")
+        truth = np.asarray(labels)
+        if (truth.dtype.kind in "OUS") != (self.classes_.dtype.kind in "OUS"):
+            raise ValueError(f"y holds labels of another type than the classes "
+                             f"{self.classes_.tolist()}: pass labels of the classes' type.")
+        weight = (_check_sample_weight(sample_weight, real)[:, None] * real)[real]
+        predicted = self.classes_[proba[:, : real.shape[1]].argmax(axis=2)][real]
+        return float(np.average(predicted == truth, weights=weight))
