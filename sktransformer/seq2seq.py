@@ -240,8 +240,14 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         The marker gives even an empty source one real position, so the
         decoder's cross-attention always has something to read.
         """
-        end = self._codec.source.end
-        width = min(self._fitted_param("max_len"), max(len(t) for t in token_lists) + 1)
+        end, max_len = self._codec.source.end, self._fitted_param("max_len")
+        cut = sum(len(t) > max_len - 1 for t in token_lists)
+        if cut:
+            warnings.warn(
+                f"{cut} of {len(token_lists)} sequences in X are longer than max_len - 1 = "
+                f"{max_len - 1} tokens (one position holds the end marker) and were cut to their "
+                "first tokens. Raise max_len to keep them whole.", UserWarning, stacklevel=5)
+        width = min(max_len, max(len(t) for t in token_lists) + 1)
         ids = self._codec.source.id_matrix([t[: width - 1] for t in token_lists], width)
         lengths = np.minimum([len(t) for t in token_lists], width - 1)
         ids[np.arange(len(ids)), lengths] = end

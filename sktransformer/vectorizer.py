@@ -20,6 +20,19 @@ from ._text import ACCENT_STRIPPERS, NORMALIZATIONS
 from ._vocabulary import N_RESERVED, PAD_ID, UNKNOWN_TOKEN, build_vocabulary, to_id_matrix
 
 
+def _with_unseen_pieces(vocabulary, pieces, max_features):
+    """``vocabulary`` and then the subword ``pieces`` not seen in fit (in the tokenizer's order).
+
+    A word never seen in fit splits into pieces; they must have ids of their
+    own, or every new word would read as unknown.
+    """
+    unseen = [p for p, _ in sorted(pieces.items(), key=lambda item: item[1]) if p not in vocabulary]
+    if max_features is not None:
+        unseen = unseen[: max(0, max_features - len(vocabulary))]
+    first = len(vocabulary) + N_RESERVED
+    return {**vocabulary, **{piece: first + i for i, piece in enumerate(unseen)}}
+
+
 class SequenceVectorizer(TransformerMixin, BaseEstimator):
     """Turn text or token lists into a padded matrix of integer token ids.
 
@@ -68,6 +81,13 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         Tokens seen fewer times than this in ``fit`` become unknown.
     max_features : int or None, default=None
         Keep only this many of the most frequent tokens.
+
+        With a subword tokenizer (``analyzer="bpe"``/``"wordpiece"`` or
+        ``tokenizer=``) every piece of it gets an id, those seen in ``fit``
+        first (most frequent first), then the others in the tokenizer's
+        order, so a word never seen in ``fit`` reads as its known pieces;
+        ``min_count > 1`` keeps only pieces seen that often, and
+        ``max_features`` counts the unseen pieces too.
     vocab_size : int or None, default=None
         With ``analyzer="bpe"`` or ``"wordpiece"``: the size of the subword
         vocabulary learned in ``fit`` (default 1000). Needs the optional
@@ -179,6 +199,9 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
 
     def _fit(self, token_lists):
         vocabulary = build_vocabulary(token_lists, self.min_count, self.max_features)
+        tokenizer = getattr(self, "tokenizer_", None)
+        if tokenizer is not None and self.min_count == 1:
+            vocabulary = _with_unseen_pieces(vocabulary, tokenizer.vocabulary, self.max_features)
         longest = max((len(t) for t in token_lists), default=1)  # a 2-D array: its width
         self.width_ = self.max_len if self.max_len is not None else max(longest, 1)
         self.vocabulary_ = vocabulary

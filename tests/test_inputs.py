@@ -286,9 +286,7 @@ def _fit_and_infer(Estimator, X, **params):
 
 
 @pytest.mark.parametrize("Estimator", [
-    TransformerClassifier, TransformerRegressor, TransformerEncoder,
-    pytest.param(TransformerSeq2Seq, marks=pytest.mark.xfail(
-        strict=True, reason="seq2seq cuts sources longer than max_len without a warning")),
+    TransformerClassifier, TransformerRegressor, TransformerEncoder, TransformerSeq2Seq,
 ])
 def test_sequences_longer_than_max_len_are_cut_with_one_warning_per_call(Estimator):
     at_fit, at_inference = _fit_and_infer(Estimator, LONG)

@@ -341,14 +341,13 @@ def test_failed_fit_leaves_a_random_state_instance_as_it_was():
         clf.fit(X, np.full(60, 7))  # one class
     assert clf.random_state is random_state
     assert _same_state(random_state.get_state(), before)
+
     # so the fit that follows is the fit the failed call would have been
     expected = TransformerClassifier(**{**SMALL, "random_state": np.random.RandomState(0)})
     np.testing.assert_array_equal(clf.fit(X, y).predict_proba(X),
                                   expected.fit(X, y).predict_proba(X))
 
 
-@pytest.mark.xfail(strict=True, reason="a RandomState is drawn from before these failures and "
-                   "the failed fit does not restore it")
 @pytest.mark.parametrize("failure", ["y_val", "X_val", "d_model"])
 def test_fit_failing_after_the_random_state_was_read_leaves_it_as_it_was(failure):
     X, y = _numeric()
@@ -363,3 +362,13 @@ def test_fit_failing_after_the_random_state_was_read_leaves_it_as_it_was(failure
         else:
             TransformerClassifier(**{**params, "d_model": 10, "n_heads": 4}).fit(X, y)
     assert _same_state(random_state.get_state(), before)
+
+
+def test_a_generator_given_as_random_state_is_set_back_after_a_failed_fit():
+    X, y = _numeric()
+    generator = np.random.default_rng(0)
+    before = generator.bit_generator.state
+    with pytest.raises(ValueError):
+        TransformerClassifier(**{**SMALL, "random_state": generator}).fit(X, y, X_val=X[:, :3],
+                                                                          y_val=y)
+    assert generator.bit_generator.state == before
