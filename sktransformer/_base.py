@@ -128,9 +128,14 @@ class _BaseTransformer(BaseEstimator):
             if fresh:
                 self._initialize(*self._init_model(data, rng, source), rng)
             else:  # dropout may change between fits: it is not part of the fitted network
-                self.config_ = replace(self.config_, dropout=float(self.dropout),
-                                       attention_dropout=float(self.attention_dropout))
+                self.config_ = self._with_dropout(self.config_)
             return self._train(data, val, partial)
+
+    def _with_dropout(self, config):
+        """``config`` (and its encoder's, for seq2seq) with today's ``dropout`` and ``attention_dropout``."""
+        source = None if config.source is None else self._with_dropout(config.source)
+        return replace(config, dropout=float(self.dropout),
+                       attention_dropout=float(self.attention_dropout), source=source)
 
     def _structural_params(self):
         """The current values of the hyperparameters a fresh fit builds into the model."""

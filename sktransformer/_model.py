@@ -6,7 +6,7 @@ a nested dict mirroring the architecture, e.g.
 ``params["encoder"]["blocks"][0]["attn"]["qkv"]["W"]``.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import autograd.numpy as np
 import numpy as onp
@@ -24,6 +24,7 @@ from ._layers import (
     token_embedding,
     transformer_stack,
 )
+from ._ngrams import n_ngram_rows, ngram_rows
 from ._positions import POSITIONAL_ENCODINGS
 from ._primitives import affine
 from ._vocabulary import N_RESERVED
@@ -57,7 +58,14 @@ class ModelConfig:
     embedding_norm: bool = False  # a layer norm on the summed embeddings (BERT)
     tie_embeddings: bool = False  # decoder output k scores with the embedding of id k + 2
     attention_dropout: float = 0.0  # dropout on the attention weights
-    n_ngram_rows: int = 0  # rows of the token n-gram embedding table (see _ngrams); 0 = none
+    # Token n-gram tables (see _ngrams.fit_ngrams): which n-grams have a vector; None = none.
+    ngrams: tuple | None = field(default=None, compare=False, repr=False)
+    source: "ModelConfig | None" = None  # an encoder-decoder's encoder (seq2seq); None otherwise
+
+    @property
+    def n_ngram_rows(self):
+        """Rows of the token n-gram embedding table (0 without n-grams)."""
+        return 0 if self.ngrams is None else n_ngram_rows(self.ngrams)
 
 
 # ------------------------------------------------------------ initialisation
@@ -204,13 +212,12 @@ def attention_positions(config, n_queries, n_keys=None, offset=0):
     return encoding.attention(config, n_queries, n_keys, offset)
 
 
-def embed(params, config, X, rng=None, hidden=None, ngrams=None):
+def embed(params, config, X, rng=None, hidden=None):
     """Input -> (N, T, D) vectors with positional information and dropout.
 
-    ``ngrams`` (N, T, S) are rows of ``params["ngrams"]``: the vectors of the
-    n-grams at each position (S = 2 slots per order, see
-    :func:`sktransformer._ngrams.ngram_rows`), added to the token's and
-    scaled as it is.
+    With n-gram tables in the config, each token's vector gets the rows of
+    ``params["ngrams"]`` of the n-grams at its position (2 slots per order,
+    see :func:`sktransformer._ngrams.ngram_rows`), scaled as it is.
 
     ``hidden`` (N, T) bool marks positions whose input is hidden for masked
     pretraining of numeric or series input: the learned ``params["mask"]``
@@ -219,8 +226,9 @@ def embed(params, config, X, rng=None, hidden=None, ngrams=None):
     """
     if config.input_kind == "tokens":
         h = token_embedding(params, X, config.scale_embedding)
-        if ngrams is not None:
-            h = h + np.sum(token_embedding({"W": params["ngrams"]}, ngrams, config.scale_embedding),
+        if config.ngrams is not None:
+            rows = ngram_rows(onp.asarray(X), config.ngrams, config.input_size)  # (N, T, S)
+            h = h + np.sum(token_embedding({"W": params["ngrams"]}, rows, config.scale_embedding),
                            axis=2)
     elif config.input_kind == "numeric":
         h = numeric_feature_embedding(params, X)
@@ -251,18 +259,17 @@ def prepend_cls(params, h, mask):
     return h, mask
 
 
-def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache=None,
-           ngrams=None):
+def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache=None):
     """The encoder: embeddings -> N blocks of self-attention + feed-forward -> (N, T', D), mask.
 
     ``mask`` (N, T) is True at real tokens (None: no padding). With
     ``pooling="cls"`` one position is prepended (T' = T + 1) and the mask grows
     with it. ``bias`` is an extra additive attention bias (e.g. causal);
-    ``hidden`` and ``ngrams`` are passed to :func:`embed`; ``cache`` (from
+    ``hidden`` is passed to :func:`embed`; ``cache`` (from
     :func:`new_cache` with ``record=True``) collects each layer's attention
     weights.
     """
-    h = embed(params["embed"], config, X, rng, hidden, ngrams)
+    h = embed(params["embed"], config, X, rng, hidden)
     if config.pooling == "cls":
         h, mask = prepend_cls(params["embed"], h, mask)
     angles, position_bias = attention_positions(config, h.shape[1])
@@ -284,9 +291,9 @@ def pool(h, mask, pooling):
     return masked_mean_pool(h, mask)
 
 
-def pooled_features(params, config, X, mask=None, rng=None, ngrams=None):
+def pooled_features(params, config, X, mask=None, rng=None):
     """Encoder output pooled to (N, D)."""
-    h, mask = encode(params, config, X, mask, rng, ngrams=ngrams)
+    h, mask = encode(params, config, X, mask, rng)
     return pool(h, mask, config.pooling)
 
 

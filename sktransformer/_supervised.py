@@ -18,8 +18,9 @@ from sklearn.utils.validation import _check_sample_weight, check_consistent_leng
 
 from ._base import TrainingData, _BaseTransformer
 from ._families import choose_family
-from ._model import DTYPE, encode, head_logits, init_linear, init_params, pooled_features
-from ._ngrams import fit_ngrams, n_ngram_rows, ngram_rows, ngrams_help
+from ._model import DTYPE, head_logits, init_linear, init_params, pooled_features
+from ._ngrams import fit_ngrams
+from ._probe import ngrams_help
 from ._tree import tree_copy
 
 AUTO_MAX_NGRAM = 4  # the n-gram order max_ngram="auto" uses when a probe finds n-grams pay
@@ -65,14 +66,13 @@ class _PooledEncoderModel(_BaseTransformer):
             config = self._model_config(self._codec.embedding, self._codec.input_size,
                                         n_outputs)
             self.max_ngram_ = self._ngram_order(data, config)
-            self._ngrams = None
             if self.max_ngram_ > 1:
-                self._ngrams = fit_ngrams(data.inputs.X, self.max_ngram_, config.input_size)
-                config = replace(config, n_ngram_rows=n_ngram_rows(self._ngrams))
+                tables = fit_ngrams(data.inputs.X, self.max_ngram_, config.input_size)
+                config = replace(config, ngrams=tuple(tables))
             return config, init_params(config, rng)
         config = replace(encoder.config_, n_outputs=n_outputs, dropout=float(self.dropout),
                          attention_dropout=float(self.attention_dropout))
-        self.max_ngram_, self._ngrams = 1, None  # the encoder was pretrained without n-grams
+        self.max_ngram_ = 1  # the encoder was pretrained without n-grams
         params = {"embed": tree_copy(encoder.params_["embed"]),
                   "encoder": tree_copy(encoder.params_["encoder"]),
                   "head": init_linear(rng, config.d_model, n_outputs)}
@@ -97,33 +97,14 @@ class _PooledEncoderModel(_BaseTransformer):
 
     # ------------------------------------------------------------ the network
 
-    def _ngram_rows(self, inputs):
-        """(N, T, 2K) n-gram embedding rows of token inputs (K orders), or None (see :mod:`._ngrams`)."""
-        if getattr(self, "_ngrams", None) is None:
-            return None
-        return ngram_rows(inputs.X, self._ngrams, self.config_.input_size)
-
     def _outputs(self, params, inputs, rng=None):
         """Head outputs (N, n_outputs) for model-ready inputs."""
-        features = pooled_features(params, self.config_, inputs.X, inputs.mask, rng,
-                                   self._ngram_rows(inputs))
+        features = pooled_features(params, self.config_, inputs.X, inputs.mask, rng)
         return head_logits(params, features)
-
-    def _attention_forward(self, params, inputs, cache):
-        _, mask = encode(params, self.config_, inputs.X, inputs.mask, cache=cache,
-                         ngrams=self._ngram_rows(inputs))
-        return mask
 
     def _predict_outputs(self, X):
         """Head outputs of raw ``X``, batch-invariantly."""
         return self._map_batches(self._outputs, self._inputs(X))
-
-    def __setstate__(self, state):
-        # Model files from before n-gram embeddings hold models without them.
-        state.setdefault("max_ngram", 1)
-        if "params_" in state:
-            state.setdefault("max_ngram_", 1)
-        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -352,7 +352,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                          max_len=self.max_len + 1)
         source_config = replace(config, input_size=vocab.source.n_ids, n_outputs=0,
                                 max_len=self.max_len)
-        self._source_config = source_config
+        config = replace(config, source=source_config)  # the network is (config_, params_)
         return config, {"source": init_params(source_config, rng),
                         "target": init_decoder(config, rng, cross=True)}
 
@@ -365,7 +365,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _memory(self, params, source, rng=None):
         """Encoder output (N, S, D) and its mask: what the decoder's cross-attention reads."""
-        return encode(params["source"], self._source_config, source.X, source.mask, rng)
+        return encode(params["source"], self.config_.source, source.X, source.mask, rng)
 
     def _teacher_forced_logits(self, params, batch, rng=None):
         memory, memory_mask = self._memory(params, batch["inputs"], rng)
@@ -457,7 +457,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         check_is_fitted(self)
         self._check_inference_params(beam_width=beam_width)
         beam_width = self.beam_width if beam_width is None else beam_width
-        max_len = self._source_config.max_len
+        max_len = self.config_.source.max_len
         max_steps = self.max_output_len if self.max_output_len is not None else max_len
         if self.config_.positional_encoding == "learned" and max_steps > max_len:
             raise ValueError(
@@ -564,16 +564,16 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return predicted, [list(r) for r in reference]
 
     def _max_width(self, inputs):
-        return self._source_config.max_len  # inference chunks hold sources
+        return self.config_.source.max_len  # inference chunks hold sources
 
     def _attention_inputs(self, X):
         """Source ids and tokens: :meth:`attention_weights` shows the encoder's self-attention."""
         check_is_fitted(self)
-        sources = [t[: self._source_config.max_len - 1] for t in self._sources(X, reset=False)]
+        sources = [t[: self.config_.source.max_len - 1] for t in self._sources(X, reset=False)]
         return self._source_inputs(sources), [list(t) + ["<eos>"] for t in sources]
 
     def _attention_forward(self, params, inputs, cache):
-        _, mask = encode(params["source"], self._source_config, inputs.X, inputs.mask, cache=cache)
+        _, mask = encode(params["source"], self.config_.source, inputs.X, inputs.mask, cache=cache)
         return mask
 
     @property

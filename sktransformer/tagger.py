@@ -201,8 +201,7 @@ n_iter_, t_, n_features_in_, max_ngram_
 
     def _outputs(self, params, inputs, rng=None):
         """Class scores (N, T, n_classes) at every position."""
-        h, _ = encode(params, self.config_, inputs.X, inputs.mask, rng,
-                      ngrams=self._ngram_rows(inputs))
+        h, _ = encode(params, self.config_, inputs.X, inputs.mask, rng)
         return head_logits(params, h[:, 1:] if self.config_.pooling == "cls" else h)
 
     def _loss(self, params, batch, rng):

@@ -232,6 +232,9 @@ def test_dropout_changed_between_fits_is_used_by_the_next_warm_start_fit():
     model = TransformerClassifier(**{**FAST, "warm_start": True}).fit(X_NUM, [0, 1] * 6)
     model.set_params(dropout=0.3, attention_dropout=0.2).fit(X_NUM, [0, 1] * 6)
     assert (model.config_.dropout, model.config_.attention_dropout) == (0.3, 0.2)
+    seq2seq = TransformerSeq2Seq(**{**FAST, "warm_start": True}).fit(TEXTS, TEXTS[::-1])
+    seq2seq.set_params(dropout=0.3).partial_fit(TEXTS, TEXTS[::-1])
+    assert seq2seq.config_.dropout == seq2seq.config_.source.dropout == 0.3  # its encoder too
 
 
 def test_inference_reads_text_as_the_model_was_fitted_after_set_params():

@@ -2,6 +2,8 @@
 
 
 
+import dataclasses
+
 import numpy as np
 import pytest
 from configs import SMALL
@@ -384,7 +386,7 @@ def _ngram_rows_by_hand(ids, tables, n_ids):
 
 def test_embedding_adds_the_ngram_vectors_and_scales_the_sum_by_sqrt_d():
     from sktransformer._model import embed
-    from sktransformer._ngrams import fit_ngrams, n_ngram_rows, ngram_rows
+    from sktransformer._ngrams import fit_ngrams, ngram_rows
 
     n_ids = 7
     train = np.array([[1, 2, 3, 1, 2, 3], [2, 3, 4, 0, 0, 0], [1, 2, 3, 4, 5, 0]] * 2)
@@ -396,16 +398,17 @@ def test_embedding_adds_the_ngram_vectors_and_scales_the_sum_by_sqrt_d():
     assert len(np.unique(rows)) > 6  # known, rare, not-last and suffix rows all occur
 
     config = ModelConfig("tokens", n_ids, d_model=D, n_heads=H, n_layers=1, d_ff=F, dropout=0.0,
-                         positional_encoding=None, n_ngram_rows=n_ngram_rows(tables))
+                         positional_encoding=None, ngrams=tuple(tables))
     params = init_embedding(np.random.default_rng(5), config)
     G = np.random.default_rng(6).normal(size=params["ngrams"].shape).astype(np.float32)
     params["ngrams"] = G  # initialised at zero: give every n-gram row a vector to see
     E = params["W"].astype(np.float64)
     by_hand = np.sqrt(D) * (E[ids] + G.astype(np.float64)[rows].sum(axis=2))
-    out = embed(params, config, ids, ngrams=rows)
+    out = embed(params, config, ids)  # the config holds the tables: embed finds the rows
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, by_hand, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(embed(params, config, ids), np.sqrt(D) * E[ids], rtol=1e-6)
+    without = dataclasses.replace(config, ngrams=None)  # a config without tables: tokens alone
+    np.testing.assert_allclose(embed(params, without, ids), np.sqrt(D) * E[ids], rtol=1e-6)
 
 
 def _gelu_tanh(z):

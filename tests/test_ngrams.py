@@ -13,8 +13,8 @@ from sktransformer._ngrams import (
     n_ngram_rows,
     ngram_keys,
     ngram_rows,
-    ngrams_help,
 )
+from sktransformer._probe import ngrams_help
 
 
 def test_keys_are_the_tokens_ending_at_each_position_with_a_boundary_before_the_start():
@@ -165,11 +165,11 @@ def test_tables_are_fixed_by_the_first_fit():
     words, labels = invented_words(200, "cv-vc")
     X = [list(w) for w in words]
     model = TransformerClassifier(**SMALL, max_ngram=3, warm_start=True).fit(X, labels)
-    tables, rows = [t.copy() for t in model._ngrams], model.config_.n_ngram_rows
+    tables, rows = [t.copy() for t in model.config_.ngrams], model.config_.n_ngram_rows
     more, more_labels = invented_words(200, "cv-vc", seed=5)
     model.fit(X + [list(w) for w in more], np.concatenate([labels, more_labels]))
     assert model.config_.n_ngram_rows == rows
-    assert all(np.array_equal(a, b) for a, b in zip(tables, model._ngrams, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(tables, model.config_.ngrams, strict=True))
     first = TransformerClassifier(**SMALL, max_ngram=3).partial_fit(X, labels, classes=["kalo", "orvi"])
     first_rows = first.config_.n_ngram_rows
     first.partial_fit([list(w) for w in more], more_labels)
@@ -184,16 +184,6 @@ def test_transfer_from_an_encoder_has_no_ngrams():
     encoder = TransformerEncoder(**SMALL).fit(X)
     model = TransformerClassifier(**SMALL, max_ngram=3, encoder=encoder).fit(X, labels)
     assert model.max_ngram_ == 1 and "ngrams" not in model.params_["embed"]
-
-
-def test_files_from_before_ngrams_load_as_models_without_them(tmp_path):
-    X, y = _order_only_task(60)
-    model = TransformerClassifier(**SMALL, max_ngram=1).fit(X, y)
-    del model.max_ngram, model.max_ngram_  # what an older model file holds
-    save(model, tmp_path / "old.skops")
-    loaded = load(tmp_path / "old.skops")
-    assert loaded.get_params()["max_ngram"] == 1 and loaded.max_ngram_ == 1
-    assert np.array_equal(loaded.predict(X), model.predict(X))
 
 
 def test_probe_counts_a_rare_class_and_reads_rows_sorted_by_class():

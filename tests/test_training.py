@@ -18,7 +18,7 @@ from sktransformer import (
     TransformerRegressor,
     TransformerSeq2Seq,
     _loop,
-    _ngrams,
+    _probe,
 )
 from sktransformer._base import TrainingData
 from sktransformer._grad import value_and_grad_tree
@@ -241,8 +241,8 @@ def test_the_defaults_the_readme_states(Estimator):
     assert _supervised.AUTO_MAX_NGRAM == 4  # "the 2-4-grams ending there"
     # the probe: "4-fold cross-validated on at most 4,000 rows", "at least a fifth of the single
     # tokens' error, by 3 standard errors"
-    assert (_ngrams.PROBE_FOLDS, _ngrams.PROBE_ROWS) == (4, 4000)
-    assert (_ngrams.PROBE_REDUCTION, _ngrams.PROBE_T) == (0.2, 3.0)
+    assert (_probe.PROBE_FOLDS, _probe.PROBE_ROWS) == (4, 4000)
+    assert (_probe.PROBE_REDUCTION, _probe.PROBE_T) == (0.2, 3.0)
 
 
 # ------------------------------------------------------------ the runtime of a training step
