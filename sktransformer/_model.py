@@ -6,6 +6,7 @@ a nested dict mirroring the architecture, e.g.
 ``params["encoder"]["blocks"][0]["attn"]["qkv"]["W"]``.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import autograd.numpy as np
@@ -36,7 +37,7 @@ DTYPE = onp.float32
 class ModelConfig:
     """Static description of a network; everything that is not a learned array."""
 
-    input_kind: str  # "tokens" (N, T) ids, "numeric" (N, F) floats, "series" (N, T, C) floats
+    input_kind: str  # an EMBEDDINGS name: "tokens" (N, T) ids, "numeric" (N, F), "series" (N, T, C)
     input_size: int  # vocabulary size, number of features, or number of channels
     d_model: int = 64
     n_heads: int = 4
@@ -146,17 +147,53 @@ def init_stack(rng, config, cross=False):
     return stack
 
 
+# ------------------------------------------------------------ input embeddings by kind
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """How one kind of input becomes (N, T, D) vectors: initial weights, the map, and positions.
+
+    ``config.input_kind`` names one entry of ``EMBEDDINGS`` (an input family's
+    ``embedding``); a new kind of input the network reads is one entry.
+    """
+
+    init: Callable  # (rng, input_size, d_model) -> the embedding's parameters
+    forward: Callable  # (params, config, X) -> (N, T, D)
+    positions: bool = True  # numeric features need none: each has its own vector
+
+
+def _init_tokens(rng, size, d):
+    return {"W": (rng.standard_normal((size, d)) / onp.sqrt(d)).astype(DTYPE)}
+
+
+def _tokens(params, config, X):
+    """E[x] sqrt(d_model), plus the vectors of the n-grams ending at each position (fastText's)."""
+    h = token_embedding(params, X, config.scale_embedding)
+    if config.ngrams is None:
+        return h
+    rows = ngram_rows(onp.asarray(X), config.ngrams, config.input_size)  # (N, T, S)
+    return h + np.sum(token_embedding({"W": params["ngrams"]}, rows, config.scale_embedding), axis=2)
+
+
+def _init_numeric(rng, size, d):
+    limit = 1.0 / onp.sqrt(d)  # as in FT-Transformer
+    return {"W": rng.uniform(-limit, limit, (size, d)).astype(DTYPE),
+            "b": rng.uniform(-limit, limit, (size, d)).astype(DTYPE)}
+
+
+EMBEDDINGS = {
+    "tokens": Embedding(_init_tokens, _tokens),
+    "numeric": Embedding(_init_numeric, lambda params, config, X: numeric_feature_embedding(params, X),
+                         positions=False),
+    "series": Embedding(init_linear, lambda params, config, X: series_embedding(params, X)),
+}
+
+
 def init_embedding(rng, config):
     """Input embedding, learned positions and [CLS] vector, as the config asks."""
-    d, size = config.d_model, config.input_size
-    if config.input_kind == "tokens":
-        embed = {"W": (rng.standard_normal((size, d)) / onp.sqrt(d)).astype(DTYPE)}
-    elif config.input_kind == "numeric":
-        limit = 1.0 / onp.sqrt(d)  # as in FT-Transformer
-        embed = {"W": rng.uniform(-limit, limit, (size, d)).astype(DTYPE),
-                 "b": rng.uniform(-limit, limit, (size, d)).astype(DTYPE)}
-    else:
-        embed = init_linear(rng, size, d)
+    d = config.d_model
+    embed = EMBEDDINGS[config.input_kind].init(rng, config.input_size, d)
     encoding = positional_encoding(config)
     if encoding is not None and encoding.init is not None:
         embed.update(encoding.init(rng, config))
@@ -187,7 +224,7 @@ def positional_encoding(config):
 
     Numeric features need no positions: each feature has its own embedding vector.
     """
-    if config.input_kind == "numeric" or config.positional_encoding is None:
+    if not EMBEDDINGS[config.input_kind].positions or config.positional_encoding is None:
         return None
     return POSITIONAL_ENCODINGS[config.positional_encoding]
 
@@ -224,16 +261,7 @@ def embed(params, config, X, rng=None, hidden=None):
     vector stands in for their (zeroed) values. Token input is hidden with a
     [MASK] token id instead.
     """
-    if config.input_kind == "tokens":
-        h = token_embedding(params, X, config.scale_embedding)
-        if config.ngrams is not None:
-            rows = ngram_rows(onp.asarray(X), config.ngrams, config.input_size)  # (N, T, S)
-            h = h + np.sum(token_embedding({"W": params["ngrams"]}, rows, config.scale_embedding),
-                           axis=2)
-    elif config.input_kind == "numeric":
-        h = numeric_feature_embedding(params, X)
-    else:
-        h = series_embedding(params, X)
+    h = EMBEDDINGS[config.input_kind].forward(params, config, X)
     if hidden is not None:
         h = h + hidden[:, :, None].astype(h.dtype) * params["mask"]
     h = add_positions(params, config, h)
