@@ -82,7 +82,7 @@ class _BaseTransformer(BaseEstimator):
         "d_ff": [Interval(Integral, 1, None, closed="left"), None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "attention_dropout": [Interval(Real, 0, 1, closed="left")],
-        "positional_encoding": [StrOptions(set(POSITIONAL_ENCODINGS)), None],
+        "positional_encoding": [StrOptions(POSITIONAL_ENCODINGS.keys()), None],  # live: registered names
         "pooling": [StrOptions({"mean", "cls"})],
         "norm_first": ["boolean"],
         "activation": [StrOptions({"gelu", "relu"})],

@@ -433,3 +433,36 @@ def test_max_ngram_auto_is_decided_on_the_first_partial_fit_block():
     # the same text from 40 rows: the probe finds that n-grams pay and turns them on
     larger = TransformerClassifier(**params).partial_fit(X[:40], y[:40], classes=[0, 1])
     assert larger.max_ngram_ == 4 and "ngrams" in larger.params_["embed"]
+
+
+# ------------------------------------------------------------ a new input family is one module
+
+
+def test_a_new_input_family_is_one_class_and_one_registry_line(monkeypatch):
+    """README: a new kind of X is an InputFamily subclass and one line in REGISTRY."""
+    from sktransformer import _families
+    from sktransformer._families import InputFamily
+    from sktransformer._inputs import Inputs
+    from sktransformer._vocabulary import N_RESERVED, Vocabulary
+
+    class ByteStrings(InputFamily):  # raw bytes, one token per byte
+        embedding = "tokens"
+
+        @classmethod
+        def claims(cls, X, input_type):
+            return isinstance(X, list) and bool(X) and all(isinstance(x, bytes) for x in X)
+
+        def learn(self, estimator, X):
+            self.vocabulary = Vocabulary({b: b + N_RESERVED for b in range(256)})
+            return self.transform(estimator, X)
+
+        def transform(self, estimator, X, reset=False):
+            ids = self.vocabulary.id_matrix([list(x) for x in X], max(1, *map(len, X)))
+            return Inputs(ids, ids != 0)
+
+    monkeypatch.setattr(_families, "REGISTRY", (ByteStrings, *_families.REGISTRY))
+    X = [b"\x01\x02\x03", b"\x03\x02\x01", b"\x01\x01", b"\x02\x02\x02\x02"] * 5
+    clf = TransformerClassifier(**SMALL).fit(X, [0, 1, 0, 1] * 5)
+    assert isinstance(clf._codec, ByteStrings) and clf.config_.input_size == 256 + N_RESERVED
+    weights, labels = clf.attention_weights(X[:2])
+    assert clf.predict(X).shape == (20,) and labels[0][:2] == ["t0", "t1"] and len(weights) == 1

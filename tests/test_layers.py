@@ -479,3 +479,24 @@ def test_cls_pooling_is_the_first_position_and_mean_pooling_skips_padding():
     np.testing.assert_array_equal(pooled_features(params, config, ids, ids > 0), out[:, 0])
     padded = pooled_features(params, config, np.array([[3, 4, 5, 0, 0]]), np.array([[1, 1, 1, 0, 0]], bool))
     np.testing.assert_allclose(padded, pooled_features(params, config, ids[:1, :3]), rtol=1e-4, atol=1e-5)
+
+
+def test_a_new_positional_encoding_is_one_registered_function(monkeypatch):
+    """README: a new encoding is one function and one entry; the estimators accept its name."""
+    from sktransformer import TransformerClassifier
+    from sktransformer._positions import POSITIONAL_ENCODINGS, PositionalEncoding
+
+    seen = []
+
+    def reversed_ramp(params, h, offset):  # x + a ramp that falls along the sequence
+        seen.append(h.shape)
+        ramp = np.linspace(1.0, 0.0, h.shape[1], dtype=h.dtype)[:, None]
+        return h + ramp
+
+    monkeypatch.setitem(POSITIONAL_ENCODINGS, "ramp", PositionalEncoding(embed=reversed_ramp))
+    X = np.random.default_rng(0).integers(1, 6, size=(20, 5))
+    clf = TransformerClassifier(d_model=8, n_heads=2, n_layers=1, max_iter=1,
+                                positional_encoding="ramp", random_state=0).fit(X, [0, 1] * 10)
+    assert seen and clf.predict(X).shape == (20,)
+    with pytest.raises(ValueError, match="positional_encoding"):
+        TransformerClassifier(positional_encoding="unregistered").fit(X, [0, 1] * 10)
