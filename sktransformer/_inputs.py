@@ -236,6 +236,16 @@ def check_labels(y, name="y", *, mixed=True):
             f"e.g. [str(label) for label in {name}].")
 
 
+def check_label_type(labels, classes, name="y"):
+    """Refuse labels of another type (strings against numbers) than the fitted ``classes``."""
+    labels = np.asarray(labels)
+    if (labels.dtype.kind in "OUS") != (classes.dtype.kind in "OUS"):
+        raise ValueError(
+            f"{name} holds {'strings' if labels.dtype.kind in 'OUS' else 'numbers'}, but the classes "
+            f"are {classes.tolist()}: pass {name} with labels of the classes' type.")
+    return labels
+
+
 def warn_if_token_ids_among_features(X):
     """Warn when a DataFrame mixes SequenceVectorizer id columns with other (numeric) columns.
 

@@ -6,7 +6,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from ._atomic import atomic
-from ._inputs import check_labels
+from ._inputs import check_label_type, check_labels
 from ._model import DTYPE
 from ._primitives import log_softmax, softmax_cross_entropy
 from ._supervised import _PooledEncoderModel
@@ -419,11 +419,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         """
         check_is_fitted(self)
         check_labels(y, "y")
-        labels = column_or_1d(y)
-        if (labels.dtype.kind in "OUS") != (self.classes_.dtype.kind in "OUS"):
-            raise ValueError(
-                f"y holds {'strings' if labels.dtype.kind in 'OUS' else 'numbers'}, but the classes "
-                f"are {self.classes_.tolist()}: pass y with labels of the classes' type.")
+        check_label_type(column_or_1d(y), self.classes_)
         if sample_weight is not None:  # scikit-learn's accuracy_score takes it unchecked
             sample_weight = _check_sample_weight(sample_weight, y)
         return super().score(X, y, sample_weight)

@@ -10,7 +10,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._atomic import atomic
 from ._base import TrainingData
-from ._inputs import check_labels, text_column
+from ._inputs import check_label_type, check_labels, text_column
 from ._model import DTYPE, encode, head_logits
 from ._primitives import log_softmax, softmax_cross_entropy
 from ._supervised import _PooledEncoderModel
@@ -24,19 +24,12 @@ class TransformerTagger(_PooledEncoderModel):
     The classifier's network without pooling: a linear layer turns each
     position's output vector into class scores, so a token's label comes from
     attention over its whole sequence (as BERT tags named entities). ``y``
-    holds one label per position of each sequence of ``X`` as given:
-
-    - text and token lists: per token. Text is split by the word analyzer
-      (lowercased; letter/digit runs, other symbols alone: ``"12 May, 2024"``
-      is 4 tokens), so to label your own words pass token lists. Sequences
-      longer than ``max_len`` are cut (with a warning), their labels too;
-    - 2-D integer arrays of token ids (a ``SequenceVectorizer``'s output): per
-      column, or per position up to the row's last non-zero id (labels at
-      padding, id 0, are ignored);
-    - series, a 3-D array ``(n, T, n_channels)`` (labels at all-NaN padding
-      steps ignored) or a list of ``(T_i, n_channels)`` arrays: per step;
-    - 2-D float arrays, one token per feature as the classifier reads them: per
-      feature. (A univariate series as ``(n, T, 1)`` gets positions instead.)
+    holds one label per position of each sequence of ``X``: per token of text
+    (split by the word analyzer: ``"12 May, 2024"`` is 4 tokens; pass token
+    lists to label your own) or of token lists, per column of an id matrix
+    (or up to the row's last non-zero id), per step of series, per feature of
+    numeric rows. Labels at padding are ignored; sequences cut at ``max_len``
+    lose their labels with them (with a warning).
 
     Parameters
     ----------
@@ -285,10 +278,7 @@ of shape (n_samples, seq_len, n_classes)
         """
         inputs, proba = self._proba(X)
         labels, real = self._real_labels(X, y, inputs, "y")
-        truth = np.asarray(labels)
-        if (truth.dtype.kind in "OUS") != (self.classes_.dtype.kind in "OUS"):
-            raise ValueError(f"y holds labels of another type than the classes "
-                             f"{self.classes_.tolist()}: pass labels of the classes' type.")
+        truth = check_label_type(labels, self.classes_)
         weight = (_check_sample_weight(sample_weight, real)[:, None] * real)[real]
         predicted = self.classes_[proba[:, : real.shape[1]].argmax(axis=2)][real]
         return float(np.average(predicted == truth, weights=weight))
