@@ -288,7 +288,7 @@ def test_score_is_token_accuracy_of_predict():
     assert tagger.score(X, y, sample_weight=weights) == pytest.approx(
         np.average(right, weights=per_token))
     assert tagger.score(X, [["Z"] * len(x) for x in X]) == 0  # unseen labels count as wrong
-    with pytest.raises(ValueError, match="another type than the classes"):
+    with pytest.raises(ValueError, match="holds numbers, but the classes are"):
         tagger.score(X, [[1] * len(x) for x in X])
 
 
