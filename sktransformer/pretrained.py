@@ -527,26 +527,7 @@ def _end_id(config, tokenizer):
 def load_language_model(cls, path, params):
     """A fitted ``cls`` (TransformerLanguageModel) holding a GPT-2 checkpoint.
 
-    Parameters
-    ----------
-    cls : type
-    path : str or path-like
-        The checkpoint directory.
-    params : dict
-        The parameters given to ``from_pretrained``.
-
-    Returns
-    -------
-    estimator : cls
-
-    Raises
-    ------
-    FileNotFoundError
-        If the directory or one of its three files is missing.
-    ValueError
-        If the model type or an option is unsupported, or the files disagree (``_check_weights``).
-    TypeError
-        If a weight is stored as integers or 8-bit floats (quantized).
+    Parameters, return value and errors are those of :func:`load_encoder`.
     """
     config, tensors, tokenizer = read_checkpoint(path)
     _model_type(config, DECODER_TYPES, cls.__name__)
