@@ -75,15 +75,17 @@ def masked_token_log_probabilities(params, picked, targets):
     return log_p[np.arange(len(targets)), targets]
 
 
-def feature_reconstruction_error(params, picked, cols, targets, kind):
-    """Squared error of the standardised hidden values at each position (M,), from their vectors (M, D)."""
-    if kind == "numeric":  # one output vector per feature; cols are the feature indices
+def feature_reconstruction_error(params, picked, cols, targets):
+    """Squared error of the standardised hidden values at each position (M,), from their vectors (M, D).
+
+    Numeric rows (targets (M,)) have one output vector per feature (``cols``
+    are the feature indices); series steps (targets (M, C)) one shared map back.
+    """
+    if targets.ndim == 1:
         W, b = params["reconstruct"]["W"][cols], params["reconstruct"]["b"][cols]
-        predicted = (picked * W).sum(axis=1) + b  # (M,)
-        diff = predicted - targets
+        diff = (picked * W).sum(axis=1) + b - targets  # (M,)
         return diff * diff
-    predicted = linear(params["reconstruct"], picked)  # series: one shared map back, (M, C)
-    diff = predicted - targets
+    diff = linear(params["reconstruct"], picked) - targets  # (M, C)
     return (diff * diff).sum(axis=1)
 
 
@@ -283,10 +285,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             self._target_mean = self._target_scale = None
         else:
             params["embed"]["mask"] = (0.02 * rng.standard_normal(d)).astype(DTYPE)
-            axes = (0,) if config.input_kind == "numeric" else (0, 1)
+            axes = tuple(range(inputs.X.ndim - 1))  # per feature (N, F), or per channel (N, T, C)
             self._target_mean = inputs.X.mean(axis=axes).astype(DTYPE)
             self._target_scale = np.maximum(inputs.X.std(axis=axes), 1e-6).astype(DTYPE)
-            if config.input_kind == "numeric":
+            if inputs.X.ndim == 2:  # numeric rows: one output vector per feature
                 limit = 1.0 / np.sqrt(d)
                 params["reconstruct"] = {
                     "W": rng.uniform(-limit, limit, (config.input_size, d)).astype(DTYPE),
@@ -316,7 +318,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             return np.zeros((len(X), 2))
         offset = 1 if config.pooling == "cls" else 0
         dropout_rng = rng if training else None
-        if config.input_kind == "tokens":
+        if self._codec.vocabulary is not None:  # tokens: hidden behind [MASK]
             mask_id = self._codec.mask_id
             corrupted = corrupt_tokens(X, hidden, mask_id, rng, bert_mix=training)
             h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng)
@@ -327,13 +329,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             scores = masked_token_log_probabilities(params, picked, targets)
         else:
             standardized = (X - self._target_mean) / self._target_scale
-            if config.input_kind == "numeric":
-                corrupted = np.where(hidden, DTYPE(0), X)
-            else:
-                corrupted = np.where(hidden[:, :, None], DTYPE(0), X)
+            values_hidden = hidden.reshape(hidden.shape + (1,) * (X.ndim - 2))  # over channels
+            corrupted = np.where(values_hidden, DTYPE(0), X)
             h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng, hidden=hidden)
             scores = -feature_reconstruction_error(params, h[rows, cols + offset], cols,
-                                                   standardized[rows, cols], config.input_kind)
+                                                   standardized[rows, cols])
             if training:
                 return scores.sum(), len(rows) * (X.shape[2] if X.ndim == 3 else 1)
         per_value = X.shape[2] if X.ndim == 3 else 1

@@ -58,8 +58,7 @@ def _one_sample_batch(estimator, x):
     if np.ndim(x) == 1 and np.asarray(x).dtype.kind in "OUS":  # an array of string tokens
         return [list(x)]
     ndim = np.ndim(x)
-    series = getattr(getattr(estimator, "config_", None), "input_kind", None) == "series"
-    sample_ndim = 2 if series else 1
+    sample_ndim = 2 if getattr(getattr(estimator, "_codec", None), "embedding", None) == "series" else 1
     if ndim == sample_ndim:
         return np.asarray(x)[None]
     if ndim == sample_ndim + 1 and len(x) == 1:  # already a batch of one (e.g. X[i:i + 1])
