@@ -345,3 +345,16 @@ def test_whitespace_documents_are_refused_by_a_word_language_model():
 def test_seq2seq_score_refuses_missing_or_mixed_targets(seq2seq, y):
     with pytest.raises(ValueError, match="y (has missing|mixes)"):
         seq2seq.score(TEXTS, y)
+
+
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor, TransformerEncoder])
+def test_a_2d_table_of_nan_padded_rows_is_told_how_to_pass_series(cls):
+    X = np.random.default_rng(2).normal(size=(8, 6))
+    X[0, 3:], X[5, 5:] = np.nan, np.nan  # univariate series padded with NaN, written as rows
+    y = None if cls is TransformerEncoder else [0, 1] * 4
+    with pytest.raises(ValueError, match=r"list of 1-D arrays .* \(n_samples, n_steps, 1\)"):
+        cls(**FAST).fit(X, y) if y is not None else cls(**FAST).fit(X)
+    fitted = cls(**FAST).fit(np.nan_to_num(X), y) if y is not None else cls(**FAST).fit(
+        np.nan_to_num(X))
+    _unchanged(fitted, np.nan_to_num(X), lambda: (fitted.predict(X) if y is not None
+                                                  else fitted.transform(X)), match="1-D arrays")

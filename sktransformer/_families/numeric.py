@@ -1,5 +1,7 @@
 """Numeric rows: a 2-D float array, one token per feature (``x_j W_j + b_j``, as in FT-Transformer)."""
 
+import numpy as np
+
 from .._inputs import Inputs, is_ragged_series, warn_if_token_ids_among_features
 from .._sequences import is_sequence_input
 from ._family import InputFamily
@@ -16,6 +18,7 @@ class NumericRows(InputFamily):
 
     def learn(self, estimator, X):
         warn_if_token_ids_among_features(X)
+        _refuse_nan_padded_rows(X)
         X = self.validate(estimator, X, reset=True, ndim=2)
         self.n_features = X.shape[1]
         return Inputs(self.as_float32(X))
@@ -24,6 +27,7 @@ class NumericRows(InputFamily):
         if is_sequence_input(X) or is_ragged_series(X):
             raise ValueError(f"{type(estimator).__name__} was fitted on a numeric array; it cannot "
                              "read a list of sequences.")
+        _refuse_nan_padded_rows(X)
         return Inputs(self.as_float32(self.validate(estimator, X, reset=reset, ndim=2)))
 
     @property
@@ -35,3 +39,19 @@ class NumericRows(InputFamily):
         names = getattr(estimator, "feature_names_in_", None)
         labels = list(map(str, names)) if names is not None else [f"x{j}" for j in range(n_positions)]
         return [list(labels) for _ in range(len(X))]
+
+
+def _refuse_nan_padded_rows(X):
+    """A 2-D float table whose rows end in NaN looks like NaN-padded series: say how to pass those."""
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype.kind != "f" or not X.size:
+        return
+    missing = np.isnan(X)
+    if not missing[:, -1].any():
+        return  # no row ends in NaN: NaN elsewhere gets scikit-learn's message about imputing
+    trailing = np.flip(np.cumprod(np.flip(missing, axis=1), axis=1), axis=1).astype(bool)
+    if (missing == trailing).all():
+        raise ValueError(
+            "X holds NaN only at the end of rows, as series padded with NaN are written; but a "
+            "2-D float array is read as numeric features, one per column. Pass series of "
+            "different lengths as a list of 1-D arrays (lengths free), or as a 3-D array "
+            "(n_samples, n_steps, 1) padded with NaN steps.")
