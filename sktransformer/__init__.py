@@ -8,9 +8,12 @@ model reads), ``_runtime`` (BLAS threads, batch-invariant inference),
 ``_loop`` (the training loop), ``_base`` (the one fit template),
 ``_supervised`` (encoder + head), then one module per estimator; ``pretrained`` (BERT and
 GPT-2 checkpoints from a local directory), ``persistence`` (safe model
-files), ``performance`` (opt-in speed settings), ``datasets``, ``plot``.
+files), ``_config`` (``set_config`` / ``config_context``: the opt-in speed
+settings that change process-wide state) and ``performance`` (glibc's
+allocator), ``datasets``, ``plot``.
 """
 
+from ._config import config_context, get_config, set_config
 from ._version import __version__
 from .classifier import TransformerClassifier
 from .encoder import TransformerEncoder
@@ -30,6 +33,9 @@ __all__ = [
     "TransformerSeq2Seq",
     "TransformerTagger",
     "__version__",
+    "config_context",
+    "get_config",
     "load",
     "save",
+    "set_config",
 ]

@@ -1,8 +1,11 @@
 """Process-wide runtime concerns of training and inference, in one place.
 
-- the BLAS thread limit (one thread is fastest for these matrix sizes),
-- the cyclic garbage collector (off while training: autograd's tape makes
-  many short-lived objects but no reference cycles),
+- the BLAS thread limit (one thread is fastest for these matrix sizes;
+  ``blas_threads``, restored after each call),
+- the opt-in settings of :mod:`sktransformer._config`: the cyclic garbage
+  collector off while training (``pause_gc_during_fit``: autograd's tape
+  makes many short-lived objects but no reference cycles) and glibc's malloc
+  thresholds raised during each call (``tune_malloc``),
 - Ctrl-C (SIGINT) turned into a flag checked between training steps,
 - the one chunked-inference helper, :func:`map_samples`, that every
   prediction, transform and scoring path goes through.
@@ -45,6 +48,7 @@ from numbers import Integral
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from ._config import _settings
 from ._primitives import per_sample_products, release_kept
 from .performance import allocator_scope
 
@@ -113,9 +117,11 @@ def _limit_blas(n_threads):
 @contextmanager
 def blas_limit(n_threads):
     """The per-call speed settings of every fit and inference call: BLAS limited to
-    ``n_threads`` threads (``None``: left alone), and glibc's malloc keeping freed memory
-    while the call runs (:func:`sktransformer.performance.allocator_scope`)."""
-    with allocator_scope(), (nullcontext() if n_threads is None else _limit_blas(n_threads)):
+    ``n_threads`` threads (``None``: left alone), and, if this thread opted in with
+    ``tune_malloc``, glibc's malloc keeping freed memory while the call runs
+    (:func:`sktransformer.performance.allocator_scope`)."""
+    malloc = allocator_scope() if _settings()["tune_malloc"] else nullcontext()
+    with malloc, (nullcontext() if n_threads is None else _limit_blas(n_threads)):
         yield
 
 
@@ -140,21 +146,41 @@ def _stop_on_interrupt():
         signal.signal(signal.SIGINT, previous)
 
 
+_GC_LOCK = threading.Lock()
+_gc_pauses = {"count": 0, "was_enabled": False}
+
+
+@contextmanager
+def _gc_paused():
+    """The cyclic collector off while any opted-in training runs: the first in turns it off,
+    the last out turns it back on if it was on (trainings overlap across threads)."""
+    with _GC_LOCK:
+        if _gc_pauses["count"] == 0:
+            _gc_pauses["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_pauses["count"] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _gc_pauses["count"] -= 1
+            if _gc_pauses["count"] == 0 and _gc_pauses["was_enabled"]:
+                gc.enable()
+
+
 @contextmanager
 def training(blas_threads):
-    """BLAS limit, no cyclic garbage collector, SIGINT as a flag; yields ``interrupted()``.
+    """BLAS limit, SIGINT as a flag, and the opted-in settings; yields ``interrupted()``.
 
-    The collector costs ~10% of a step (measured) and finds nothing: the
-    tape has no reference cycles.
+    With ``pause_gc_during_fit`` the cyclic collector is off while training
+    runs: it finds nothing (the tape has no reference cycles) and costs
+    time in every step.
     """
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+    pause_gc = _gc_paused() if _settings()["pause_gc_during_fit"] else nullcontext()
     try:
-        with blas_limit(blas_threads), _stop_on_interrupt() as interrupted:
+        with pause_gc, blas_limit(blas_threads), _stop_on_interrupt() as interrupted:
             yield interrupted
     finally:
-        if gc_was_enabled:
-            gc.enable()
         release_kept()
 
 

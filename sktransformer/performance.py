@@ -1,4 +1,4 @@
-"""Speed settings of glibc's allocator: scoped to fit/predict by default, process-wide on request.
+"""glibc's allocator settings for speed, opt-in: per call (``tune_malloc``), or process-wide.
 
 Why: numpy gets every array from ``malloc``. With glibc's defaults a block
 of 128 KiB or more is ``mmap``-ed and unmapped when freed, and free memory
@@ -9,10 +9,15 @@ set (tens of MB) at its end, so every step page-faults it back: measured
 about 13,800 minor faults per step at the benchmark's standard size and
 52,000 at its big size, against 4 with the thresholds raised.
 
-So every ``fit``, ``partial_fit`` and inference call runs inside
-:func:`allocator_scope`, which raises both thresholds on entry and lowers
-them on exit (nothing happens on import). :func:`tune_allocator` makes the
-same setting process-wide and permanent instead.
+The thresholds belong to the whole process and cannot be read back, so
+nothing here happens unless asked for (and nothing on import):
+
+- ``sktransformer.set_config(tune_malloc=True)`` or
+  ``sktransformer.config_context(tune_malloc=True)``: every ``fit``,
+  ``partial_fit`` and inference call of the calling thread runs inside
+  :func:`allocator_scope`, which raises both thresholds on entry and lowers
+  them on exit;
+- :func:`tune_allocator`: the same setting, process-wide and permanent.
 """
 
 import ctypes
@@ -37,7 +42,7 @@ _ENV_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP
                  "MALLOC_MMAP_MAX_")
 
 _lock = threading.Lock()
-_state = {"users": 0, "applied": False, "process_wide": False, "scoped": True}
+_state = {"users": 0, "applied": False, "process_wide": False}
 
 
 @functools.cache
@@ -68,12 +73,13 @@ def _user_managed():
 def tune_allocator(threshold=1 << 30):
     """Let glibc's malloc keep freed memory for reuse, for the rest of the process.
 
-    ``fit`` and ``predict`` already do this for their own duration (see
-    :func:`allocator_scope`); this makes it permanent and process-wide, for
-    programs that run other numpy work between calls, and turns the scoped
-    setting off (it is then redundant). The process keeps its peak memory
-    reserved instead of returning it. The same effect without code: start
-    Python with ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824``.
+    ``config_context(tune_malloc=True)`` does this for the duration of each
+    call (see :func:`allocator_scope`); this makes it permanent and
+    process-wide, for programs that run other numpy work between calls, and
+    makes the per-call setting redundant (it then does nothing). The process
+    keeps its peak memory reserved instead of returning it. The same effect
+    without code: start Python with
+    ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824``.
 
     Parameters
     ----------
@@ -90,7 +96,7 @@ def tune_allocator(threshold=1 << 30):
     Examples
     --------
     >>> from sktransformer.performance import tune_allocator
-    >>> tune_allocator() in (True, False)
+    >>> tune_allocator()  # doctest: +SKIP
     True
     """
     mallopt = _mallopt()
@@ -103,33 +109,17 @@ def tune_allocator(threshold=1 << 30):
     return applied
 
 
-def set_scoped_allocator(enabled):
-    """Turn the allocator setting of :func:`allocator_scope` on (the default) or off.
-
-    Parameters
-    ----------
-    enabled : bool
-
-    Returns
-    -------
-    previous : bool
-        The setting before the call.
-    """
-    with _lock:
-        previous, _state["scoped"] = _state["scoped"], bool(enabled)
-    return previous
-
-
 @contextmanager
 def allocator_scope():
     """Raise glibc's mmap and trim thresholds while the block runs; lower them after.
 
-    Every estimator's ``fit``, ``partial_fit`` and inference methods run
-    inside this. Calls may nest and overlap across threads: the first one in
-    raises the thresholds, the last one out lowers them. It does nothing
-    outside glibc, when :func:`set_scoped_allocator` turned it off, or when
-    the user set malloc parameters (``MALLOC_*_`` or ``GLIBC_TUNABLES``
-    environment variables, or :func:`tune_allocator`).
+    With ``sktransformer.config_context(tune_malloc=True)`` (or
+    ``set_config``), every estimator's ``fit``, ``partial_fit`` and inference
+    methods run inside this; by default none does. Calls may nest and
+    overlap across threads: the first one in raises the thresholds, the last
+    one out lowers them. It does nothing outside glibc, or when the user set
+    malloc parameters (``MALLOC_*_`` or ``GLIBC_TUNABLES`` environment
+    variables, or :func:`tune_allocator`).
 
     Leaving the process as found is only approximate: glibc can set its
     thresholds but neither report them nor turn its dynamic adjustment back
@@ -145,7 +135,7 @@ def allocator_scope():
     with _lock:
         first = _state["users"] == 0
         _state["users"] += 1
-        if first and _state["scoped"] and not _user_managed():
+        if first and not _user_managed():
             mallopt = _mallopt()
             if mallopt is not None:
                 _state["applied"] = bool(mallopt(_M_MMAP_THRESHOLD, SCOPE_THRESHOLD)) and bool(

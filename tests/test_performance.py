@@ -1,16 +1,20 @@
-"""The per-call speed settings (allocator scope, BLAS threads) and bounded inference chunks.
+"""The per-call speed settings (opt-in settings, allocator scope, BLAS threads) and bounded chunks.
 
-The allocator scope: nesting, opt-out, never overriding the user, and that
-it wraps every fit, partial_fit and inference call of every estimator; the
-BLAS thread limit inside each of those calls; the chunk sizes of inference.
+The settings of ``set_config`` / ``config_context``: off by default, per
+thread, restored on exit. The allocator scope: nesting, never overriding the
+user, never entered by default, and, once opted in, wrapping every fit,
+partial_fit and inference call of every estimator; the BLAS thread limit
+inside each of those calls; the chunk sizes of inference.
 """
 
+import gc
 import threading
 
 import numpy as np
 import pytest
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
+import sktransformer
 from sktransformer import (
     TransformerClassifier,
     TransformerEncoder,
@@ -109,8 +113,7 @@ def _run_every_call(monkeypatch, observe, before=lambda label: None, after=lambd
 @pytest.fixture
 def scoped(monkeypatch):
     """The module's state as in a fresh process (the test suite itself calls tune_allocator)."""
-    monkeypatch.setattr(performance, "_state", {"users": 0, "applied": False,
-                                                "process_wide": False, "scoped": True})
+    monkeypatch.setattr(performance, "_state", {"users": 0, "applied": False, "process_wide": False})
     calls = []
     monkeypatch.setattr(performance, "_mallopt",
                         lambda: lambda param, value: calls.append((param, value)) or 1)
@@ -159,11 +162,9 @@ def test_exception_still_restores(scoped):
     assert len(scoped) == 4 and performance._state["users"] == 0
 
 
-@pytest.mark.parametrize("how", ["opt_out", "env", "tunables", "process_wide"])
+@pytest.mark.parametrize("how", ["env", "tunables", "process_wide"])
 def test_user_choice_wins(scoped, monkeypatch, how):
-    if how == "opt_out":
-        assert performance.set_scoped_allocator(False) is True
-    elif how == "env":
+    if how == "env":
         monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
     elif how == "tunables":
         monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=131072")
@@ -175,14 +176,34 @@ def test_user_choice_wins(scoped, monkeypatch, how):
     assert scoped == []
 
 
-def test_fit_and_predict_run_inside_the_scope(scoped, fast_params, small_numeric):
-    from sktransformer import TransformerClassifier
-
+def test_fit_and_predict_leave_malloc_alone_by_default(scoped, fast_params, small_numeric):
     X, y = small_numeric
     clf = TransformerClassifier(**{**fast_params, "max_iter": 1}).fit(X, y)
-    assert len(scoped) == 4
     clf.predict_proba(X)
-    assert len(scoped) == 8
+    assert scoped == []  # mallopt never called
+
+
+def test_fit_and_predict_run_inside_the_scope_when_opted_in(scoped, fast_params, small_numeric):
+    X, y = small_numeric
+    with sktransformer.config_context(tune_malloc=True):
+        clf = TransformerClassifier(**{**fast_params, "max_iter": 1}).fit(X, y)
+        assert len(scoped) == 4
+        clf.predict_proba(X)
+        assert len(scoped) == 8
+    clf.predict_proba(X)
+    assert len(scoped) == 8  # the context ended: no more
+
+
+def test_tune_malloc_applies_to_the_thread_that_opted_in_only(scoped, fast_params, small_numeric):
+    X, y = small_numeric
+    clf = TransformerClassifier(**{**fast_params, "max_iter": 1}).fit(X, y)
+    other = threading.Thread(target=clf.predict_proba, args=(X,))
+    with sktransformer.config_context(tune_malloc=True):
+        other.start()
+        other.join()
+        assert scoped == []
+        clf.predict_proba(X)
+        assert len(scoped) == 4
 
 
 def test_restored_thresholds_are_glibcs_ceiling_32_and_64_mib(scoped):
@@ -194,8 +215,28 @@ def test_restored_thresholds_are_glibcs_ceiling_32_and_64_mib(scoped):
     assert scoped[2:] == [(-3, 32 * 2**20), (-1, 64 * 2**20)]
 
 
-def test_every_fit_partial_fit_and_inference_call_runs_inside_one_allocator_scope(scoped, monkeypatch):
-    """Each call of each estimator: the thresholds raised once on entry, lowered once on exit.
+def test_by_default_no_call_enters_the_allocator_scope_or_pauses_the_collector(scoped, monkeypatch):
+    """Each call of each estimator with the defaults: mallopt never called, gc on at every product."""
+
+    def after(label):
+        assert scoped == [], label
+        assert gc.isenabled(), label
+
+    enabled = gc.isenabled()
+    gc.enable()
+    try:
+        inside = _run_every_call(monkeypatch, lambda: (performance._state["users"], gc.isenabled()),
+                                 after=after)
+    finally:
+        (gc.enable if enabled else gc.disable)()
+    for label, states in inside.items():
+        assert set(states) == {(0, True)}, label
+
+
+def test_every_fit_partial_fit_and_inference_call_runs_inside_one_allocator_scope_when_opted_in(
+        scoped, monkeypatch):
+    """With ``tune_malloc``, each call of each estimator: the thresholds raised once on entry,
+    lowered once on exit.
 
     Every matrix product of the network (training and inference) runs with the
     scope entered and the thresholds raised.
@@ -207,11 +248,55 @@ def test_every_fit_partial_fit_and_inference_call_runs_inside_one_allocator_scop
         assert scoped == raised + lowered, label
         assert performance._state["users"] == 0, label
 
-    inside = _run_every_call(
-        monkeypatch, lambda: (performance._state["users"] > 0, performance._state["applied"]),
-        before=lambda label: scoped.clear(), after=after)
+    with sktransformer.config_context(tune_malloc=True):
+        inside = _run_every_call(
+            monkeypatch, lambda: (performance._state["users"] > 0, performance._state["applied"]),
+            before=lambda label: scoped.clear(), after=after)
     for label, states in inside.items():
         assert set(states) == {(True, True)}, label
+
+
+# ---------------------------------------------------------- set_config / config_context
+
+
+def test_settings_are_off_by_default():
+    assert sktransformer.get_config() == {"pause_gc_during_fit": False, "tune_malloc": False}
+
+
+def test_config_context_sets_and_restores_even_on_error():
+    with sktransformer.config_context(tune_malloc=True):
+        assert sktransformer.get_config() == {"pause_gc_during_fit": False, "tune_malloc": True}
+        with pytest.raises(RuntimeError), sktransformer.config_context(pause_gc_during_fit=True,
+                                                                        tune_malloc=False):
+            assert sktransformer.get_config() == {"pause_gc_during_fit": True, "tune_malloc": False}
+            raise RuntimeError
+        assert sktransformer.get_config() == {"pause_gc_during_fit": False, "tune_malloc": True}
+    assert sktransformer.get_config() == {"pause_gc_during_fit": False, "tune_malloc": False}
+
+
+def test_set_config_changes_the_calling_thread_only():
+    seen = []
+    try:
+        sktransformer.set_config(pause_gc_during_fit=True)
+        sktransformer.set_config(tune_malloc=None)  # None: unchanged
+        assert sktransformer.get_config() == {"pause_gc_during_fit": True, "tune_malloc": False}
+        thread = threading.Thread(target=lambda: seen.append(sktransformer.get_config()))
+        thread.start()
+        thread.join()
+    finally:
+        sktransformer.set_config(pause_gc_during_fit=False)
+    assert seen == [{"pause_gc_during_fit": False, "tune_malloc": False}]
+
+
+def test_get_config_is_a_copy_and_set_config_refuses_non_booleans():
+    sktransformer.get_config()["tune_malloc"] = True
+    assert sktransformer.get_config()["tune_malloc"] is False
+    for bad in (1, "yes", 0.0):
+        with pytest.raises(TypeError, match="tune_malloc must be True, False or None"):
+            sktransformer.set_config(tune_malloc=bad)
+    with pytest.raises(TypeError):
+        sktransformer.set_config(False)  # keyword-only, as the names say what is changed
+    assert sktransformer.get_config()["tune_malloc"] is False
 
 
 def test_blas_is_limited_to_blas_threads_in_every_fit_and_inference_call(monkeypatch):
@@ -229,7 +314,8 @@ def test_blas_is_limited_to_blas_threads_in_every_fit_and_inference_call(monkeyp
         # the spy sees the limit when there is none: blas_threads=None leaves BLAS alone
         seen = []
         affine = _layers.affine
-        monkeypatch.setattr(_layers, "affine", lambda *a, **k: seen.append(_blas_threads()) or affine(*a, **k))
+        monkeypatch.setattr(_layers, "affine",
+                            lambda *a, **k: seen.append(_blas_threads()) or affine(*a, **k))
         X = np.random.default_rng(0).normal(size=(12, 3))
         TransformerClassifier(**TINY, blas_threads=None).fit(X, np.arange(12) % 2).predict(X)
         assert seen and set().union(*seen) == outside

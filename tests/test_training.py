@@ -4,6 +4,7 @@ promises of training (schedule, early stopping, validation data, defaults, the r
 
 import gc
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from autograd import value_and_grad
 from configs import SMALL
 
+import sktransformer
 from sktransformer import (
     TransformerClassifier,
     TransformerEncoder,
@@ -19,6 +21,7 @@ from sktransformer import (
     TransformerSeq2Seq,
     _loop,
     _probe,
+    _runtime,
 )
 from sktransformer._base import TrainingData
 from sktransformer._grad import value_and_grad_tree
@@ -248,8 +251,8 @@ def test_the_defaults_the_readme_states(Estimator):
 # ------------------------------------------------------------ the runtime of a training step
 
 
-def test_no_cyclic_garbage_collection_during_training(monkeypatch):
-    X, y = _numeric()
+def _gc_states_in_training(monkeypatch, fit, gc_on_before):
+    """gc.isenabled() at every training step of ``fit()``, and after it, with gc on or off before."""
     seen = []
     loss = TransformerClassifier._loss
 
@@ -262,15 +265,56 @@ def test_no_cyclic_garbage_collection_during_training(monkeypatch):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gc.enable()
-            TransformerClassifier(**SMALL).fit(X, y)
-            assert seen and not any(seen)
-            assert gc.isenabled()  # the collector is back after fit
-            seen.clear()
-            gc.disable()
-            TransformerClassifier(**SMALL).partial_fit(X, y)
-            assert seen and not any(seen)
-            assert not gc.isenabled()  # and stays off if the caller had it off
+            (gc.enable if gc_on_before else gc.disable)()
+            fit()
+            after = gc.isenabled()
+    finally:
+        (gc.enable if enabled else gc.disable)()
+    assert seen
+    return set(seen), after
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_training_leaves_the_garbage_collector_alone_by_default(monkeypatch, method):
+    X, y = _numeric()
+    fit = lambda: getattr(TransformerClassifier(**SMALL), method)(X, y)  # noqa: E731
+    assert _gc_states_in_training(monkeypatch, fit, gc_on_before=True) == ({True}, True)
+    assert _gc_states_in_training(monkeypatch, fit, gc_on_before=False) == ({False}, False)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_pause_gc_during_fit_turns_the_collector_off_while_training_and_back(monkeypatch, method):
+    X, y = _numeric()
+
+    def fit():
+        with sktransformer.config_context(pause_gc_during_fit=True):
+            getattr(TransformerClassifier(**SMALL), method)(X, y)
+
+    assert _gc_states_in_training(monkeypatch, fit, gc_on_before=True) == ({False}, True)
+    # the caller had it off: it stays off
+    assert _gc_states_in_training(monkeypatch, fit, gc_on_before=False) == ({False}, False)
+
+
+def test_overlapping_trainings_turn_the_collector_back_on_after_the_last():
+    inside, release = threading.Event(), threading.Event()
+
+    def worker():
+        with _runtime._gc_paused():
+            inside.set()
+            release.wait(5)
+
+    enabled = gc.isenabled()
+    gc.enable()
+    try:
+        thread = threading.Thread(target=worker)
+        with _runtime._gc_paused():
+            thread.start()
+            inside.wait(5)
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the worker still trains
+        release.set()
+        thread.join()
+        assert gc.isenabled() and _runtime._gc_pauses["count"] == 0
     finally:
         (gc.enable if enabled else gc.disable)()
 
