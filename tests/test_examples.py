@@ -86,11 +86,11 @@ QUOTES = [
     Quote("plot_attention_order.py", "0.990 test accuracy", "test_accuracy", 0.990, 0.0005),
     Quote("plot_attention_order.py", "without positional encoding 0.498",
           "without_positional_encoding", 0.498, 0.0005),
-    Quote("sequence_features.py", "encoder features + logistic regression 0.89", "encoder_features",
-          0.89, 0.005),
+    Quote("sequence_features.py", "encoder features + logistic regression 0.92", "encoder_features",
+          0.92, 0.005),
     Quote("sequence_features.py", "0.51 for a bag of tokens", "bag_of_tokens", 0.51, 0.005),
     Quote("sequence_features.py", "1.00 fine-tuned", "fine_tuned_20_labels", 1.00, 0.005),
-    Quote("sequence_features.py", "0.93 from scratch", "from_scratch_20_labels", 0.93, 0.005),
+    Quote("sequence_features.py", "0.90 from scratch", "from_scratch_20_labels", 0.90, 0.005),
     Quote("translation.py", "digits to 0.99 exact-sequence accuracy", "exact_beam_1", 0.99, 0.005),
     Quote("translation.py", "digits to 0.99 exact-sequence accuracy", "exact_beam_4", 0.99, 0.005),
 ]
@@ -127,10 +127,11 @@ def test_attention_order_heads_read_what_the_readme_caption_says(figures_of):
 @pytest.mark.slow
 def test_encoder_pca_figures_are_in_the_ranges_its_docstring_gives(figures_of):
     doc = _normalized((ROOT / "examples" / "plot_encoder_pca.py").read_text())
-    assert "the 2-D accuracy below measured 0.65 to 0.93" in doc
-    assert "full ``d_model``-wide features it stayed at 0.95 to 0.97" in doc
+    assert "the 2-D accuracy below measured 0.76 to 0.93" in doc
+    assert "full ``d_model``-wide features it stayed at 0.93 to 0.98" in doc
     f = figures_of("plot_encoder_pca.py")
-    assert 0.65 <= f["pca_2d_accuracy"] <= 0.93 and 0.95 <= f["all_features_accuracy"] <= 0.97, f
+    within = lambda value, low, high: low - 0.005 <= value <= high + 0.005  # noqa: E731 (2 decimals)
+    assert within(f["pca_2d_accuracy"], 0.76, 0.93) and within(f["all_features_accuracy"], 0.93, 0.98), f
 
 
 @pytest.mark.slow
