@@ -619,8 +619,6 @@ def invariance_cost(configs, repeats=5, n_samples=1024):
     of the batch. The comparison switches that off for one measurement only,
     in this process, to show what the guarantee costs.
     """
-    from contextlib import nullcontext
-
     from sktransformer import _runtime
 
     print("\nbatch-invariant inference: predict throughput, per-sample products vs one product")
@@ -630,12 +628,12 @@ def invariance_cost(configs, repeats=5, n_samples=1024):
         X, y = make_data(cfg, n_samples)
         clf = ours_fit(cfg, X[:256], y[:256])[2]
         invariant = _median([ours_predict(clf, X) for _ in range(repeats)])
-        original = _runtime.per_sample_products
-        _runtime.per_sample_products = nullcontext
+        original = _runtime.batch_invariant
+        _runtime.batch_invariant = lambda config: config  # the model's own config: one product
         try:
             plain = _median([ours_predict(clf, X) for _ in range(repeats)])
         finally:
-            _runtime.per_sample_products = original
+            _runtime.batch_invariant = original
         print(f"{name:>10}  {n_samples / invariant:>16,.0f}  {n_samples / plain:>18,.0f}  "
               f"{invariant / plain:>5.2f}x")
 

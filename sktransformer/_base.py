@@ -377,9 +377,9 @@ class _BaseTransformer(BaseEstimator):
         inputs, tokens = self._attention_inputs(X)
         config = self.config_
 
-        def forward(params, chunk):
+        def forward(params, config, chunk):
             cache = new_cache(config, record=True)
-            mask = self._attention_forward(params, chunk, cache)
+            mask = self._attention_forward(params, config, chunk, cache)
             layers = []
             for layer in cache:
                 w = layer["self"]["weights"]  # (n, H, T', T')
@@ -402,9 +402,9 @@ class _BaseTransformer(BaseEstimator):
             tokens = [["[CLS]"] + t for t in tokens]
         return inputs, tokens
 
-    def _attention_forward(self, params, inputs, cache):
+    def _attention_forward(self, params, config, inputs, cache):
         """Run the encoder, recording attention into ``cache``; returns the (grown) mask."""
-        _, mask = encode(params, self.config_, inputs.X, inputs.mask, cache=cache)
+        _, mask = encode(params, config, inputs.X, inputs.mask, cache=cache)
         return mask
 
     def _max_width(self, inputs):
@@ -419,9 +419,9 @@ class _BaseTransformer(BaseEstimator):
 
     def _map_batches(self, fn, inputs, params=None, width_axes=(), pass_index=False,
                      floats_per_sample=None):
-        """``fn(params, Inputs)`` over all samples, batch-invariantly (see :func:`map_samples`)."""
+        """``fn(params, config, Inputs)`` over all samples, batch-invariantly (see :func:`map_samples`)."""
         self._check_inference_params()
-        return map_samples(fn, inputs, self.params_ if params is None else params,
-                           max_width=self._max_width(inputs), n_heads=self.config_.n_heads,
+        return map_samples(fn, inputs, self.params_ if params is None else params, self.config_,
+                           max_width=self._max_width(inputs),
                            width_axes=width_axes, blas_threads=self.blas_threads,
                            pass_index=pass_index, floats_per_sample=floats_per_sample)

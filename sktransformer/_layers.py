@@ -4,7 +4,9 @@ Read top to bottom, this file is the architecture of "Attention Is All You
 Need" (Vaswani et al., 2017), leaf to root: embeddings and positional
 encodings, multi-head attention, the position-wise feed-forward network, and
 the residual blocks that stack them. Parameters are nested dicts of arrays;
-static sizes (heads, dropout rate, ...) are plain arguments.
+static sizes (heads, dropout rate, ...) are plain arguments, and so is
+``batch_invariant`` (inference whose results do not depend on the rest of the
+batch, see :mod:`sktransformer._primitives`); blocks read it from the config.
 
 Letters in shape comments: N samples, T positions, D model width (d_model),
 H heads, K head width (d_k = D / H), F hidden width of the feed-forward
@@ -63,9 +65,9 @@ def numeric_feature_embedding(params, x):
     return x[:, :, None] * params["W"] + params["b"]
 
 
-def series_embedding(params, x):
+def series_embedding(params, x, batch_invariant=False):
     """A linear map of each position's channels; (N, T, C) -> (N, T, D)."""
-    return linear(params, x)
+    return linear(params, x, batch_invariant)
 
 
 @functools.lru_cache(maxsize=32)
@@ -142,14 +144,14 @@ def alibi_bias(n_heads, n_queries, n_keys=None, offset=0, dtype=onp.float32):
 # ------------------------------------------------------------- basic layers
 
 
-def linear(params, x):
+def linear(params, x, batch_invariant=False):
     """x W + b over the last axis; (..., D_in) -> (..., D_out)."""
-    return affine(x, params["W"], params["b"])
+    return affine(x, params["W"], params["b"], batch_invariant)
 
 
-def norm(params, x, eps=1e-5):
+def norm(params, x, eps=1e-5, batch_invariant=False):
     """Layer normalisation over the model width (Ba et al., 2016); ``eps`` guards the variance."""
-    return layer_norm(x, params["gamma"], params["beta"], eps)
+    return layer_norm(x, params["gamma"], params["beta"], eps, batch_invariant)
 
 
 def dropout_scale(shape, rate, rng, dtype=onp.float32):
@@ -174,9 +176,10 @@ def dropout(x, rate, rng):
 ACTIVATIONS = {"gelu": gelu, "gelu_erf": gelu_erf, "relu": lambda x: np.maximum(x, 0.0)}
 
 
-def feed_forward(params, x, activation):
+def feed_forward(params, x, activation, batch_invariant=False):
     """FFN(x) = act(x W_1 + b_1) W_2 + b_2, applied to each position alone (section 3.3)."""
-    return linear(params["out"], ACTIVATIONS[activation](linear(params["hidden"], x)))
+    hidden = ACTIVATIONS[activation](linear(params["hidden"], x, batch_invariant))
+    return linear(params["out"], hidden, batch_invariant)
 
 
 # ---------------------------------------------------------------- attention
@@ -217,7 +220,7 @@ def combine_biases(*biases):
 
 
 def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None, rotary_angles=None,
-                         dropout_rate=0.0, rng=None):
+                         dropout_rate=0.0, rng=None, batch_invariant=False):
     """MultiHead(Q, K, V) = Concat(head_1..head_H) W_O with head_h = Attention(X W_Q^h, M W_K^h, M W_V^h).
 
     ``memory`` is the sequence keys and values come from: ``x`` itself for
@@ -231,7 +234,8 @@ def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None, rota
     were computed). ``dropout_rate`` drops attention weights (with ``rng``).
     """
     if memory is None:
-        Q, K, V = (split_heads(t, n_heads) for t in np.split(linear(params["qkv"], x), 3, axis=-1))
+        QKV = linear(params["qkv"], x, batch_invariant)  # (N, T, 3D)
+        Q, K, V = (split_heads(t, n_heads) for t in np.split(QKV, 3, axis=-1))
         if rotary_angles is not None:
             Q, K = rotary(Q, *rotary_angles), rotary(K, *rotary_angles)  # (N, H, T, K)
         if cache is not None:  # generation: this step's keys/values join the earlier ones
@@ -240,29 +244,31 @@ def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None, rota
                 V = onp.concatenate([cache["V"], V], axis=2)
             cache["K"], cache["V"] = K, V
     else:
-        Q = split_heads(linear(params["q"], x), n_heads)  # (N, H, Tq, K)
+        Q = split_heads(linear(params["q"], x, batch_invariant), n_heads)  # (N, H, Tq, K)
         if cache is not None and "K" in cache:  # the encoder's memory does not change between steps
             K, V = cache["K"], cache["V"]
         else:
-            K, V = (split_heads(t, n_heads) for t in np.split(linear(params["kv"], memory), 2, axis=-1))
+            KV = linear(params["kv"], memory, batch_invariant)  # (N, Tk, 2D)
+            K, V = (split_heads(t, n_heads) for t in np.split(KV, 2, axis=-1))
             if cache is not None:
                 cache["K"], cache["V"] = K, V
     N, H, Tq, _ = Q.shape
     keep = dropout_scale((N, H, Tq, K.shape[2]), dropout_rate, rng, Q.dtype)
-    Z = scaled_dot_product_attention(Q, K, V, bias, keep)  # (N, H, Tq, K)
+    Z = scaled_dot_product_attention(Q, K, V, bias, keep, batch_invariant)  # (N, H, Tq, K)
     if cache is not None and cache.get("record"):
-        cache["weights"] = attention_weights(Q, K, bias)  # (N, H, Tq, Tk), for inspection
-    return linear(params["out"], merge_heads(Z))
+        # (N, H, Tq, Tk), for inspection
+        cache["weights"] = attention_weights(Q, K, bias, batch_invariant)
+    return linear(params["out"], merge_heads(Z), batch_invariant)
 
 
 # ------------------------------------------------------------------- blocks
 
 
-def residual(params_norm, x, sublayer, norm_first, rate, rng, eps=1e-5):
+def residual(params_norm, x, sublayer, norm_first, rate, rng, eps=1e-5, batch_invariant=False):
     """x + Dropout(Sublayer(LN(x))) if norm_first (pre-LN), else LN(x + Dropout(Sublayer(x)))."""
     if norm_first:
-        return x + dropout(sublayer(norm(params_norm, x, eps)), rate, rng)
-    return norm(params_norm, x + dropout(sublayer(x), rate, rng), eps)
+        return x + dropout(sublayer(norm(params_norm, x, eps, batch_invariant)), rate, rng)
+    return norm(params_norm, x + dropout(sublayer(x), rate, rng), eps, batch_invariant)
 
 
 def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None,
@@ -275,28 +281,31 @@ def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bia
     positions, apply to self-attention.
     """
     attention_dropout = getattr(config, "attention_dropout", 0.0)
+    invariant = config.batch_invariant
 
     def self_attn(h):
         return multi_head_attention(
             params["attn"], h, bias, config.n_heads, cache=None if cache is None else cache["self"],
             rotary_angles=rotary_angles, dropout_rate=attention_dropout, rng=rng,
+            batch_invariant=invariant,
         )
 
     def cross_attn(h):
         return multi_head_attention(
             params["cross"], h, memory_bias, config.n_heads, memory=memory,
             cache=None if cache is None else cache["cross"], dropout_rate=attention_dropout,
-            rng=rng,
+            rng=rng, batch_invariant=invariant,
         )
 
     def ffn(h):
-        return feed_forward(params["ff"], h, config.activation)
+        return feed_forward(params["ff"], h, config.activation, invariant)
 
     eps = config.layer_norm_eps
-    x = residual(params["ln_attn"], x, self_attn, config.norm_first, config.dropout, rng, eps)
+    x = residual(params["ln_attn"], x, self_attn, config.norm_first, config.dropout, rng, eps, invariant)
     if memory is not None:
-        x = residual(params["ln_cross"], x, cross_attn, config.norm_first, config.dropout, rng, eps)
-    return residual(params["ln_ff"], x, ffn, config.norm_first, config.dropout, rng, eps)
+        x = residual(params["ln_cross"], x, cross_attn, config.norm_first, config.dropout, rng, eps,
+                     invariant)
+    return residual(params["ln_ff"], x, ffn, config.norm_first, config.dropout, rng, eps, invariant)
 
 
 def transformer_stack(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None,
@@ -308,7 +317,7 @@ def transformer_stack(params, x, bias, config, rng=None, memory=None, memory_bia
             None if cache is None else cache[i], rotary_angles,
         )
     if config.norm_first:
-        x = norm(params["ln_final"], x, config.layer_norm_eps)
+        x = norm(params["ln_final"], x, config.layer_norm_eps, config.batch_invariant)
     return x
 
 

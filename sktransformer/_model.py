@@ -7,7 +7,7 @@ a nested dict mirroring the architecture, e.g.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import autograd.numpy as np
 import numpy as onp
@@ -62,11 +62,20 @@ class ModelConfig:
     # Token n-gram tables (see _ngrams.fit_ngrams): which n-grams have a vector; None = none.
     ngrams: tuple | None = field(default=None, compare=False, repr=False)
     source: "ModelConfig | None" = None  # an encoder-decoder's encoder (seq2seq); None otherwise
+    # Each sample computed on its own, its results independent of the rest of the batch (slower);
+    # set only for inference, by batch_invariant() (see _runtime.map_samples).
+    batch_invariant: bool = False
 
     @property
     def n_ngram_rows(self):
         """Rows of the token n-gram embedding table (0 without n-grams)."""
         return 0 if self.ngrams is None else n_ngram_rows(self.ngrams)
+
+
+def batch_invariant(config):
+    """``config``, and its encoder's (seq2seq), with ``batch_invariant`` on: for inference."""
+    source = None if config.source is None else batch_invariant(config.source)
+    return replace(config, batch_invariant=True, source=source)
 
 
 # ------------------------------------------------------------ initialisation
@@ -186,7 +195,8 @@ EMBEDDINGS = {
     "tokens": Embedding(_init_tokens, _tokens),
     "numeric": Embedding(_init_numeric, lambda params, config, X: numeric_feature_embedding(params, X),
                          positions=False),
-    "series": Embedding(init_linear, lambda params, config, X: series_embedding(params, X)),
+    "series": Embedding(init_linear, lambda params, config, X: series_embedding(
+        params, X, config.batch_invariant)),
 }
 
 
@@ -273,7 +283,7 @@ def finish_embedding(params, config, h):
     if config.n_token_types:
         h = h + params["token_types"][0]
     if config.embedding_norm:
-        h = norm(params["ln"], h, config.layer_norm_eps)
+        h = norm(params["ln"], h, config.layer_norm_eps, config.batch_invariant)
     return h
 
 
@@ -325,9 +335,9 @@ def pooled_features(params, config, X, mask=None, rng=None):
     return pool(h, mask, config.pooling)
 
 
-def head_logits(params, features):
+def head_logits(params, config, features):
     """Output head: one linear layer to class (or vocabulary) scores; softmax is taken in the loss."""
-    return linear(params["head"], features)
+    return linear(params["head"], features, config.batch_invariant)
 
 
 # ------------------------------------------------------------------ decoder
@@ -376,5 +386,6 @@ def decode(params, config, ids, mask=None, rng=None, memory=None, memory_mask=No
                           padding_bias(memory_mask), cache, angles)
     if config.tie_embeddings:  # output k is token id k + N_RESERVED (the vocabulary's convention)
         table = params["embed"]["W"][N_RESERVED : N_RESERVED + config.n_outputs]
-        return affine(h, np.transpose(table), onp.zeros(config.n_outputs, table.dtype))
-    return linear(params["head"], h)
+        return affine(h, np.transpose(table), onp.zeros(config.n_outputs, table.dtype),
+                      config.batch_invariant)
+    return linear(params["head"], h, config.batch_invariant)

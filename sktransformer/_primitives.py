@@ -12,10 +12,15 @@ autograd hands the same ``g`` to both branches of a residual connection.
 
 Letters used in shape comments: N samples, H heads, T positions (Tq queries,
 Tk keys), K head width, D model width, C classes or vocabulary entries.
+
+``batch_invariant=True`` (batch-invariant inference, see
+:mod:`sktransformer._runtime`) makes a sample's results independent of the
+other samples of the batch and of its place among them: :func:`affine` takes
+one matrix product per sample, and row sums are taken by ``einsum``, the same
+loop for every row. Training keeps the default, which is faster.
 """
 
 import threading
-from contextlib import contextmanager
 
 import numpy as onp
 from autograd.extend import defvjp, defvjp_argnums, primitive
@@ -48,45 +53,28 @@ def release_kept():
     _stash.entry = None
 
 
-@contextmanager
-def per_sample_products():
-    """Within this context (this thread only), :func:`affine` multiplies each sample on its own.
-
-    One BLAS call per sample, always of the same shape, makes a sample's
-    result independent of the other rows of the batch and of its place among
-    them (see :mod:`sktransformer._runtime`); training keeps one large
-    product, which is faster for short sequences.
-    """
-    previous = getattr(_stash, "per_sample", False)
-    _stash.per_sample = True
-    try:
-        yield
-    finally:
-        _stash.per_sample = previous
-
-
 def _swap(x):
     """Transpose the last two axes."""
     return onp.swapaxes(x, -1, -2)
 
 
-def _row_sums(x, scale=1.0):
+def _row_sums(x, scale=1.0, batch_invariant=False):
     """scale * sum of x over the last axis, keepdims.
 
     numpy's reduction over a short last axis is slow: at widths 12-64 a
     matrix-vector product with a constant vector is ~10x faster on one BLAS
     thread. Its rows' last bits can depend on their place in the matrix, so
-    under :func:`per_sample_products` (batch-invariant inference) ``einsum``
-    is used instead: every row summed by the same loop, still ~2-3x faster.
+    with ``batch_invariant`` ``einsum`` is used instead: every row summed by
+    the same loop, still ~2-3x faster.
     """
     n = x.shape[-1]
     ones = onp.full(n, scale, dtype=x.dtype)
     x2 = x.reshape(-1, n)
-    sums = onp.einsum("ij,j->i", x2, ones) if getattr(_stash, "per_sample", False) else x2 @ ones
+    sums = onp.einsum("ij,j->i", x2, ones) if batch_invariant else x2 @ ones
     return sums.reshape(x.shape[:-1] + (1,))
 
 
-def attention_weights(Q, K, bias):
+def attention_weights(Q, K, bias, batch_invariant=False):
     """softmax(Q K^T / sqrt(d_k) + bias) over keys, shape (N, H, Tq, Tk)."""
     scale = Q.dtype.type(1.0 / onp.sqrt(Q.shape[-1]))
     S = (Q * scale) @ _swap(K)  # (N, H, Tq, Tk)
@@ -94,12 +82,12 @@ def attention_weights(Q, K, bias):
         S += bias
     S -= S.max(axis=-1, keepdims=True)
     onp.exp(S, out=S)
-    S /= _row_sums(S)
+    S /= _row_sums(S, batch_invariant=batch_invariant)
     return S
 
 
 @primitive
-def scaled_dot_product_attention(Q, K, V, bias=None, keep=None):
+def scaled_dot_product_attention(Q, K, V, bias=None, keep=None, batch_invariant=False):
     """Z = Dropout(softmax(Q K^T / sqrt(d_k) + bias)) V, for all samples and heads at once.
 
     Parameters
@@ -117,6 +105,8 @@ def scaled_dot_product_attention(Q, K, V, bias=None, keep=None):
     keep : ndarray broadcastable to (N, H, Tq, Tk) or None
         Attention dropout: the weights are multiplied by it (0 where a weight
         is dropped, ``1 / (1 - rate)`` where it is kept). None: no dropout.
+    batch_invariant : bool
+        Sum each row of weights by the same loop (see the module docstring).
 
     Returns
     -------
@@ -129,7 +119,7 @@ def scaled_dot_product_attention(Q, K, V, bias=None, keep=None):
     >>> scaled_dot_product_attention(Q, K, V).shape
     (1, 1, 3, 2)
     """
-    P = attention_weights(Q, K, bias)
+    P = attention_weights(Q, K, bias, batch_invariant)
     if keep is None:
         return _keep_for_backward(P @ V, P)
     return _keep_for_backward((P * keep) @ V, P)
@@ -139,8 +129,9 @@ def _attention_vjp(argnums, Z, args, kwargs):
     Q, K, V = args[:3]
     bias = args[3] if len(args) > 3 else kwargs.get("bias")
     keep = args[4] if len(args) > 4 else kwargs.get("keep")
+    batch_invariant = args[5] if len(args) > 5 else kwargs.get("batch_invariant", False)
     kept = _kept(Z)
-    P = kept[0] if kept else attention_weights(Q, K, bias)  # (N, H, Tq, Tk)
+    P = kept[0] if kept else attention_weights(Q, K, bias, batch_invariant)  # (N, H, Tq, Tk)
     scale = Q.dtype.type(1.0 / onp.sqrt(Q.shape[-1]))
 
     def vjp(g):  # g: (N, H, Tq, K)
@@ -149,7 +140,7 @@ def _attention_vjp(argnums, Z, args, kwargs):
             dS *= keep  # dL/dP
         # softmax backward: dS = P * (dP - sum_k dP P); the row sums equal sum(g * Z) because
         # Z = (P keep) V, a (Tq, K) product instead of a (Tq, Tk) one (as in FlashAttention)
-        dS -= _row_sums(g * Z)
+        dS -= _row_sums(g * Z, batch_invariant=batch_invariant)
         dS *= P
         grads = {0: None, 1: None, 2: None}
         if 2 in argnums:
@@ -260,18 +251,22 @@ def _gelu_erf_vjp(ans, x):
 defvjp(gelu_erf, _gelu_erf_vjp)
 
 
-def _normalize(x, eps):
+def _normalize(x, eps, batch_invariant=False):
     """(x - mean) / sqrt(var + eps) over the last axis, and 1 / sqrt(var + eps)."""
     scale = 1.0 / x.shape[-1]
-    centered = x - _row_sums(x, scale)
-    inv_std = 1.0 / onp.sqrt(_row_sums(centered * centered, scale) + x.dtype.type(eps))
+    centered = x - _row_sums(x, scale, batch_invariant)
+    inv_std = 1.0 / onp.sqrt(_row_sums(centered * centered, scale, batch_invariant)
+                             + x.dtype.type(eps))
     centered *= inv_std
     return centered, inv_std
 
 
 @primitive
-def layer_norm(x, gamma, beta, eps=1e-5):
+def layer_norm(x, gamma, beta, eps=1e-5, batch_invariant=False):
     """LayerNorm(x) = gamma * (x - mean(x)) / sqrt(var(x) + eps) + beta, over the last axis.
+
+    ``batch_invariant``: each row's mean and variance summed by the same loop
+    (see the module docstring).
 
     Examples
     --------
@@ -280,15 +275,16 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     >>> bool(abs(y.mean()) < 1e-7)
     True
     """
-    x_hat, inv_std = _normalize(x, eps)
+    x_hat, inv_std = _normalize(x, eps, batch_invariant)
     return _keep_for_backward(x_hat * gamma + beta, x_hat, inv_std)
 
 
 def _layer_norm_vjp(argnums, ans, args, kwargs):
     x, gamma = args[0], args[1]
     eps = args[3] if len(args) > 3 else kwargs.get("eps", 1e-5)
+    batch_invariant = args[4] if len(args) > 4 else kwargs.get("batch_invariant", False)
     kept = _kept(ans)
-    x_hat, inv_std = kept if kept else _normalize(x, eps)
+    x_hat, inv_std = kept if kept else _normalize(x, eps, batch_invariant)
     d = x.shape[-1]
 
     def vjp(g):
@@ -397,8 +393,12 @@ defvjp(rotary, _rotary_vjp)
 
 
 @primitive
-def affine(x, W, b):
+def affine(x, W, b, batch_invariant=False):
     """x W + b over the last axis of x: (..., D_in) -> (..., D_out), as one 2-D matrix product.
+
+    With ``batch_invariant``, one product per sample (the first axis of x),
+    always of the same shape: a sample's result then never depends on the
+    other samples (see the module docstring).
 
     Examples
     --------
@@ -406,7 +406,7 @@ def affine(x, W, b):
     >>> affine(np.ones((2, 3, 4)), np.ones((4, 5)), np.zeros(5)).shape
     (2, 3, 5)
     """
-    if getattr(_stash, "per_sample", False):  # (N, M, D_in) @ W: one product per sample
+    if batch_invariant:  # (N, M, D_in) @ W: one product per sample
         y = x.reshape(x.shape[0] if x.ndim > 1 else 1, -1, W.shape[0]) @ W
     else:
         y = x.reshape(-1, W.shape[0]) @ W

@@ -19,11 +19,13 @@ things make that hold:
 1. Per-sample matrix products. A float32 BLAS matrix product gives a row
    results whose last bits depend on where the row sits in the matrix: the
    kernel for the edge rows of a block differs from the one for full blocks,
-   and which kernels run depends on the CPU. Inside :func:`map_samples`,
-   :func:`sktransformer._primitives.affine` multiplies each sample's
-   ``(T, D)`` slice on its own (a stacked matrix product: one BLAS call per
-   sample, always of the same shape), as attention already does per sample
-   and head.
+   and which kernels run depends on the CPU. :func:`map_samples` hands the
+   function it maps the model's config with ``batch_invariant`` on
+   (:func:`sktransformer._model.batch_invariant`); the layers pass it on to
+   :func:`sktransformer._primitives.affine`, which then multiplies each
+   sample's ``(T, D)`` slice on its own (a stacked matrix product: one BLAS
+   call per sample, always of the same shape), as attention already does
+   per sample and head, and to the row sums of softmax and layer norm.
 2. A width that depends on the sample alone. Padded sequences are run at
    the sample's own length rounded up to a multiple of ``LENGTH_STEP``
    (summation order over keys depends on the row length), never at the
@@ -49,7 +51,8 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ._config import _settings
-from ._primitives import per_sample_products, release_kept
+from ._model import batch_invariant
+from ._primitives import release_kept
 from .performance import allocator_scope
 
 MAX_ROWS = 256  # sequences per forward pass at inference: bounds memory
@@ -235,35 +238,40 @@ def chunk_rows(width, n_heads=1, floats_per_sample=None):
     return max(1, min(MAX_ROWS, FLOAT_BUDGET // per_row))
 
 
-def map_samples(fn, inputs, params, *, max_width, n_heads=1, width_axes=(), blas_threads=1,
+def map_samples(fn, inputs, params, config, *, max_width, width_axes=(), blas_threads=1,
                 pass_index=False, floats_per_sample=None):
-    """``fn(params, chunk)`` over all samples of ``inputs``, batch-invariantly; outputs in input order.
+    """``fn(params, config, chunk)`` over the samples of ``inputs``, batch-invariantly, in input order.
 
-    Samples are grouped by their width (:func:`sample_widths`) and run in
-    chunks of at most ``MAX_ROWS`` rows and about ``FLOAT_BUDGET`` floats
+    ``fn`` gets ``config`` (a :class:`~sktransformer._model.ModelConfig`)
+    with ``batch_invariant`` on, and must run the network with it: products
+    are then per sample (see the module docstring), so neither the chunk
+    size nor the other samples of a chunk ever change a result. Samples are
+    grouped by their width (:func:`sample_widths`) and run in chunks of at
+    most ``MAX_ROWS`` rows and about ``FLOAT_BUDGET`` floats
     (:func:`chunk_rows`): one layer's attention weights, plus
     ``floats_per_sample(width)`` per sample when given, the size of what
     ``fn`` returns or holds beyond that (vocabulary-wide logits ``width *
-    n_outputs``, every layer's attention weights, ...). Products are per
-    sample (see the module docstring), so the chunk size never changes a
-    result. ``fn`` returns one array with a first axis over the chunk's
-    samples; its ``width_axes`` follow the chunk width (plus any positions
-    ``fn`` adds, such as [CLS]) and are zero-padded or cut to the width of
-    ``inputs``. With ``pass_index``, ``fn(params, chunk, index)`` also gets
-    the chunk's row numbers (to read arrays aligned with ``inputs``).
-    Nothing is traced by autograd.
+    n_outputs``, every layer's attention weights, ...). ``fn`` returns one
+    array with a first axis over the chunk's samples; its ``width_axes``
+    follow the chunk width (plus any positions ``fn`` adds, such as [CLS])
+    and are zero-padded or cut to the width of ``inputs``. With
+    ``pass_index``, ``fn(params, config, chunk, index)`` also gets the
+    chunk's row numbers (to read arrays aligned with ``inputs``). Nothing is
+    traced by autograd.
     """
+    config = batch_invariant(config)
     widths = sample_widths(inputs, max_width)
     target = inputs.X.shape[1] if inputs.X.ndim > 1 else 1
     order, parts = [], []
-    with blas_limit(blas_threads), per_sample_products():
+    with blas_limit(blas_threads):
         for width in np.unique(widths):
             group = np.flatnonzero(widths == width)
-            size = chunk_rows(width, n_heads, floats_per_sample)
+            size = chunk_rows(width, config.n_heads, floats_per_sample)
             for start in range(0, len(group), size):
                 index = group[start : start + size]
                 chunk = _at_width(inputs, index, int(width))
-                out = np.asarray(fn(params, chunk, index) if pass_index else fn(params, chunk))
+                out = np.asarray(fn(params, config, chunk, index) if pass_index
+                                 else fn(params, config, chunk))
                 parts.append(_to_width(out, width_axes, target - int(width)))
                 order.append(index)
     release_kept()

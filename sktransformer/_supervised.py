@@ -97,10 +97,10 @@ class _PooledEncoderModel(_BaseTransformer):
 
     # ------------------------------------------------------------ the network
 
-    def _outputs(self, params, inputs, rng=None):
+    def _outputs(self, params, config, inputs, rng=None):
         """Head outputs (N, n_outputs) for model-ready inputs."""
-        features = pooled_features(params, self.config_, inputs.X, inputs.mask, rng)
-        return head_logits(params, features)
+        features = pooled_features(params, config, inputs.X, inputs.mask, rng)
+        return head_logits(params, config, features)
 
     def _predict_outputs(self, X):
         """Head outputs of raw ``X``, batch-invariantly."""

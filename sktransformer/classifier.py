@@ -346,7 +346,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
     def _loss(self, params, batch, rng):
         """Sample-weighted mean cross-entropy of a minibatch (dropout on)."""
         weight = batch["weight"]
-        logits = self._outputs(params, batch["inputs"], rng)
+        logits = self._outputs(params, self.config_, batch["inputs"], rng)
         total = softmax_cross_entropy(logits, batch["target"], weight,
                                       self.label_smoothing)
         return total / DTYPE(max(float(weight.sum()), 1e-12))

@@ -69,13 +69,13 @@ def masked_token_log_likelihood(params, picked, targets, smoothing=0.0):
     return -softmax_cross_entropy(logits, targets, np.ones(len(targets), DTYPE), smoothing)
 
 
-def masked_token_log_probabilities(params, picked, targets):
+def masked_token_log_probabilities(params, picked, targets, batch_invariant=False):
     """log p(original token) at each hidden position (M,), for scoring (not differentiated)."""
-    log_p = log_softmax(linear(params["mlm"], picked))  # (M, n_vocab)
+    log_p = log_softmax(linear(params["mlm"], picked, batch_invariant))  # (M, n_vocab)
     return log_p[np.arange(len(targets)), targets]
 
 
-def feature_reconstruction_error(params, picked, cols, targets):
+def feature_reconstruction_error(params, picked, cols, targets, batch_invariant=False):
     """Squared error of the standardised hidden values at each position (M,), from their vectors (M, D).
 
     Numeric rows (targets (M,)) have one output vector per feature (``cols``
@@ -85,7 +85,7 @@ def feature_reconstruction_error(params, picked, cols, targets):
         W, b = params["reconstruct"]["W"][cols], params["reconstruct"]["b"][cols]
         diff = (picked * W).sum(axis=1) + b - targets  # (M,)
         return diff * diff
-    diff = linear(params["reconstruct"], picked) - targets  # (M, C)
+    diff = linear(params["reconstruct"], picked, batch_invariant) - targets  # (M, C)
     return (diff * diff).sum(axis=1)
 
 
@@ -299,7 +299,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     # ------------------------------------------------------- the objective
 
-    def _masked_objective(self, params, inputs, rng, training):
+    def _masked_objective(self, params, config, inputs, rng, training):
         """Score of the hidden positions of one batch; higher is better.
 
         The score is the log-likelihood of each hidden token, or minus the
@@ -308,7 +308,6 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         of values)``. Scoring (positions from each sequence's content): an
         (N, 2) array of each sample's sum of scores and number of values.
         """
-        config = self.config_
         X = inputs.X
         real = inputs.mask if inputs.mask is not None else np.ones(X.shape[:2], bool)
         hidden = (choose_hidden(real, self.mask_fraction, rng) if training
@@ -326,14 +325,14 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             if training:
                 return (masked_token_log_likelihood(params, picked, targets, self.label_smoothing),
                         len(rows))
-            scores = masked_token_log_probabilities(params, picked, targets)
+            scores = masked_token_log_probabilities(params, picked, targets, config.batch_invariant)
         else:
             standardized = (X - self._target_mean) / self._target_scale
             values_hidden = hidden.reshape(hidden.shape + (1,) * (X.ndim - 2))  # over channels
             corrupted = np.where(values_hidden, DTYPE(0), X)
             h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng, hidden=hidden)
             scores = -feature_reconstruction_error(params, h[rows, cols + offset], cols,
-                                                   standardized[rows, cols])
+                                                   standardized[rows, cols], config.batch_invariant)
             if training:
                 return scores.sum(), len(rows) * (X.shape[2] if X.ndim == 3 else 1)
         per_value = X.shape[2] if X.ndim == 3 else 1
@@ -342,7 +341,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _loss(self, params, batch, rng):
         """Mean negative log-likelihood of the hidden tokens (or mean squared error of values)."""
-        total, count = self._masked_objective(params, batch["inputs"], rng, training=True)
+        total, count = self._masked_objective(params, self.config_, batch["inputs"], rng,
+                                              training=True)
         return -total / DTYPE(max(count, 1))
 
     def _validation_score(self, params, data):
@@ -351,8 +351,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _mean_score(self, params, inputs, what="X"):
         """Mean score per hidden token or value; each sequence's hidden positions depend on it alone."""
 
-        def totals(params, chunk):
-            return self._masked_objective(params, chunk, None, False)
+        def totals(params, config, chunk):
+            return self._masked_objective(params, config, chunk, None, False)
 
         vocabulary = params["mlm"]["b"].shape[0] if "mlm" in params else 0
 
@@ -378,9 +378,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         features : ndarray of shape (n_samples, d_model), float32
         """
         check_is_fitted(self)
-        config = self.config_
 
-        def features(params, inputs):
+        def features(params, config, inputs):
             h, mask = encode(params, config, inputs.X, inputs.mask)
             return pool(h, mask, config.pooling)
 
@@ -401,13 +400,12 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             True at real tokens.
         """
         check_is_fitted(self)
-        config = self.config_
         inputs = self._inputs(X)
-        offset = 1 if config.pooling == "cls" else 0
+        offset = 1 if self.config_.pooling == "cls" else 0
         width = inputs.X.shape[1]
         mask = inputs.mask if inputs.mask is not None else np.ones((len(inputs), width), bool)
 
-        def vectors(params, chunk):
+        def vectors(params, config, chunk):
             h, _ = encode(params, config, chunk.X, chunk.mask)
             return h[:, offset:]
 

@@ -316,15 +316,15 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     # ------------------------------------------------------------- the loss
 
-    def _logits(self, params, inputs, rng=None):
-        return decode(params, self.config_, inputs.X, inputs.mask, rng)
+    def _logits(self, params, config, inputs, rng=None):
+        return decode(params, config, inputs.X, inputs.mask, rng)
 
     def _loss(self, params, batch, rng):
         """Mean next-token cross-entropy over the scored positions of a batch of windows."""
         inputs = batch["inputs"]
         target = batch["target"][:, : inputs.X.shape[1]]
         rows, cols = np.nonzero(target >= 0)
-        logits = self._logits(params, inputs, rng)
+        logits = self._logits(params, self.config_, inputs, rng)
         total = softmax_cross_entropy(logits[rows, cols], target[rows, cols],
                                       np.ones(len(rows), DTYPE), self.label_smoothing)
         return total / DTYPE(max(len(rows), 1))
@@ -332,10 +332,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _validation_score(self, params, data):
         """Mean log-likelihood per token of the validation windows."""
 
-        def totals(params, chunk, index):  # (n, 2): each window's log-likelihood and count
+        def totals(params, config, chunk, index):  # (n, 2): each window's log-likelihood and count
             target = data.arrays["target"][index][:, : chunk.X.shape[1]]
             rows, cols = np.nonzero(target >= 0)
-            picked = target_log_proba(self._logits(params, chunk), target)[rows, cols]
+            picked = target_log_proba(self._logits(params, config, chunk), target)[rows, cols]
             return np.stack([np.bincount(rows, weights=picked, minlength=len(index)),
                              np.bincount(rows, minlength=len(index))], axis=1)
 
@@ -345,7 +345,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     # ---------------------------------------------------------- evaluation
 
     def _map_windows(self, fn, inputs, params=None, width_axes=(), copies=1):
-        """``fn(params, chunk, index)`` over windows; a chunk's budget counts ``copies`` of its logits."""
+        """``fn(params, config, chunk, index)`` over windows; a chunk's budget counts ``copies`` of logits."""
         n_outputs = self._codec.n_outputs
         return self._map_batches(fn, inputs, params, width_axes=width_axes, pass_index=True,
                                  floats_per_sample=lambda width: copies * width * n_outputs)
@@ -362,8 +362,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         documents, (inputs, targets, document, _) = self._scoring_windows(X)
         columns = np.where(targets >= 0, self._codec.output_index(np.maximum(targets, 0)), -1)
 
-        def picked(params, chunk, index):  # (n, width): log p of each known target, 0 elsewhere
-            return target_log_proba(self._logits(params, chunk), columns[index][:, : chunk.X.shape[1]])
+        def picked(params, config, chunk, index):  # (n, width): log p of each known target, 0 elsewhere
+            return target_log_proba(self._logits(params, config, chunk),
+                                    columns[index][:, : chunk.X.shape[1]])
 
         log_p = self._map_windows(picked, Inputs(inputs, inputs != PAD_ID), width_axes=(1,))
         owner = np.broadcast_to(document[:, None], targets.shape)  # cells in document, position order
@@ -376,8 +377,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         """Write each scored target's distribution into row ``position - 2`` of its document's ``rows``."""
         inputs, _, document, position = windows
 
-        def fill(params, chunk, index):  # nothing vocabulary-wide outlives the chunk
-            log_p = log_softmax_in_place(self._logits(params, chunk))
+        def fill(params, config, chunk, index):  # nothing vocabulary-wide outlives the chunk
+            log_p = log_softmax_in_place(self._logits(params, config, chunk))
             for i, window in enumerate(index):
                 cols = np.flatnonzero(position[window] >= 2)  # target 1 (after <bos> alone) has no row
                 rows[document[window]][position[window, cols] - 2] = np.exp(
@@ -459,13 +460,25 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     # ------------------------------------------------------------ generation
 
     def generate(self, prompt, max_new_tokens=50, temperature=1.0, top_k=None, random_state=None,
-                 use_cache=True):
+                 use_cache=True, bos="auto"):
         """Continue ``prompt`` by sampling one token at a time.
+
+        What the model reads first depends on ``bos``. By default a model
+        fitted here reads its ``<bos>`` then the prompt, as in training. A
+        checkpoint (:meth:`from_pretrained`) reads the prompt as its tokenizer
+        encodes it, ``tokenizer(text)`` with the tokenizer's own special
+        tokens (GPT-2 adds none), so greedy output (``temperature=0``) is
+        transformers' ``model.generate(**tokenizer(text), do_sample=False)``
+        token for token; an empty prompt, which transformers cannot take as
+        input ids, starts from the beginning-of-text token, as its
+        ``generate()`` without inputs does (``<|endoftext|>`` for GPT-2).
 
         Parameters
         ----------
         prompt : str or list of tokens
-            A string (split with ``analyzer``) or a token list; may be empty.
+            A string (split with ``analyzer``; a checkpoint's tokenizer also
+            reads special tokens written in it, e.g. ``"<|endoftext|>"``) or a
+            token list, read as it is; may be empty.
         max_new_tokens : int, default=50
             At most this many tokens are generated (fewer if the model ends
             the sequence).
@@ -478,12 +491,32 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         use_cache : bool, default=True
             Reuse each layer's keys and values from earlier steps (fast);
             False recomputes the whole context at every step.
+        bos : "auto", True or False, default="auto"
+            Whether the beginning-of-sequence token (a checkpoint's
+            end-of-text token, ``<|endoftext|>`` for GPT-2) is read before the
+            prompt. "auto": for a model fitted here, yes; for a checkpoint,
+            only before an empty prompt (otherwise the prompt is what
+            ``tokenizer(text)`` gives). True: ``<bos>`` then the prompt's
+            tokens (without the tokenizer's special tokens), as
+            :meth:`score` and :meth:`predict_proba` read each text: the
+            prompt is the start of a document, the better estimate of how
+            such a document goes on when the prompt begins one (for GPT-2,
+            the same as the prompt ``"<|endoftext|>" + text``). False: the
+            prompt alone (as the tokenizer encodes it, for a checkpoint);
+            it must not be empty.
 
         Returns
         -------
         continuation : str or list
             The generated tokens only, joined into a string for a string
-            prompt (without separator for characters, with spaces for words).
+            prompt (without separator for characters, with spaces for words;
+            a checkpoint's tokenizer decodes them).
+
+        Raises
+        ------
+        ValueError
+            If a parameter is out of range, or the prompt is empty with
+            ``bos=False`` (there is nothing to continue).
         """
         check_is_fitted(self)
         self._check_inference_params()
@@ -499,14 +532,15 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             raise ValueError(f"top_k must be a positive integer or None, got {_plain(top_k)!r}.")
         if not isinstance(use_cache, bool | np.bool_):
             raise TypeError(f"use_cache must be True or False, got {_plain(use_cache)!r}.")
+        if not (isinstance(bos, bool | np.bool_) or (isinstance(bos, str) and bos == "auto")):
+            raise ValueError(f"bos must be 'auto', True or False, got {_plain(bos)!r}.")
         is_text = isinstance(prompt, str)
         if not is_text and not isinstance(prompt, list | tuple | np.ndarray):
             raise TypeError(f"prompt must be a string or a list of tokens, got {type(prompt).__name__}.")
         if isinstance(prompt, np.ndarray) and prompt.ndim != 1:
             raise ValueError(f"prompt must be a string or a list of tokens, got a {prompt.ndim}-D array.")
         analyzer = self._fitted_param("analyzer")
-        tokens = analyze(prompt, analyzer, lowercase=False)
-        ids = self._codec.encode(tokens, eos=False)
+        ids = self._prompt_ids(prompt, analyzer, bos)
         rng = make_rng(random_state)
         generated = []
         with blas_limit(self.blas_threads):
@@ -515,6 +549,25 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         if is_text:
             return self._codec.join(generated, analyzer)
         return generated
+
+    def _prompt_ids(self, prompt, analyzer, bos):
+        """The ids ``generate`` starts from (see its ``bos``); never empty."""
+        vocab = self._codec
+        own_reading = getattr(vocab, "encode_text", None)  # a checkpoint's tokenizer(text)
+        auto = isinstance(bos, str)
+        first = (own_reading is None) if auto else bool(bos)
+        if first:  # <bos> + the prompt's tokens, as score reads a text
+            return vocab.encode(analyze(prompt, analyzer, lowercase=False), eos=False)
+        if isinstance(prompt, str) and own_reading is not None:
+            ids = own_reading(prompt)
+        else:
+            ids = vocab.encode(analyze(prompt, analyzer, lowercase=False), bos=False, eos=False)
+        if ids:
+            return ids
+        if not auto:
+            raise ValueError("The prompt is empty and bos=False: there is nothing to continue. Pass "
+                             "a prompt, or bos='auto' to start from the beginning-of-sequence token.")
+        return [vocab.bos]
 
     def _sample(self, ids, max_new_tokens, temperature, top_k, rng, use_cache):
         """Yield sampled output columns until <eos> or ``max_new_tokens``."""
@@ -546,8 +599,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             matrix[i, : len(row)] = row
         return Inputs(matrix, matrix != PAD_ID), [["<bos>"] + list(d) for d in documents]
 
-    def _attention_forward(self, params, inputs, cache):
-        decode(params, self.config_, inputs.X, inputs.mask, cache=cache)
+    def _attention_forward(self, params, config, inputs, cache):
+        decode(params, config, inputs.X, inputs.mask, cache=cache)
         return inputs.mask
 
     @property

@@ -165,7 +165,7 @@ n_iter_, t_, n_features_in_, max_ngram_
     def _loss(self, params, batch, rng):
         """Sample-weighted mean squared error of the standardised targets (dropout on)."""
         weight = batch["weight"]
-        diff = self._outputs(params, batch["inputs"], rng) - batch["target"]
+        diff = self._outputs(params, self.config_, batch["inputs"], rng) - batch["target"]
         return (weight[:, None] * diff * diff).sum() / DTYPE(max(float(weight.sum()), 1e-12))
 
     def _validation_score(self, params, data):

@@ -363,22 +363,22 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     # ------------------------------------------------------------ the model
 
-    def _memory(self, params, source, rng=None):
+    def _memory(self, params, config, source, rng=None):
         """Encoder output (N, S, D) and its mask: what the decoder's cross-attention reads."""
-        return encode(params["source"], self.config_.source, source.X, source.mask, rng)
+        return encode(params["source"], config.source, source.X, source.mask, rng)
 
-    def _teacher_forced_logits(self, params, batch, rng=None):
-        memory, memory_mask = self._memory(params, batch["inputs"], rng)
+    def _teacher_forced_logits(self, params, config, batch, rng=None):
+        memory, memory_mask = self._memory(params, config, batch["inputs"], rng)
         decoder_input = batch["decoder_input"]
         width = int(np.flatnonzero((decoder_input != PAD_ID).any(axis=0)).max()) + 1
         decoder_input = decoder_input[:, :width]
-        logits = decode(params["target"], self.config_, decoder_input, decoder_input != PAD_ID, rng,
+        logits = decode(params["target"], config, decoder_input, decoder_input != PAD_ID, rng,
                         memory=memory, memory_mask=memory_mask)
         return logits, batch["target"][:, :width]
 
     def _loss(self, params, batch, rng):
         """Mean cross-entropy of each target token given the source and the true previous tokens."""
-        logits, target = self._teacher_forced_logits(params, batch, rng)
+        logits, target = self._teacher_forced_logits(params, self.config_, batch, rng)
         rows, cols = np.nonzero(target >= 0)
         total = softmax_cross_entropy(logits[rows, cols], target[rows, cols],
                                       np.ones(len(rows), DTYPE), self.label_smoothing)
@@ -387,9 +387,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _validation_score(self, params, data):
         """Teacher-forced token accuracy on the validation pairs."""
 
-        def counts(params, chunk, index):  # (n, 2): right tokens and scored tokens per pair
+        def counts(params, config, chunk, index):  # (n, 2): right tokens and scored tokens per pair
             batch = {"inputs": chunk, **{k: v[index] for k, v in data.arrays.items()}}
-            logits, target = self._teacher_forced_logits(params, batch)
+            logits, target = self._teacher_forced_logits(params, config, batch)
             scored = target >= 0
             return np.stack([((logits.argmax(axis=-1) == target) & scored).sum(axis=1),
                              scored.sum(axis=1)], axis=1)
@@ -401,11 +401,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     # ------------------------------------------------------------ decoding
 
-    def _decode_batch(self, source, beam_width, max_steps):
+    def _decode_batch(self, params, config, source, beam_width, max_steps):
         """Output columns and log-probabilities for a batch of sources."""
-        params, config = self.params_, self.config_
         vocab = self._codec.target
-        memory, memory_mask = self._memory(params, source)
+        memory, memory_mask = self._memory(params, config, source)
         if self._codec.target_is_scalar:  # one label per sample: the most probable first token
             first = decode(params["target"], config, np.full((len(source), 1), vocab.bos),
                            memory=memory, memory_mask=memory_mask)
@@ -425,8 +424,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             return greedy_search(step, len(source), vocab, max_steps)
         outputs, scores = [], []
         for i in range(len(source)):
-            greedy = self._decode_batch(source.take([i]), 1, max_steps)
-            best = self._beam(memory[i : i + 1], None if memory_mask is None else memory_mask[i : i + 1],
+            greedy = self._decode_batch(params, config, source.take([i]), 1, max_steps)
+            best = self._beam(params, config, memory[i : i + 1],
+                              None if memory_mask is None else memory_mask[i : i + 1],
                               beam_width, max_steps)
             if greedy[1][0] > best[1]:  # beam search pruned the greedy path and did worse: keep it
                 best = (greedy[0][0], greedy[1][0])
@@ -434,9 +434,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             scores.append(best[1])
         return outputs, np.array(scores)
 
-    def _beam(self, memory, memory_mask, beam_width, max_steps):
+    def _beam(self, params, config, memory, memory_mask, beam_width, max_steps):
         """Beam search for one source; its memory (batch of 1) broadcasts over the beams."""
-        params, config = self.params_, self.config_
         vocab = self._codec.target
         state = {"cache": new_cache(config), "offset": 0}
 
@@ -467,8 +466,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             )
         source = self._source_inputs(self._sources(X, reset=False))
 
-        def decode_chunk(params, chunk):  # (n, 2) objects: output columns, log-probability
-            columns, scores = self._decode_batch(chunk, beam_width, max_steps)
+        def decode_chunk(params, config, chunk):  # (n, 2) objects: output columns, log-probability
+            columns, scores = self._decode_batch(params, config, chunk, beam_width, max_steps)
             out = np.empty((len(columns), 2), dtype=object)
             for i, (c, score) in enumerate(zip(columns, scores, strict=True)):
                 out[i, 0], out[i, 1] = c, float(score)
@@ -572,8 +571,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         sources = [t[: self.config_.source.max_len - 1] for t in self._sources(X, reset=False)]
         return self._source_inputs(sources), [list(t) + ["<eos>"] for t in sources]
 
-    def _attention_forward(self, params, inputs, cache):
-        _, mask = encode(params["source"], self.config_.source, inputs.X, inputs.mask, cache=cache)
+    def _attention_forward(self, params, config, inputs, cache):
+        _, mask = encode(params["source"], config.source, inputs.X, inputs.mask, cache=cache)
         return mask
 
     @property

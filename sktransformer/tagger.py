@@ -192,17 +192,17 @@ n_iter_, t_, n_features_in_, max_ngram_
     def _pooling(self):
         return "mean"  # unused: no [CLS] position of its own, every output is a token's
 
-    def _outputs(self, params, inputs, rng=None):
+    def _outputs(self, params, config, inputs, rng=None):
         """Class scores (N, T, n_classes) at every position."""
-        h, _ = encode(params, self.config_, inputs.X, inputs.mask, rng)
-        return head_logits(params, h[:, 1:] if self.config_.pooling == "cls" else h)
+        h, _ = encode(params, config, inputs.X, inputs.mask, rng)
+        return head_logits(params, config, h[:, 1:] if config.pooling == "cls" else h)
 
     def _loss(self, params, batch, rng):
         """Mean token cross-entropy, each token weighted by its sequence's weight (dropout on)."""
         inputs, target = batch["inputs"], batch["target"]
         rows, cols = np.nonzero(target[:, : inputs.X.shape[1]] >= 0)
         weight = batch["weight"][rows]
-        logits = self._outputs(params, inputs, rng)[rows, cols]
+        logits = self._outputs(params, self.config_, inputs, rng)[rows, cols]
         total = softmax_cross_entropy(logits, target[rows, cols], weight, self.label_smoothing)
         return total / DTYPE(max(float(weight.sum()), 1e-12))
 

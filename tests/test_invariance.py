@@ -6,12 +6,14 @@ every estimator (the regressor with ALiBi positions, the sequence
 classifier with learned positions and [CLS] pooling).
 """
 
+import inspect
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 from configs import SMALL as _SMALL
+from test_performance import _every_call
 
 from sktransformer import (
     SequenceVectorizer,
@@ -21,6 +23,9 @@ from sktransformer import (
     TransformerRegressor,
     TransformerSeq2Seq,
     _base,
+    _layers,
+    _model,
+    _primitives,
     _runtime,
 )
 from sktransformer._inputs import Inputs
@@ -226,10 +231,57 @@ def test_each_sequence_runs_at_its_own_rounded_length_whatever_its_batch(monkeyp
     widths = []
     outputs = model._outputs
 
-    def spy(params, inputs, rng=None):
+    def spy(params, config, inputs, rng=None):
         widths.extend([inputs.X.shape[1]] * len(inputs.X))
-        return outputs(params, inputs, rng)
+        return outputs(params, config, inputs, rng)
 
     monkeypatch.setattr(model, "_outputs", spy)
     model.predict_proba(texts)
     assert sorted(widths) == [8, 8, 16, 16, 24, 32]
+
+
+# ----------------------------------------- the flag is passed, not read from thread state
+
+# every primitive whose result depends on batch_invariant, as the modules that call it see it
+_FLAGGED = [(_layers, "affine"), (_layers, "layer_norm"), (_layers, "scaled_dot_product_attention"),
+            (_layers, "attention_weights"), (_model, "affine")]
+
+
+def test_inference_passes_batch_invariant_to_every_product_and_training_does_not(monkeypatch):
+    """Every product inside ``map_samples`` (every inference call, validation scores) gets
+    ``batch_invariant=True`` as an argument; training steps and generation get False."""
+    inside = [False]
+    seen = {}
+    map_samples = _base.map_samples
+
+    def mapping(*args, **kwargs):
+        inside[0] = True
+        try:
+            return map_samples(*args, **kwargs)
+        finally:
+            inside[0] = False
+
+    def spy_on(module, name):
+        original = getattr(module, name)
+        signature = inspect.signature(getattr(original, "fun", original))  # autograd's raw function
+
+        def spy(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            seen.setdefault((label[0], inside[0]), set()).add(bound.arguments["batch_invariant"])
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, spy)
+
+    monkeypatch.setattr(_base, "map_samples", mapping)
+    for module, name in _FLAGGED:
+        spy_on(module, name)
+    label = [None]
+    for label[0], call in _every_call():
+        call()
+    assert not hasattr(_primitives, "per_sample_products")  # no thread-local switch left
+    for (call, in_map_samples), flags in seen.items():
+        assert flags == {in_map_samples}, (call, in_map_samples, flags)
+    assert {call for call, in_map in seen if in_map} >= {
+        call for call, _ in _every_call() if not call.endswith(("fit", "generate", "generate_uncached"))}
+    assert any(call.startswith("language_model.generate") for call, _ in seen)

@@ -21,6 +21,7 @@ from sktransformer import (
     TransformerLanguageModel,
     TransformerRegressor,
     TransformerSeq2Seq,
+    TransformerTagger,
     _layers,
     _runtime,
     performance,
@@ -37,12 +38,15 @@ def _blas_threads():
 
 
 def _every_call():
-    """(label, call) for fit, partial_fit and every inference method of the five estimators, in order."""
+    """(label, call) for fit, partial_fit and every inference method of every estimator, in order."""
     X = np.random.default_rng(0).normal(size=(20, 3))
     ids = np.random.default_rng(1).integers(1, 9, size=(20, 6))
+    series = [np.random.default_rng(2).normal(size=(3 + i % 4, 2)) for i in range(20)]
     clf, reg, enc = TransformerClassifier(**TINY), TransformerRegressor(**TINY), TransformerEncoder(**TINY)
     lm, s2s = TransformerLanguageModel(**TINY), TransformerSeq2Seq(**TINY)
+    tagger, series_enc = TransformerTagger(**TINY), TransformerEncoder(**TINY)
     y, target, reversed_ = np.arange(20) % 2, [len(t) / 3 for t in TEXTS], TEXTS[::-1]
+    tags = [[int(token == "a") for token in t.split()] for t in TEXTS]
     return [
         ("classifier.fit", lambda: clf.fit(X, y)),
         ("classifier.partial_fit", lambda: clf.partial_fit(X, y)),
@@ -62,6 +66,9 @@ def _every_call():
         ("encoder.transform_sequence", lambda: enc.transform_sequence(ids)),
         ("encoder.score", lambda: enc.score(ids)),
         ("encoder.attention_weights", lambda: enc.attention_weights(ids)),
+        ("series_encoder.fit", lambda: series_enc.fit(series)),
+        ("series_encoder.transform", lambda: series_enc.transform(series)),
+        ("series_encoder.score", lambda: series_enc.score(series)),
         ("language_model.fit", lambda: lm.fit(TEXTS)),
         ("language_model.partial_fit", lambda: lm.partial_fit(TEXTS)),
         ("language_model.predict_proba", lambda: lm.predict_proba(TEXTS)),
@@ -79,6 +86,12 @@ def _every_call():
         ("seq2seq.score", lambda: s2s.score(TEXTS, reversed_)),
         ("seq2seq.token_accuracy", lambda: s2s.token_accuracy(TEXTS, reversed_)),
         ("seq2seq.attention_weights", lambda: s2s.attention_weights(TEXTS)),
+        ("tagger.fit", lambda: tagger.fit(TEXTS, tags)),
+        ("tagger.partial_fit", lambda: tagger.partial_fit(TEXTS, tags)),
+        ("tagger.predict", lambda: tagger.predict(TEXTS)),
+        ("tagger.predict_proba", lambda: tagger.predict_proba(TEXTS)),
+        ("tagger.score", lambda: tagger.score(TEXTS, tags)),
+        ("tagger.attention_weights", lambda: tagger.attention_weights(TEXTS)),
     ]
 
 

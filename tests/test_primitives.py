@@ -139,7 +139,7 @@ def test_backward_pass_stays_float32_inside():
                 mask = X > 2
 
             def loss(p, X=X, mask=mask, config=config):
-                logits = head_logits(p, pooled_features(p, config, X, mask,
+                logits = head_logits(p, config, pooled_features(p, config, X, mask,
                                                         np.random.default_rng(1)))
                 return softmax_cross_entropy(logits, np.arange(4) % 3, np.ones(4, np.float32))
 

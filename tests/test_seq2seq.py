@@ -63,7 +63,7 @@ def _sequence_log_proba(model, source, targets):
     """
     n = len(targets)
     sources = model._source_inputs([source.split()] * n)
-    memory, memory_mask = model._memory(model.params_, sources)
+    memory, memory_mask = model._memory(model.params_, model.config_, sources)
     decoder_input, target = model._teacher_forcing(targets)
     logits = decode(model.params_["target"], model.config_, decoder_input, decoder_input != 0,
                     memory=memory, memory_mask=memory_mask)
