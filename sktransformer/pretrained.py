@@ -111,8 +111,10 @@ class CheckpointVocabulary(Vocabulary):
 
     Ids 0 and 1 (padding and unknown) are never read, so output column ``k``
     is the tokenizer's token ``k``; the end-of-text token both begins and
-    ends every document ("bos" and "eos" name it). There is one output per
-    tokenizer id (embedding rows past them, padding, are not outputs).
+    ends every document that is scored ("bos" and "eos" name it). There is
+    one output per tokenizer id (embedding rows past them, padding, are not
+    outputs). A prompt to continue is read as the tokenizer reads a text
+    (:meth:`encode_text`), with no end-of-text token put before it.
     """
 
     def __init__(self, tokenizer, end_id):
@@ -120,6 +122,15 @@ class CheckpointVocabulary(Vocabulary):
         super().__init__({t: i + N_RESERVED for t, i in tokenizer.vocabulary.items()},
                          aliases={"eos": end, "bos": end})
         self.tokenizer = tokenizer
+
+    def encode_text(self, text):
+        """Ids of ``text`` as ``tokenizer(text)`` gives them, its own special tokens included.
+
+        Special tokens written in the text (``"<|endoftext|>"``) are read as
+        such; GPT-2's tokenizer adds none of its own, so an empty text has
+        no ids.
+        """
+        return [i + N_RESERVED for i in self.tokenizer.backend.encode(text).ids]
 
     def join(self, tokens, analyzer):
         """Generated tokens -> text, by the tokenizer's decoder."""

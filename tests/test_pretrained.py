@@ -179,14 +179,70 @@ def test_gpt2_matches_transformers():
         # predict_proba row j: the next token after the prompt's tokens 0..j
         proba = np.exp(log_softmax(ref[f"logits_{i}"].astype(np.float64)))[1:]
         assert np.abs(lm.predict_proba([prompt])[0] - proba).max() <= TOLERANCE
+        # greedy from <|endoftext|> + prompt: bos=True, or the end-of-text token written first
+        stop = expected.index(meta["eos_id"]) if meta["eos_id"] in expected else len(expected)
         for use_cache in (True, False):
             generated = lm.generate(tokenizer.encode(prompt).tokens, max_new_tokens=12,
-                                    temperature=0, use_cache=use_cache)
+                                    temperature=0, use_cache=use_cache, bos=True)
             generated_ids = [tokenizer.token_to_id(t) for t in generated]
-            stop = expected.index(meta["eos_id"]) if meta["eos_id"] in expected else len(expected)
             assert generated_ids == expected[:stop]
-        text = lm.generate(prompt, max_new_tokens=12, temperature=0)
+        text = lm.generate(prompt, max_new_tokens=12, temperature=0, bos=True)
         assert text == tokenizer.decode(expected[:stop])
+        assert lm.generate("<|endoftext|>" + prompt, max_new_tokens=12, temperature=0) == text
+
+
+def reference_generations():
+    """transformers' greedy ``model.generate(**tokenizer(prompt))`` of the gpt2 fixture, per prompt."""
+    path = FIXTURES / "gpt2" / "reference_generate.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("record", reference_generations()["records"],
+                         ids=lambda record: repr(record["prompt"]))
+def test_gpt2_greedy_generation_equals_transformers_generate_of_tokenizer_text(record):
+    meta = reference_generations()
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2")
+    tokenizer = lm.analyzer.backend
+    prompt, new_ids, n = record["prompt"], record["generated_ids"], meta["max_new_tokens"]
+    # the prompt is read as tokenizer(text) reads it: no <|endoftext|> first, special tokens
+    # written in it read as such, no Unicode normalisation (an empty prompt: generate() from bos)
+    assert lm._codec.encode_text(prompt) == [i + 2 for i in record["tokenizer_ids"]]
+    expected = new_ids[: new_ids.index(meta["eos_id"])] if meta["eos_id"] in new_ids else new_ids
+    for use_cache in (True, False):
+        assert lm.generate(prompt, n, temperature=0, use_cache=use_cache) == record["text"]
+        # token for token: the same start as tokens (a token list is read as it is)
+        tokens = [tokenizer.id_to_token(i) for i in record["tokenizer_ids"]]
+        generated = lm.generate(tokens, n, temperature=0, use_cache=use_cache)
+        assert [tokenizer.token_to_id(t) for t in generated] == expected
+    assert record["text"] == tokenizer.decode(expected)
+
+
+def test_generate_bos_option_is_validated_and_an_empty_prompt_needs_a_start():
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2")
+    for bad in ("yes", None, 1, "True"):
+        with pytest.raises(ValueError, match="bos must be 'auto', True or False"):
+            lm.generate("the cat", 3, bos=bad)
+    for empty in ("", []):
+        with pytest.raises(ValueError, match="prompt is empty and bos=False"):
+            lm.generate(empty, 3, temperature=0, bos=False)
+        # "auto" and True start an empty prompt from <|endoftext|>
+        assert lm.generate(empty, 5, temperature=0) == lm.generate(empty, 5, temperature=0, bos=True)
+    assert lm.generate("the cat", 12, temperature=0, bos=False) == lm.generate(
+        "the cat", 12, temperature=0)
+    assert lm.generate("the cat", 12, temperature=0, bos=np.True_) == lm.generate(
+        "the cat", 12, temperature=0, bos=True) != lm.generate("the cat", 12, temperature=0)
+
+
+def test_a_model_fitted_here_still_reads_its_bos_first_by_default():
+    lm = TransformerLanguageModel(d_model=8, n_heads=2, n_layers=1, max_iter=3, random_state=0)
+    lm.fit(["abcabc", "cabcab", "bcabca"] * 3)
+    for prompt in ("ab", "", ["c"]):
+        assert lm.generate(prompt, 6, temperature=0) == lm.generate(prompt, 6, temperature=0, bos=True)
+        assert lm.generate(prompt, 6, temperature=1.0, random_state=0) == lm.generate(
+            prompt, 6, temperature=1.0, random_state=0, bos=True)
+    assert isinstance(lm.generate("ab", 3, temperature=0, bos=False), str)
+    with pytest.raises(ValueError, match="prompt is empty and bos=False"):
+        lm.generate("", 3, bos=False)
 
 
 def test_gpt2_score_perplexity_and_fine_tuning():
