@@ -14,7 +14,7 @@ from numbers import Number
 
 import numpy as np
 
-from ._sequences import is_sequence_input, refuse_mixed_columns
+from ._sequences import is_missing, is_sequence_input, refuse_mixed_columns
 
 INPUT_TYPES = ("auto", "numeric", "tokens")
 
@@ -146,9 +146,9 @@ def text_column(estimator, X):
         return X
     refuse_mixed_columns(estimator, values, list(X.columns) if hasattr(X, "columns") else None)
     missing = [i for i, row in enumerate(values)
-               if any(v is None or (isinstance(v, float) and v != v) for v in row)]
+               if any(is_missing(v) for v in row)]
     if missing:
-        raise ValueError(f"X has a missing value (None or NaN) in row {missing[0]} of its text "
+        raise ValueError(f"X has a missing value (None, NaN or NA) in row {missing[0]} of its text "
                          "column(s); fill missing texts first, e.g. with \"\".")
     if values.shape[1] == 1:
         return [str(v) for v in values[:, 0]]
@@ -159,16 +159,6 @@ def text_column(estimator, X):
         f"{type(estimator).__name__} reads one text column, but X has {values.shape[1]} columns "
         f"({', '.join(names)}). Select one column with a scalar name, e.g. "
         f'make_column_transformer(({type(estimator).__name__}(), "{names[0]}")), or join the texts.')
-
-
-def _is_missing(value):
-    """True for None, a float or numpy NaN, pandas' NaT and NA (whose truth value raises)."""
-    if value is None:
-        return True
-    try:
-        return bool(value != value)  # only NaN and NaT differ from themselves
-    except (TypeError, ValueError):  # pd.NA: "boolean value of NA is ambiguous"; arrays
-        return not isinstance(value, list | tuple | np.ndarray)
 
 
 def _label_kind(value):
@@ -218,7 +208,7 @@ def check_labels(y, name="y", *, mixed=True):
     if values.dtype.kind == "f":
         missing = np.flatnonzero(np.isnan(values)).tolist()
     elif values.dtype.kind == "O":
-        missing = [i for i, v in enumerate(values) if _is_missing(v)]
+        missing = [i for i, v in enumerate(values) if is_missing(v)]
     else:
         return  # integers, booleans, strings: one type, nothing missing
     if missing:

@@ -59,6 +59,16 @@ def _is_numeric_list(t):
         return False
 
 
+def is_missing(value):
+    """True for None, a float or numpy NaN, pandas' NaT and NA (whose truth value raises)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # only NaN and NaT differ from themselves
+    except (TypeError, ValueError):  # pd.NA: "boolean value of NA is ambiguous"; arrays
+        return not isinstance(value, list | tuple | np.ndarray)
+
+
 def _check_sequences(X, argument="X"):
     """Raise a clear error, naming ``argument``, for inputs that are not a list of sequences."""
     if isinstance(X, str):
@@ -76,8 +86,8 @@ def _check_sequences(X, argument="X"):
     if len(X) == 0:
         raise ValueError(f"Found 0 sequences in {argument}: at least one sequence is required.")
     for i, x in enumerate(X):
-        if x is None or (isinstance(x, float) and x != x):
-            raise ValueError(f"{argument} has a missing value (None or NaN) at position {i}; fill "
+        if is_missing(x):
+            raise ValueError(f"{argument} has a missing value (None, NaN or NA) at position {i}; fill "
                              'missing texts first, e.g. with "".')
         if not isinstance(x, str | list | tuple | np.ndarray):
             raise TypeError(
@@ -144,10 +154,18 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
         for i, row in enumerate(X):
             for token in row if isinstance(row, list | tuple) else ():
                 _hashable_token(token, i)
+    if hasattr(X, "isna") and getattr(X, "ndim", 0) == 2 and X.isna().to_numpy().any():
+        row = int(X.isna().to_numpy().any(axis=1).argmax())  # before validate_data: pd.NA has no truth
+        raise ValueError(f"X has a missing value (None, NaN or NA) in row {row}; fill missing "
+                         'texts or tokens first, e.g. with "".')
     X = validate_data(estimator, X, dtype=None, reset=reset, ensure_all_finite=True)
     if not reset and not hasattr(estimator, "n_features_in_"):
         raise ValueError(f"{name} was fitted on sequences; pass X as a list of strings or token lists.")
     if X.dtype.kind == "O":
+        missing = [i for i, row in enumerate(X) if any(is_missing(v) for v in row)]
+        if missing:
+            raise ValueError(f"X has a missing value (None, NaN or NA) in row {missing[0]}; fill "
+                             'missing texts or tokens first, e.g. with "".')
         refuse_mixed_columns(estimator, X, getattr(estimator, "feature_names_in_", None))
     rows = X.tolist()
     if X.shape[1] == 1 and any(isinstance(row[0], str) for row in rows):

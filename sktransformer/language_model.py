@@ -1,5 +1,6 @@
 """TransformerLanguageModel: a decoder-only (GPT-style) Transformer that predicts the next token."""
 
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -83,6 +84,14 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _finite(number):
+    """True for a real number that is finite as a float (a Fraction, a huge int: False if not)."""
+    try:
+        return math.isfinite(float(number))
+    except (OverflowError, ValueError, TypeError):
+        return False
+
+
 def sample_next(logits, temperature, top_k, rng):
     """Draw a token index from softmax(logits / temperature), optionally among the top k only.
 
@@ -96,7 +105,7 @@ def sample_next(logits, temperature, top_k, rng):
         logits = np.where(logits >= cutoff, logits, -np.inf)
     # Shift before dividing: the largest becomes exp(0) = 1 however small the temperature, so a
     # temperature near 0 (1e-310) is greedy among the most probable tokens, never 0/0.
-    p = np.exp((logits - logits.max()) / temperature)
+    p = np.exp((logits - logits.max()) / float(temperature))
     return int(rng.choice(len(p), p=p / p.sum()))
 
 
@@ -525,7 +534,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             raise ValueError("max_new_tokens must be a non-negative integer, got "
                              f"{_plain(max_new_tokens)!r}.")
         if (not isinstance(temperature, Real) or isinstance(temperature, bool | np.bool_)
-                or not np.isfinite(temperature) or temperature < 0):
+                or not _finite(temperature) or temperature < 0):
             raise ValueError(f"temperature must be a finite number >= 0, got {_plain(temperature)!r}.")
         if top_k is not None and (not isinstance(top_k, Integral) or isinstance(top_k, bool)
                                   or top_k < 1):

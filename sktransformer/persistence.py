@@ -48,7 +48,7 @@ REFUSED_TYPES = {
 }
 # what reading a damaged zip may raise (ValueErrors of load's own are not among them)
 READ_ERRORS = (zipfile.BadZipFile, zlib.error, json.JSONDecodeError, UnicodeDecodeError,
-               KeyError, OSError, EOFError, NotImplementedError, RuntimeError)
+               KeyError, OSError, EOFError, NotImplementedError, RuntimeError, MemoryError)
 
 
 def _type_name(obj_or_class):
@@ -184,13 +184,22 @@ def _verify_members(path, archive, members):
     if missing:
         problems.append(f"members it listed are missing: {', '.join(missing)}")
     if not problems:
-        changed = [name for name in sorted(members) if _digest(archive.read(name)) != members[name]]
+        changed = [name for name in sorted(members) if _member_digest(archive, name) != members[name]]
         if changed:
             problems.append(f"these members do not match their checksums: "
                             f"{_name_members(archive, changed)}")
     if problems:
         raise ValueError(f"{path} was changed after it was saved: {'; '.join(problems)}. "
                          "It was not loaded.")
+
+
+def _member_digest(archive, name, chunk=1 << 20):
+    """SHA-256 of a member, read in 1 MiB chunks (a member that inflates hugely never sits in memory)."""
+    digest = hashlib.sha256()
+    with archive.open(name) as member:
+        while block := member.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _verify_signature(path, header, secret):
@@ -233,12 +242,12 @@ def _checked_bytes(path, secret):
         data = path.read_bytes()
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             header = _read_header(path, archive)
+            _verify_signature(path, header, secret)  # before any member is read: cheap, and first
             _verify_members(path, archive, header.get("members"))
     except READ_ERRORS as error:
         if isinstance(error, FileNotFoundError):
             raise
         raise ValueError(f"{path} is not a readable sktransformer model file: {error}") from None
-    _verify_signature(path, header, secret)
     return data, header
 
 

@@ -358,3 +358,40 @@ def test_a_2d_table_of_nan_padded_rows_is_told_how_to_pass_series(cls):
         np.nan_to_num(X))
     _unchanged(fitted, np.nan_to_num(X), lambda: (fitted.predict(X) if y is not None
                                                   else fitted.transform(X)), match="1-D arrays")
+
+
+# ------------------------------------------------------------ variants found by a new-user trial
+
+
+def test_a_missing_value_in_a_pandas_string_column_is_refused_by_every_estimator():
+    frame = pd.DataFrame({"text": pd.array(["x y", None] + ["z w"] * 10, dtype="string")})
+    for make in (lambda: TransformerClassifier(**FAST).fit(frame, [0, 1] * 6),
+                 lambda: TransformerEncoder(**FAST).fit(frame),
+                 lambda: TransformerLanguageModel(**FAST).fit(frame),
+                 lambda: TransformerSeq2Seq(**FAST).fit(frame, ["a"] * 12),
+                 lambda: SequenceVectorizer().fit(frame)):
+        with pytest.raises(ValueError, match="missing value"):
+            make()
+    clf = TransformerClassifier(**FAST).fit(frame.fillna(""), [0, 1] * 6)
+    _unchanged(clf, frame.fillna(""), lambda: clf.predict(frame), match="missing value")
+
+
+@pytest.mark.parametrize("X", [
+    pd.DataFrame({"n": np.arange(12.0), "when": pd.date_range("2020", periods=12)}),
+    pd.DataFrame({"when": pd.to_datetime([None] + ["2020"] * 11)}),  # NaT would read as -9.2e18
+    pd.DataFrame({"n": np.arange(12.0), "wait": pd.to_timedelta(np.arange(12), unit="s")}),
+    np.array(["2020-01-01"] * 24, dtype="datetime64[D]").reshape(12, 2),
+], ids=["dates-beside-numbers", "NaT", "durations", "datetime64-array"])
+def test_dates_are_refused_as_numeric_features_naming_the_column(X):
+    with pytest.raises(ValueError, match="date or duration"):
+        TransformerRegressor(**FAST).fit(X, np.arange(12.0))
+
+
+def test_temperature_as_a_fraction_works_and_beyond_float_is_refused():
+    from fractions import Fraction
+
+    lm = TransformerLanguageModel(**FAST).fit(TEXTS)
+    assert lm.generate("a", temperature=Fraction(1, 2), random_state=0) == lm.generate(
+        "a", temperature=0.5, random_state=0)
+    with pytest.raises(ValueError, match="temperature"):
+        lm.generate("a", temperature=10**400)

@@ -425,3 +425,12 @@ def test_a_file_resigned_with_the_key_loads_and_one_signed_with_another_does_not
                                   _weights(classifier) * 2)
     with pytest.raises(ValueError, match="signature does not match the key"):
         load(tmp_path / "other.skops", key=KEY)
+
+
+def test_a_wrong_key_is_refused_before_any_member_is_read(tmp_path, monkeypatch):
+    """A signed file is checked for its signature first: a huge member costs nothing to refuse."""
+    model = TransformerClassifier(**FAST).fit(TEXTS, LABELS)
+    save(model, tmp_path / "signed.skops", key="right")
+    monkeypatch.setattr(persistence, "_member_digest", lambda *a, **k: pytest.fail("member read"))
+    with pytest.raises(ValueError, match="signature does not match"):
+        load(tmp_path / "signed.skops", key="wrong")

@@ -18,6 +18,7 @@ class NumericRows(InputFamily):
 
     def learn(self, estimator, X):
         warn_if_token_ids_among_features(X)
+        _refuse_dates(X)
         _refuse_nan_padded_rows(X)
         X = self.validate(estimator, X, reset=True, ndim=2)
         self.n_features = X.shape[1]
@@ -27,6 +28,7 @@ class NumericRows(InputFamily):
         if is_sequence_input(X) or is_ragged_series(X):
             raise ValueError(f"{type(estimator).__name__} was fitted on a numeric array; it cannot "
                              "read a list of sequences.")
+        _refuse_dates(X)
         _refuse_nan_padded_rows(X)
         return Inputs(self.as_float32(self.validate(estimator, X, reset=reset, ndim=2)))
 
@@ -55,3 +57,16 @@ def _refuse_nan_padded_rows(X):
             "2-D float array is read as numeric features, one per column. Pass series of "
             "different lengths as a list of 1-D arrays (lengths free), or as a 3-D array "
             "(n_samples, n_steps, 1) padded with NaN steps.")
+
+
+def _refuse_dates(X):
+    """Dates and durations are not numbers a model should read as such (NaT would be -9.2e18)."""
+    kinds = [("X", np.asarray(X).dtype)] if isinstance(X, np.ndarray) else list(
+        getattr(X, "dtypes", {}).items()) if hasattr(X, "dtypes") else []
+    dated = [f"{name} ({dtype})" for name, dtype in kinds
+             if getattr(dtype, "kind", "") in "mM" or "datetime" in str(dtype) or "period" in str(dtype)]
+    if dated:
+        raise ValueError(
+            f"X has date or duration values: {', '.join(map(str, dated))}. Turn them into numbers "
+            "first (e.g. seconds since a date, day of week, month), with missing dates filled; "
+            "they are not read as numeric features.")
