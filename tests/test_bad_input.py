@@ -109,7 +109,7 @@ METHODS = {
         "fit": ("X", "X_val"), "partial_fit": ("X",), "predict_proba": ("X",), "score": ("X",),
         "perplexity": ("X",), "attention_weights": ("X",),
         "generate": ("prompt", "max_new_tokens", "temperature", "top_k", "random_state",
-                     "use_cache"),
+                     "use_cache", "bos"),
         "from_pretrained": ("path",),
     },
     TransformerSeq2Seq: {
@@ -286,6 +286,7 @@ CASES_OF = {  # argument -> its malformed values
     "sample_weight": WEIGHT_CASES, "path": PATH_CASES,
     "beam_width": NUMBER_CASES, "max_new_tokens": NUMBER_CASES, "temperature": NUMBER_CASES,
     "top_k": NUMBER_CASES, "random_state": NUMBER_CASES, "use_cache": NUMBER_CASES,
+    "bos": NUMBER_CASES,
 }
 ALL_CASES = {**X_CASES, **Y_CASES, **WEIGHT_CASES, **NUMBER_CASES, **PATH_CASES}
 
@@ -334,6 +335,7 @@ DOCUMENTED_OK = {
     ("lm", "generate(random_state)", ("number None", "number zero", "number True")):
         "None or an int >= 0 (True is one, as in scikit-learn's random_state validation)",
     ("lm", "generate(use_cache)", "number True"): "a bool",
+    ("lm", "generate(bos)", "number True"): "True: the prompt read as a document, <bos> first",
     ("s2s", "predict_log_proba_of_output(beam_width)", "number True"):
         "checked as the beam_width hyperparameter: scikit-learn's Interval(Integral) takes True",
     ("lm", "generate(top_k)", "number None"): "the default: no cut",
@@ -531,7 +533,7 @@ ABSURD = [
     dict(validation_fraction=1.0), dict(tol=-1.0), dict(n_iter_no_change=0), dict(d_ff=0),
     dict(input_type="images"), dict(blas_threads=0), dict(max_grad_norm=0.0),
     dict(d_model=2.5), dict(n_heads="4"), dict(verbose=-1), dict(max_ngram=0), dict(max_ngram=True),
-    dict(encoder="an encoder"), dict(mask_fraction=0.0), dict(beam_width=0),
+    dict(encoder=3), dict(mask_fraction=0.0), dict(beam_width=0),
     dict(max_output_len=0), dict(analyzer="sentences"), dict(label_smoothing=1.0),
     dict(min_count=0), dict(max_features=0), dict(vocab_size=-1), dict(normalize="NFX"),
     dict(strip_accents="all"), dict(lowercase="yes"),
