@@ -4,10 +4,17 @@
 array-or-sequence input families (one :class:`~sktransformer._families.InputFamily`
 codec, chosen at fit) and the network: from scratch, or the weights of a fitted
 :class:`~sktransformer.TransformerEncoder` (``encoder=``) with a new head.
-A subclass adds its targets (``_encode_targets``), loss, validation score and
+``encoder`` may also be a checkpoint directory's path, loaded by every fresh
+``fit`` (so clones and cross-validation folds start from the checkpoint). A
+subclass adds its targets (``_encode_targets``), loss, validation score and
 outputs.
+
+Texts longer than ``max_len`` tokens of a checkpoint are read in windows
+(:mod:`sktransformer._windows`, ``long_documents``): a document's pooled
+vector is the mean (or maximum) of its windows', and the head reads that.
 """
 
+import os
 from dataclasses import replace
 from numbers import Integral
 
@@ -18,10 +25,12 @@ from sklearn.utils.validation import _check_sample_weight, check_consistent_leng
 
 from ._base import TrainingData, _BaseTransformer
 from ._families import choose_family
+from ._inputs import Inputs
 from ._model import DTYPE, head_logits, init_linear, init_params, pooled_features
 from ._ngrams import fit_ngrams
 from ._probe import ngrams_help
 from ._tree import tree_copy
+from ._windows import LONG_DOCUMENTS, is_windowed, per_document, rows_of
 
 AUTO_MAX_NGRAM = 4  # the n-gram order max_ngram="auto" uses when a probe finds n-grams pay
 
@@ -31,17 +40,29 @@ class _PooledEncoderModel(_BaseTransformer):
 
     _parameter_constraints: dict = {
         **_BaseTransformer._parameter_constraints,
-        "encoder": [HasMethods(["fit", "transform"]), None],
+        "encoder": [HasMethods(["fit", "transform"]), str, os.PathLike, None],
         "max_ngram": [Interval(Integral, 1, 8, closed="both"), StrOptions({"auto"})],
+        "long_documents": [StrOptions(set(LONG_DOCUMENTS))],
     }
 
     # ------------------------------------------------------------ template hooks
 
     def _new_codec(self, X):
-        """The encoder's fitted input reader when transferring (fitting a clone on ``X`` if needed)."""
+        """The encoder's fitted input reader when transferring (fitting a clone on ``X`` if needed).
+
+        A path is a checkpoint directory, loaded here (at every fresh fit), reading at
+        most ``max_len`` tokens per window.
+        """
         if self.encoder is None:
             return choose_family(self, X, self.input_type, self.max_len), None
-        encoder = self.encoder if hasattr(self.encoder, "params_") else clone(self.encoder).fit(X)
+        if isinstance(self.encoder, str | os.PathLike):
+            from .encoder import TransformerEncoder
+
+            encoder = TransformerEncoder._for_estimator(self.encoder, self.max_len, self._pooling())
+        elif hasattr(self.encoder, "params_"):
+            encoder = self.encoder
+        else:
+            encoder = clone(self.encoder).fit(X)
         return encoder._codec, encoder
 
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
@@ -50,10 +71,11 @@ class _PooledEncoderModel(_BaseTransformer):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target "
                 f"{'y' if what == 'X' else 'y_val'} is None.")
-        check_consistent_length(inputs.X, y)
+        rows = np.zeros(len(inputs)) if is_windowed(inputs) else inputs.X  # one per document
+        check_consistent_length(rows, y)
         weight = None
         if what == "X":
-            weight = _check_sample_weight(sample_weight, inputs.X, ensure_non_negative=True)
+            weight = _check_sample_weight(sample_weight, rows, ensure_non_negative=True)
         arrays = self._encode_targets(y, fitting=fitting, classes=classes, what=what, weight=weight)
         if weight is not None:
             arrays["weight"] = weight.astype(DTYPE)
@@ -98,13 +120,38 @@ class _PooledEncoderModel(_BaseTransformer):
     # ------------------------------------------------------------ the network
 
     def _outputs(self, params, config, inputs, rng=None):
-        """Head outputs (N, n_outputs) for model-ready inputs."""
+        """Head outputs (N, n_outputs) for model-ready inputs (documents in windows: of their mean)."""
         features = pooled_features(params, config, inputs.X, inputs.mask, rng)
-        return head_logits(params, config, features)
+        return head_logits(params, config, per_document(inputs, features))
 
     def _predict_outputs(self, X):
         """Head outputs of raw ``X``, batch-invariantly."""
         return self._map_batches(self._outputs, self._inputs(X))
+
+    def _map_batches(self, fn, inputs, params=None, **options):
+        """As the base's; head outputs (``fn`` is ``_outputs``) of documents in windows as well.
+
+        Each window is a row of its own; the rows of a document are combined
+        (:func:`~sktransformer._windows.per_document`) before the head, so a
+        document's outputs depend on its windows alone.
+        """
+        if not is_windowed(inputs):
+            return super()._map_batches(fn, inputs, params, **options)
+        if fn != self._outputs:
+            raise NotImplementedError("Only head outputs are computed for documents in windows.")
+
+        def features(params, config, chunk):
+            return pooled_features(params, config, chunk.X, chunk.mask)
+
+        pooled = per_document(inputs, super()._map_batches(features, rows_of(inputs), params))
+        return super()._map_batches(lambda params, config, chunk: head_logits(params, config, chunk.X),
+                                    Inputs(pooled), params)
+
+    def _attention_inputs(self, X):
+        """A checkpoint's long text shows its first window (with the truncation warning)."""
+        if hasattr(self._codec, "attention_inputs"):
+            return self._codec.attention_inputs(self, X)
+        return super()._attention_inputs(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

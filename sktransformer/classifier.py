@@ -135,7 +135,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
     blas_threads : int or None, default=1
         BLAS threads used inside ``fit`` and ``predict``; one is fastest for
         these matrix sizes on small machines. ``None`` leaves them alone.
-    encoder : TransformerEncoder or None, default=None
+    encoder : TransformerEncoder, str, path-like or None, default=None
         Start from a pretrained encoder and fine-tune it with a new output
         head. The architecture (``d_model`` ... ``max_len``) and the input
         vocabulary then come from the encoder and this estimator's own
@@ -144,6 +144,20 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         without labels, on the ``X`` given to ``fit``. Inside
         cross-validation, wrap a fitted encoder in
         :class:`sklearn.frozen.FrozenEstimator` so cloning keeps its weights.
+        A path (str or ``os.PathLike``) is a checkpoint directory that every
+        fresh ``fit`` loads with :meth:`TransformerEncoder.from_pretrained`
+        (``pooling`` as here, ``max_len`` as here or the checkpoint's
+        positions if fewer), so clones, grid searches and cross-validation
+        folds all start from the checkpoint; the fitted model holds the
+        weights and needs the directory no more. A missing directory raises
+        the loader's ``FileNotFoundError``.
+    long_documents : {"mean", "max", "truncate"}, default="mean"
+        How a text longer than ``max_len`` tokens is read when the encoder
+        comes from a checkpoint (other input ignores it): whole, as
+        overlapping windows whose pooled vectors are averaged (``"max"``:
+        their element-wise maximum) before the head, in ``fit`` and
+        ``predict``; or ``"truncate"``: its first window, with a warning.
+        See :class:`TransformerEncoder`.
 
     Attributes
     ----------
@@ -218,6 +232,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         warm_start=False,
         blas_threads=1,
         encoder=None,
+        long_documents="mean",
     ):
         self.d_model = d_model
         self.n_heads = n_heads
@@ -249,6 +264,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         self.warm_start = warm_start
         self.blas_threads = blas_threads
         self.encoder = encoder
+        self.long_documents = long_documents
 
     # --------------------------------------------------------------- fitting
 

@@ -5,7 +5,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
@@ -14,6 +14,7 @@ from ._families import choose_family
 from ._layers import linear
 from ._model import DTYPE, encode, init_linear, init_params, pool
 from ._primitives import log_softmax, softmax_cross_entropy
+from ._windows import LONG_DOCUMENTS, is_windowed, per_document, rows_of, stitch
 
 # ------------------------------------------------------ masked pretraining (pure)
 
@@ -111,6 +112,17 @@ activation, max_len, input_type
     mask_fraction : float, default=0.15
         Share of positions hidden in each training sequence (BERT's 15%);
         at least one per non-empty sequence.
+    long_documents : {"mean", "max", "truncate"}, default="mean"
+        Encoders loaded with :meth:`from_pretrained` (other input ignores
+        it): how a text longer than ``max_len`` tokens is read. ``"mean"``:
+        whole, as overlapping windows of ``max_len`` tokens (each with the
+        tokenizer's special tokens, [CLS] and [SEP], and half a window of
+        overlap), its vector the mean of its windows' pooled vectors;
+        ``"max"``: their element-wise maximum; ``"truncate"``: its first
+        window only, with a warning. ``fit`` trains on (and ``score``
+        scores) every window; ``transform_sequence`` stitches the windows back into one sequence
+        (see there); ``attention_weights`` shows the first window (with the
+        warning). A text that fits is read the same way in every mode.
     attention_dropout, batch_size, learning_rate_init, learning_rate, warmup_fraction, \
 label_smoothing, alpha, max_grad_norm, max_iter, early_stopping, \
 validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads
@@ -139,6 +151,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     _parameter_constraints: dict = {
         **_BaseTransformer._parameter_constraints,
         "mask_fraction": [Interval(Real, 0, 1, closed="right")],
+        "long_documents": [StrOptions(set(LONG_DOCUMENTS))],
     }
 
     def __init__(
@@ -155,6 +168,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         max_len=512,
         input_type="auto",
         mask_fraction=0.15,
+        long_documents="mean",
         batch_size="auto",
         learning_rate_init=1e-3,
         attention_dropout=0.0,
@@ -185,6 +199,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         self.max_len = max_len
         self.input_type = input_type
         self.mask_fraction = mask_fraction
+        self.long_documents = long_documents
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.attention_dropout = attention_dropout
@@ -211,13 +226,27 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         ``model.safetensors`` and ``tokenizer.json``; the encoder then reads
         raw text through the checkpoint's tokenizer. ``params`` are
         ``pooling`` (``"mean"``, or ``"cls"`` for the [CLS] token's vector),
-        ``max_len``, ``dropout`` and training settings; ``warm_start``
+        ``max_len``, ``long_documents``, ``dropout`` and training settings; ``warm_start``
         defaults to True so ``fit`` continues masked-token training from the
         checkpoint.
         """
         from .pretrained import load_encoder
 
         return load_encoder(cls, path, params)
+
+    @classmethod
+    def _for_estimator(cls, path, max_len, pooling):
+        """The encoder of the checkpoint at ``path``, given as ``encoder=path`` to an estimator.
+
+        It reads at most ``max_len`` tokens per window (fewer if the
+        checkpoint has fewer positions); ``pooling`` is the estimator's.
+        """
+        encoder = cls.from_pretrained(path, pooling=pooling, random_state=0)
+        if max_len < encoder.max_len:  # as from_pretrained(path, max_len=max_len) would load it
+            encoder.set_params(max_len=max_len)
+            encoder._codec = encoder._codec.with_max_len(max_len)
+            encoder._structure = encoder._structural_params()
+        return encoder
 
     # --------------------------------------------------------------- fitting
 
@@ -359,7 +388,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         def logits(width):  # ~mask_fraction of a sequence is hidden; 3 vocabulary-wide rows each
             return int(3 * (self.mask_fraction * width + 1) * vocabulary)
 
-        summed = self._map_batches(totals, inputs, params, floats_per_sample=logits).sum(axis=0)
+        summed = self._map_batches(totals, rows_of(inputs), params,  # windows of long documents
+                                   floats_per_sample=logits).sum(axis=0)
         if not summed[1]:
             raise ValueError(f"{what} holds no tokens to score: all of its sequences are empty.")
         return float(summed[0] / summed[1])
@@ -368,6 +398,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def transform(self, X):
         """One vector per sample: the pooled output of the last layer.
+
+        A text longer than ``max_len`` tokens of a checkpoint's encoder is,
+        by default, the mean of the pooled vectors of its overlapping
+        windows (see ``long_documents``).
 
         Parameters
         ----------
@@ -378,15 +412,23 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         features : ndarray of shape (n_samples, d_model), float32
         """
         check_is_fitted(self)
+        inputs = self._inputs(X)
 
-        def features(params, config, inputs):
-            h, mask = encode(params, config, inputs.X, inputs.mask)
+        def features(params, config, chunk):
+            h, mask = encode(params, config, chunk.X, chunk.mask)
             return pool(h, mask, config.pooling)
 
-        return self._map_batches(features, self._inputs(X))
+        return per_document(inputs, self._map_batches(features, rows_of(inputs)))
 
     def transform_sequence(self, X):
         """The output vector of every position, with the padding mask.
+
+        A text longer than ``max_len`` tokens of a checkpoint's encoder
+        (``long_documents`` "mean" or "max") is read in its overlapping
+        windows and stitched back: each of its tokens gets the mean of its
+        vectors in the windows that hold it ([CLS] and [SEP] are in every
+        window), so ``seq_len`` can exceed ``max_len``. With "truncate" it
+        is its first window, with a warning.
 
         Parameters
         ----------
@@ -403,14 +445,22 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         inputs = self._inputs(X)
         offset = 1 if self.config_.pooling == "cls" else 0
         width = inputs.X.shape[1]
-        mask = inputs.mask if inputs.mask is not None else np.ones((len(inputs), width), bool)
+        mask = inputs.mask if inputs.mask is not None else np.ones((len(inputs.X), width), bool)
 
         def vectors(params, config, chunk):
             h, _ = encode(params, config, chunk.X, chunk.mask)
             return h[:, offset:]
 
-        H = self._map_batches(vectors, inputs, width_axes=(1,))
+        H = self._map_batches(vectors, rows_of(inputs), width_axes=(1,))
+        if is_windowed(inputs):
+            return stitch(inputs, np.where(mask[:, :, None], H, DTYPE(0)))
         return np.where(mask[:, :, None], H, DTYPE(0)), mask
+
+    def _attention_inputs(self, X):
+        """A checkpoint's long text shows its first window (with the truncation warning)."""
+        if hasattr(self._codec, "attention_inputs"):
+            return self._codec.attention_inputs(self, X)
+        return super()._attention_inputs(X)
 
     def score(self, X, y=None):
         """Mean log-likelihood of masked tokens, in nats (higher is better); ``y`` is ignored.

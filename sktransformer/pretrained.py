@@ -36,14 +36,15 @@ import numbers
 import pathlib
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 
 from ._families import InputFamily
-from ._inputs import Inputs
 from ._model import DTYPE, ModelConfig, init_linear
 from ._runtime import make_rng
 from ._sequences import _check_sequences
 from ._tokenizer import Tokenizer, _require
 from ._vocabulary import N_RESERVED, Vocabulary
+from ._windows import LONG_DOCUMENTS, document_windows, split_document
 
 ENCODER_TYPES = ("bert", "distilbert")
 DECODER_TYPES = ("gpt2",)
@@ -89,21 +90,51 @@ class TokenizerAdapter(InputFamily):
     def vocabulary(self):
         return self.tokenizer.vocabulary
 
-    def read(self, estimator, X, fitting=False, what="X", training=False):
+    def read(self, estimator, X, fitting=False, what="X", training=False, long_documents=None):
         """Raw text -> ``Inputs`` (the tokenizer is fixed: nothing is learned)."""
-        return self.transform(estimator, X)
+        return self.transform(estimator, X, long_documents=long_documents)
 
-    def transform(self, estimator, X, reset=False):
+    def transform(self, estimator, X, reset=False, long_documents=None):
+        """Texts -> ``Inputs``, or :class:`~sktransformer._windows.Windows` when a text is longer
+        than ``max_len`` tokens and ``long_documents`` (else the estimator's) is not "truncate"."""
         _check_sequences(X)
         if isinstance(X, np.ndarray) and X.ndim != 1 or any(not isinstance(x, str) for x in X):
             raise TypeError(f"{type(estimator).__name__} loaded from a checkpoint reads text: pass a "
                             "list of strings (its tokenizer splits them).")
-        ids, mask = self.tokenizer.encode(list(X), self.max_len)
-        return Inputs(ids, mask)
+        mode = long_documents or self.long_documents(estimator)
+        encodings = [self.tokenizer.backend.encode(x) for x in X]
+        advice = (f" {type(estimator).__name__}(long_documents='mean') reads them whole, in "
+                  "overlapping windows." if hasattr(estimator, "long_documents") else "")
+        return document_windows([(e.ids, e.sequence_ids) for e in encodings], self.max_len, mode,
+                                advice)
+
+    @staticmethod
+    def long_documents(estimator):
+        """The estimator's ``long_documents``, validated; "truncate" for one without it (the tagger)."""
+        if not hasattr(estimator, "long_documents"):
+            return "truncate"
+        validate_parameter_constraints({"long_documents": [StrOptions(set(LONG_DOCUMENTS))]},
+                                       {"long_documents": estimator.long_documents},
+                                       caller_name=type(estimator).__name__)
+        return estimator.long_documents
+
+    def with_max_len(self, max_len):
+        """This family reading at most ``max_len`` tokens per window."""
+        return TokenizerAdapter(self.tokenizer, max_len, self.n_ids)
+
+    def attention_inputs(self, estimator, X):
+        """(inputs, tokens) for ``attention_weights``: a long text's first window, with the warning."""
+        inputs = self.transform(estimator, X, long_documents="truncate")
+        return inputs, self.position_labels(estimator, X, inputs.X.shape[1])
 
     def position_labels(self, estimator, X, n_positions):
-        """The tokenizer's tokens of each text, special tokens included."""
-        return [self.tokenizer.backend.encode(x).tokens[: self.max_len] for x in X]
+        """The tokenizer's tokens of each text's first window, special tokens included."""
+        labels = []
+        for x in X:
+            e = self.tokenizer.backend.encode(x)
+            _, positions = split_document(e.ids, e.sequence_ids, self.max_len, first_only=True)[0]
+            labels.append([e.tokens[p] for p in positions])
+        return labels
 
 
 class CheckpointVocabulary(Vocabulary):

@@ -41,6 +41,8 @@ encoder
         As in :class:`TransformerClassifier`; no ``pooling``. Validation scores
         are token accuracies (the split is not stratified). An ``encoder``
         pretrained with ``pooling="cls"`` keeps its [CLS] position, untagged.
+        There is no ``long_documents``: a checkpoint's text longer than
+        ``max_len`` tokens is cut to its first ``max_len`` (with a warning).
     max_ngram : int, default=1
         As in :class:`TransformerClassifier`, without ``"auto"`` (whose probe
         predicts a label per sequence).
@@ -65,7 +67,8 @@ n_iter_, t_, n_features_in_, max_ngram_
     """
 
     _parameter_constraints: dict = {
-        **{k: v for k, v in _PooledEncoderModel._parameter_constraints.items() if k != "pooling"},
+        **{k: v for k, v in _PooledEncoderModel._parameter_constraints.items()
+           if k not in ("pooling", "long_documents")},
         "max_ngram": [Interval(Integral, 1, 8, closed="both")],
     }
 

@@ -120,8 +120,9 @@ def test_tokenizer_file_settings_for_padding_are_ignored(tmp_path):
 
 
 def test_encoder_truncates_to_max_len_keeping_sep():
-    enc = TransformerEncoder.from_pretrained(FIXTURES / "bert", max_len=5)
-    inputs = enc._codec.transform(enc, ["the quick brown fox jumps over the lazy dog"])
+    enc = TransformerEncoder.from_pretrained(FIXTURES / "bert", max_len=5, long_documents="truncate")
+    with pytest.warns(UserWarning, match="1 of 1 texts in X have more than max_len=5 tokens"):
+        inputs = enc._codec.transform(enc, ["the quick brown fox jumps over the lazy dog"])
     assert inputs.X.shape == (1, 5)
     assert enc._codec.tokenizer.backend.id_to_token(int(inputs.X[0, -1])) == "[SEP]"
 
@@ -833,3 +834,95 @@ def test_unfitted_encoder_is_pretrained_on_each_training_fold_only():
         on_fold = TransformerEncoder(**params).fit([TEXTS[i] for i in train])
         assert model.vocabulary_ == on_fold.vocabulary_
         assert _same_weights(model, on_fold)
+
+
+# ------------------------------------------ a checkpoint's path as the encoder parameter
+
+from sktransformer import TransformerRegressor, TransformerTagger  # noqa: E402
+
+
+def _path_estimator(Estimator=TransformerClassifier, encoder=None, **params):
+    return Estimator(encoder=str(FIXTURES / "bert") if encoder is None else encoder, **params)
+
+
+def test_grid_search_over_the_learning_rate_from_a_checkpoint_path():
+    from sklearn.model_selection import GridSearchCV
+
+    search = GridSearchCV(_path_estimator(max_iter=1, random_state=0),
+                          {"learning_rate_init": [1e-4, 1e-3]}, cv=2).fit(TEXTS, Y)
+    assert len(search.cv_results_["params"]) == 2
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.encoder == str(FIXTURES / "bert")
+    assert search.best_estimator_.predict(TEXTS).shape == (len(TEXTS),)
+
+
+@pytest.mark.parametrize("as_path", [str, pathlib.Path])
+@pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor])
+def test_every_fold_starts_from_the_checkpoint_at_the_path(Estimator, as_path):
+    from sklearn.model_selection import KFold, cross_validate
+
+    checkpoint = TransformerEncoder.from_pretrained(FIXTURES / "bert")
+    models = cross_validate(_path_estimator(Estimator, as_path(FIXTURES / "bert"), **START), TEXTS,
+                            np.array(Y, float) if Estimator is TransformerRegressor else Y,
+                            cv=KFold(3), return_estimator=True)["estimator"]
+    assert len(models) == 3
+    for model in models:
+        assert model.encoder == as_path(FIXTURES / "bert")  # the parameter, as given
+        assert _same_weights(model, checkpoint)
+        assert model._codec.max_len == 64  # the checkpoint's positions (max_len=512 is more)
+        assert model.config_.pooling == "mean"
+
+
+def test_the_path_is_loaded_with_the_estimator_s_max_len_and_pooling():
+    model = _path_estimator(max_len=8, pooling="cls", **START).fit(TEXTS, Y)
+    assert model._codec.max_len == 8 and model.config_.pooling == "first"  # the checkpoint's [CLS]
+    assert model.config_.max_len == 64  # the network keeps every learned position
+    assert _same_weights(model, TransformerEncoder.from_pretrained(FIXTURES / "bert"))
+
+
+def test_clone_keeps_the_path_and_a_missing_directory_is_the_loader_s_error(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    model = _path_estimator(max_iter=1)
+    copy = clone(model)
+    assert copy.encoder is model.encoder and copy.get_params() == model.get_params()
+    with pytest.raises(NotFittedError):
+        copy.predict(TEXTS)
+    missing = tmp_path / "no-such-checkpoint"
+    for Estimator in (TransformerClassifier, TransformerRegressor, TransformerTagger):
+        with pytest.raises(FileNotFoundError, match=r"No checkpoint directory .*no-such-checkpoint"):
+            Estimator(encoder=str(missing), max_iter=1).fit(TEXTS, Y)
+
+
+def test_a_fitted_model_keeps_the_weights_not_the_directory(tmp_path):
+    pytest.importorskip("skops")
+    import sktransformer
+
+    directory = tmp_path / "checkpoint"
+    shutil.copytree(FIXTURES / "bert", directory)
+    model = _path_estimator(encoder=str(directory), max_iter=2, random_state=0).fit(TEXTS, Y)
+    expected = model.predict_proba(TEXTS)
+    pickled = pickle.dumps(model)
+    sktransformer.save(model, tmp_path / "model.skops")
+    shutil.rmtree(directory)
+    for again in (pickle.loads(pickled), sktransformer.load(tmp_path / "model.skops")):
+        np.testing.assert_array_equal(again.predict_proba(TEXTS), expected)
+        assert again.encoder == str(directory)
+    with pytest.raises(FileNotFoundError):  # a new fit loads the path again
+        clone(model).fit(TEXTS, Y)
+
+
+def test_another_path_after_fit_is_refused_by_warm_start_and_partial_fit(tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(FIXTURES / "bert", other)
+    model = _path_estimator(**START).fit(TEXTS, Y)
+    fitted = model.get_params()
+    model.set_params(warm_start=True).fit(TEXTS, Y)  # the same path: training continues
+    assert model.n_iter_ == 2
+    model.set_params(encoder=str(other))
+    for how in (lambda: model.fit(TEXTS, Y), lambda: model.partial_fit(TEXTS, Y)):
+        with pytest.raises(ValueError, match=r"was given encoder='.*other' \(the model was fitted "):
+            how()
+    assert model.n_iter_ == 2
+    model.set_params(**fitted)
+    assert model.n_iter_ == 2 and model.predict(TEXTS).shape == (len(TEXTS),)
