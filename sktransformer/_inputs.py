@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from numbers import Number
 
 import numpy as np
+from sklearn.utils.validation import _check_sample_weight
 
 from ._sequences import is_missing, is_sequence_input, refuse_mixed_columns
 
@@ -234,6 +235,25 @@ def check_label_type(labels, classes, name="y"):
             f"{name} holds {'strings' if labels.dtype.kind in 'OUS' else 'numbers'}, but the classes "
             f"are {classes.tolist()}: pass {name} with labels of the classes' type.")
     return labels
+
+
+def check_weights(sample_weight, rows, name="sample_weight"):
+    """Per-sample weights as float64 scaled so the largest is 1 (None: all 1).
+
+    Refuses non-finite, negative or all-zero weights. Only ratios matter (the
+    losses are weighted means), and scaling keeps weights of 1e-320 or 1e39
+    from becoming 0 or inf in the model's float32.
+    """
+    weight = _check_sample_weight(sample_weight, rows, dtype=np.float64)
+    if not np.isfinite(weight).all():
+        raise ValueError(f"{name} has non-finite values (NaN or inf); pass finite weights >= 0.")
+    if (weight < 0).any():
+        raise ValueError(f"Negative values in {name}: weights must be >= 0.")
+    top = weight.max(initial=0.0)
+    if top <= 0:
+        raise ValueError(f"{name} is 0 for every sample, so there is nothing to learn or score. "
+                         "Sample weights must contain at least one non-zero number.")
+    return weight / top
 
 
 def warn_if_token_ids_among_features(X):

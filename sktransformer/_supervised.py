@@ -21,11 +21,11 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_consistent_length
+from sklearn.utils.validation import check_consistent_length
 
 from ._base import TrainingData, _BaseTransformer
 from ._families import choose_family
-from ._inputs import Inputs
+from ._inputs import Inputs, check_weights
 from ._model import DTYPE, head_logits, init_linear, init_params, pooled_features
 from ._ngrams import fit_ngrams
 from ._probe import ngrams_help
@@ -75,7 +75,7 @@ class _PooledEncoderModel(_BaseTransformer):
         check_consistent_length(rows, y)
         weight = None
         if what == "X":
-            weight = _check_sample_weight(sample_weight, rows, ensure_non_negative=True)
+            weight = check_weights(sample_weight, rows)
         arrays = self._encode_targets(y, fitting=fitting, classes=classes, what=what, weight=weight)
         if weight is not None:
             arrays["weight"] = weight.astype(DTYPE)

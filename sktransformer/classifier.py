@@ -3,10 +3,10 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._atomic import atomic
-from ._inputs import check_label_type, check_labels
+from ._inputs import check_label_type, check_labels, check_weights
 from ._model import DTYPE
 from ._primitives import log_softmax, softmax_cross_entropy
 from ._supervised import _PooledEncoderModel
@@ -437,5 +437,5 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         check_labels(y, "y")
         check_label_type(column_or_1d(y), self.classes_)
         if sample_weight is not None:  # scikit-learn's accuracy_score takes it unchecked
-            sample_weight = _check_sample_weight(sample_weight, y)
+            sample_weight = check_weights(sample_weight, y)
         return super().score(X, y, sample_weight)

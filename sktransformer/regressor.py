@@ -5,7 +5,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._atomic import atomic
-from ._inputs import check_labels
+from ._inputs import check_labels, check_weights
 from ._model import DTYPE
 from ._supervised import _PooledEncoderModel
 
@@ -192,6 +192,26 @@ n_iter_, t_, n_features_in_, max_ngram_
         check_is_fitted(self)
         y = self._predict_outputs(X).astype(np.float64) * self._y_scale + self._y_mean
         return y[:, 0] if self._y_1d else y
+
+    def score(self, X, y, sample_weight=None):
+        """R² of :meth:`predict` on ``X`` against ``y`` (scikit-learn's ``r2_score``), weighted.
+
+        Parameters
+        ----------
+        X : as in :meth:`fit`
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Finite, non-negative, not all zero.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        check_labels(y, "y", mixed=False)
+        if sample_weight is not None:  # r2_score would divide by their zero sum
+            sample_weight = check_weights(sample_weight, np.asarray(y))
+        return super().score(X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

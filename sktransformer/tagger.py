@@ -6,11 +6,11 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
 from ._base import TrainingData
-from ._inputs import check_label_type, check_labels, text_column
+from ._inputs import check_label_type, check_labels, check_weights, text_column
 from ._model import DTYPE, encode, head_logits
 from ._primitives import log_softmax, softmax_cross_entropy
 from ._supervised import _PooledEncoderModel
@@ -146,7 +146,7 @@ n_iter_, t_, n_features_in_, max_ngram_
         target[real] = self._encode_labels(labels, fitting=fitting, classes=classes, what=what)["target"]
         if what != "X":
             return TrainingData(inputs, target=target)
-        weight = _check_sample_weight(sample_weight, inputs.X, ensure_non_negative=True)
+        weight = check_weights(sample_weight, inputs.X)
         return TrainingData(inputs, target=target, weight=weight.astype(DTYPE))
 
     def _ragged(self, X):
@@ -282,6 +282,6 @@ of shape (n_samples, seq_len, n_classes)
         inputs, proba = self._proba(X)
         labels, real = self._real_labels(X, y, inputs, "y")
         truth = check_label_type(labels, self.classes_)
-        weight = (_check_sample_weight(sample_weight, real)[:, None] * real)[real]
+        weight = (check_weights(sample_weight, real)[:, None] * real)[real]
         predicted = self.classes_[proba[:, : real.shape[1]].argmax(axis=2)][real]
         return float(np.average(predicted == truth, weights=weight))

@@ -395,3 +395,26 @@ def test_temperature_as_a_fraction_works_and_beyond_float_is_refused():
         "a", temperature=0.5, random_state=0)
     with pytest.raises(ValueError, match="temperature"):
         lm.generate("a", temperature=10**400)
+
+
+@pytest.mark.parametrize("weight", [np.nan, np.inf, "nan-one", "all-zero", "negative"])
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor])
+def test_sample_weights_that_would_train_nothing_are_refused_by_name(cls, weight):
+    y = [0, 1] * 6 if cls is TransformerClassifier else np.arange(12.0)
+    w = {"nan-one": np.r_[np.nan, np.ones(11)], "all-zero": np.zeros(12),
+         "negative": np.r_[-1.0, np.ones(11)]}.get(weight, weight)
+    with pytest.raises(ValueError, match="sample_weight|Sample weights|weights must be"):
+        cls(**FAST).fit(X_NUM, y, sample_weight=w)
+    fitted = cls(**FAST).fit(X_NUM, y)
+    with pytest.raises(ValueError, match="sample_weight|Sample weights|weights must be"):
+        fitted.score(X_NUM, y, sample_weight=w)
+
+
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor])
+def test_only_the_ratios_of_sample_weights_matter_even_beyond_float32(cls):
+    y = (X_NUM[:, 0] > 0).astype(int) if cls is TransformerClassifier else 3 * X_NUM[:, 0]
+    w = np.random.default_rng(3).integers(1, 4, size=12).astype(float)
+    outputs = [cls(**{**FAST, "dropout": 0.0}).fit(X_NUM, y, sample_weight=w * scale).predict(X_NUM)
+               for scale in (1.0, 1e-320, 1e39)]  # 1e-320 is 0 in float32, 1e39 is inf
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-6)
+    np.testing.assert_allclose(outputs[2], outputs[0], rtol=1e-6)
