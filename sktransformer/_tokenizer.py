@@ -44,7 +44,14 @@ class Tokenizer:
         if not path.is_file():
             raise FileNotFoundError(f"No tokenizer file {path}: a tokenizer.json (the 'tokenizers' "
                                     "library's format) is needed.")
-        return cls(path.read_text(encoding="utf-8"))
+        tokenizer = cls(path.read_text(encoding="utf-8"))
+        try:
+            _ = tokenizer.backend  # parse now: a malformed file is named here, not at first use
+        except Exception as error:  # the tokenizers library raises a bare Exception
+            if isinstance(error, ImportError):
+                raise
+            raise ValueError(f"{path} cannot be read as a tokenizer: {error}") from None
+        return tokenizer
 
     @classmethod
     def train(cls, texts, kind, vocab_size, lowercase=True):

@@ -192,9 +192,24 @@ def read_checkpoint(path):
                          "save it with a fast tokenizer's save_pretrained")
         raise FileNotFoundError(f"Checkpoint {path} lacks {', '.join(missing)}"
                                 + "".join(f"; {h}" for h in hints) + ".")
-    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path / 'config.json'} is not valid JSON: {error}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path / 'config.json'} must hold a JSON object of settings, not a "
+                         f"{type(config).__name__}.")
     tensors = read_safetensors(path / "model.safetensors")
     return config, tensors, Tokenizer.from_file(path / "tokenizer.json")
+
+
+def _epsilon(config, key, default):
+    """A layer-norm epsilon from config.json: a positive finite number (NaN or <= 0 gives NaN outputs)."""
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+            np.isfinite(value) and value > 0):
+        raise ValueError(f"config.json has {key}={value!r}: it must be a positive finite number.")
+    return float(value)
 
 
 class _Unreadable:
@@ -313,7 +328,7 @@ def _as_float(key, tensor):
 
 
 def _activation(name):
-    if name not in _ACTIVATIONS:
+    if not isinstance(name, str) or name not in _ACTIVATIONS:
         raise ValueError(f"Unsupported activation {name!r} in config.json: supported are "
                          f"{', '.join(map(repr, _ACTIVATIONS))}.")
     return _ACTIVATIONS[name]
@@ -357,8 +372,8 @@ def _encoder_architecture(config, model_type):
         return dict(_sizes(config, dict(keys, n_positions="max_position_embeddings",
                                         vocab="vocab_size")),
                     activation=_activation(config.get("hidden_act", "gelu")),
-                    eps=float(config.get("layer_norm_eps", 1e-12)),
-                    n_token_types=config.get("type_vocab_size", 2))
+                    eps=_epsilon(config, "layer_norm_eps", 1e-12),
+                    n_token_types=config.get("type_vocab_size", 2) or 0)
     keys = dict(d_model="dim", n_layers="n_layers", n_heads="n_heads", d_ff="hidden_dim",
                 n_positions="max_position_embeddings", vocab="vocab_size")
     return dict(_sizes(config, keys), activation=_activation(config.get("activation", "gelu")),
@@ -419,8 +434,15 @@ def encoder_params(arch, model_type, tensors):
     embed = {"W": w("embeddings.word_embeddings.weight", (arch["vocab"], d))[: arch.get("tokens")],
              "positions": w("embeddings.position_embeddings.weight", (arch["n_positions"], d)),
              "ln": w.norm("embeddings.LayerNorm", d)}
-    if arch["n_token_types"]:
-        embed["token_types"] = w("embeddings.token_type_embeddings.weight", (arch["n_token_types"], d))
+    n_types = arch["n_token_types"]
+    if isinstance(n_types, bool) or not isinstance(n_types, numbers.Integral) or n_types < 0:
+        raise ValueError(f"config.json has type_vocab_size={n_types!r}: it must be an int >= 0.")
+    if n_types:
+        embed["token_types"] = w("embeddings.token_type_embeddings.weight", (n_types, d))
+    elif w.key("embeddings.token_type_embeddings.weight") is not None and model_type == "bert":
+        raise ValueError("config.json has type_vocab_size=0, but the checkpoint stores token type "
+                         "embeddings, which every position adds: use the config.json saved with "
+                         "these weights.")
     blocks = []
     for i in range(arch["n_layers"]):
         q, k, v, attn_out, ln_attn, hidden, out, ln_ff = _encoder_block_names(model_type, i)
@@ -468,7 +490,7 @@ def _gpt2_architecture(config):
     sizes = _sizes(config, dict(d_model="n_embd", n_layers="n_layer", n_heads="n_head",
                                 n_positions="n_positions", vocab="vocab_size"))
     d_ff = 4 * sizes["d_model"] if config.get("n_inner") is None else _size(config, "n_inner")
-    return dict(sizes, d_ff=d_ff, eps=float(config.get("layer_norm_epsilon", 1e-5)),
+    return dict(sizes, d_ff=d_ff, eps=_epsilon(config, "layer_norm_epsilon", 1e-5),
                 activation=_activation(config.get("activation_function", "gelu_new")))
 
 

@@ -926,3 +926,44 @@ def test_another_path_after_fit_is_refused_by_warm_start_and_partial_fit(tmp_pat
     assert model.n_iter_ == 2
     model.set_params(**fitted)
     assert model.n_iter_ == 2 and model.predict(TEXTS).shape == (len(TEXTS),)
+
+
+# ------------------------------------------------------------ edited config.json and tokenizer.json
+
+
+def _edited_copy(tmp_path, name, edit_config=None, tokenizer_text=None):
+    import shutil
+
+    target = tmp_path / name
+    shutil.copytree(FIXTURES / name, target)
+    if edit_config is not None:
+        config = json.loads((target / "config.json").read_text())
+        (target / "config.json").write_text(json.dumps(edit_config(config)))
+    if tokenizer_text is not None:
+        (target / "tokenizer.json").write_text(tokenizer_text)
+    return target
+
+
+@pytest.mark.parametrize("name, key, value", [
+    ("bert", "layer_norm_eps", -1.0), ("bert", "layer_norm_eps", None), ("bert", "layer_norm_eps", True),
+    ("gpt2", "layer_norm_epsilon", float("nan")), ("gpt2", "layer_norm_epsilon", 0),
+    ("bert", "type_vocab_size", 0), ("bert", "type_vocab_size", None), ("bert", "hidden_act", ["gelu"]),
+])
+def test_config_values_that_would_give_nan_or_drop_weights_are_refused_by_key(tmp_path, name, key,
+                                                                                 value):
+    directory = _edited_copy(tmp_path, name, lambda c: {**c, key: value})
+    cls = TransformerEncoder if name == "bert" else TransformerLanguageModel
+    with pytest.raises(ValueError, match=key if key != "hidden_act" else "activation"):
+        cls.from_pretrained(directory)
+
+
+@pytest.mark.parametrize("config_text, tokenizer_text, match", [
+    ("[1, 2]", None, "JSON object"), ("{not json", None, "not valid JSON"),
+    (None, '{"model": {"type": "Nonsense"}}', "cannot be read as a tokenizer"),
+])
+def test_unreadable_config_or_tokenizer_files_are_named(tmp_path, config_text, tokenizer_text, match):
+    directory = _edited_copy(tmp_path, "bert", tokenizer_text=tokenizer_text)
+    if config_text is not None:
+        (directory / "config.json").write_text(config_text)
+    with pytest.raises(ValueError, match=match):
+        TransformerEncoder.from_pretrained(directory)
