@@ -227,6 +227,27 @@ def check_labels(y, name="y", *, mixed=True):
             f"e.g. [str(label) for label in {name}].")
 
 
+def scalar_labels(y, name="y"):
+    """Class labels checked (see :func:`check_labels`), one scalar per sample, pandas' nullable
+    integer and boolean labels as numpy's (``Int64`` labels stay integers, not floats).
+
+    Raises
+    ------
+    ValueError
+        Missing or mixed labels, or labels that are sequences (tuples, lists).
+    """
+    check_labels(y, name)
+    values = _label_values(y) if y is not None and hasattr(y, "__len__") else None
+    if values is not None and values.dtype.kind == "O" and any(
+            _label_kind(v) == "sequence" for v in values):
+        raise ValueError(f"{name} holds sequences (tuples or lists) as labels: a classifier takes "
+                         "one label per sample (one per token: TransformerTagger).")
+    dtype = getattr(y, "dtype", None)
+    if hasattr(y, "to_numpy") and hasattr(dtype, "numpy_dtype"):  # Int64, boolean: no NA here
+        return y.to_numpy(dtype=dtype.numpy_dtype)
+    return y
+
+
 def check_label_type(labels, classes, name="y"):
     """Refuse labels of another type (strings against numbers) than the fitted ``classes``."""
     labels = np.asarray(labels)

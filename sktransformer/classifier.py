@@ -6,7 +6,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._atomic import atomic
-from ._inputs import check_label_type, check_labels, check_weights
+from ._inputs import check_label_type, check_labels, check_weights, scalar_labels
 from ._model import DTYPE
 from ._primitives import log_softmax, softmax_cross_entropy
 from ._supervised import _PooledEncoderModel
@@ -325,9 +325,12 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
     def _encode_targets(self, y, *, fitting, classes, what, weight=None):
         """Labels -> class indices; ``fitting`` learns ``classes_`` (from ``classes`` if given)."""
         name = "y" if what == "X" else "y_val"
-        check_labels(y, name)
+        y = scalar_labels(y, name)
         if classes is not None:
-            check_labels(classes, "classes")
+            classes = scalar_labels(classes, "classes")
+            if np.ndim(classes) != 1:
+                raise ValueError(f"classes must be a 1-D list of every label, got shape "
+                                 f"{np.shape(classes)}.")
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if fitting:

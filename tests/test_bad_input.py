@@ -344,7 +344,7 @@ DOCUMENTED_OK = {
         "labels of one known class are a valid batch",
     ("clf_*", "fit(y)", "y labels of another type"): "fit learns the classes anew",
     ("clf_*", "partial_fit(classes)", "y None"): "the default: the classes seen so far",
-    ("clf_*", "partial_fit(classes)", ("y 2-D", "y wrong length")):
+    ("clf_*", "partial_fit(classes)", "y wrong length"):
         "after the first call, classes is compared as a set of labels (np.unique)",
     ("reg_*", ("fit(y)", "fit(y_val)", "partial_fit(y)", "score(y)"), ("y one value",
                                                                        "y continuous")):
@@ -353,8 +353,6 @@ DOCUMENTED_OK = {
     ("s2s", ("fit(y)", "fit(y_val)", "partial_fit(y)", "score(y)", "token_accuracy(y)"),
      ("y 2-D", "y complex", "y continuous", "y labels of another type", "y one value")):
         "targets are token lists (a 2-D array's rows) or one-token labels of any hashable kind",
-    (("clf_*", "reg_*"), "score(sample_weight)", "weight negative"):
-        "score hands sample_weight to scikit-learn's accuracy_score / r2_score, which allow it",
     ("enc_*", "get_feature_names_out(input_features)", "None"): "the default",
     ("enc_text", "get_feature_names_out(input_features)", "*"):
         "fitted on text: no input features to check names against (scikit-learn's mixin)",

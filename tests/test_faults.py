@@ -418,3 +418,14 @@ def test_only_the_ratios_of_sample_weights_matter_even_beyond_float32(cls):
                for scale in (1.0, 1e-320, 1e39)]  # 1e-320 is 0 in float32, 1e39 is inf
     np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-6)
     np.testing.assert_allclose(outputs[2], outputs[0], rtol=1e-6)
+
+
+def test_classifier_labels_are_scalars_and_nullable_pandas_labels_keep_their_type():
+    with pytest.raises(ValueError, match="y holds sequences"):
+        TransformerClassifier(**FAST).fit(TEXTS, [(1, 2), (3,)] * 6)
+    with pytest.raises(ValueError, match="classes"):
+        TransformerClassifier(**FAST).partial_fit(TEXTS, [0, 1] * 6, classes=[[0, 1]])
+    ints = TransformerClassifier(**FAST).fit(TEXTS, pd.array([1, 2] * 6, dtype="Int64"))
+    assert ints.classes_.dtype.kind == "i" and ints.classes_.tolist() == [1, 2]
+    flags = TransformerClassifier(**FAST).fit(TEXTS, pd.array([True, False] * 6, dtype="boolean"))
+    assert flags.classes_.dtype == bool
