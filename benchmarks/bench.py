@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/bench.py                  # full run, about 15 minutes on 2 cores
     python benchmarks/bench.py --quick          # about 7 minutes (--no-scaling: 1 less)
     python benchmarks/bench.py --configs short,standard --repeats 5 --no-torch
+    python benchmarks/bench.py --quick --no-scaling --settings default,opted-in,pause-gc,tune-malloc
 
 Everything runs on one thread (numpy's BLAS and torch alike) in float32, on
 synthetic data: token ids drawn uniformly from [1, vocab), random binary
@@ -20,15 +21,24 @@ and in eval mode under ``no_grad`` torch runs its fused encoder-layer kernel.
 Every figure of the per-configuration tables comes from a fresh process per
 implementation (``--_child``), so neither inherits the other's glibc malloc
 state: torch's own training raises glibc's dynamic mmap threshold for
-whatever runs after it in the same process. Two allocator settings are
-measured, each in its own processes:
+whatever runs after it in the same process. Each setting of ``--settings``
+is measured in processes of its own:
 
-- defaults: glibc's settings, nothing opted in -- what a user gets (inside
-  ``fit`` and ``predict`` sktransformer raises the thresholds itself, see
-  ``sktransformer.performance.allocator_scope``). The targets are judged on
-  these figures.
+- default: nothing opted in -- what a user gets: glibc's malloc settings,
+  the garbage collector on. The targets are judged on these figures.
+- opted-in: ``sktransformer.set_config(pause_gc_during_fit=True,
+  tune_malloc=True)`` in our process (the collector off while ``fit``
+  trains, glibc's thresholds raised during each call, see
+  ``sktransformer.performance.allocator_scope``); torch's process is as in
+  default.
+- pause-gc, tune-malloc: each of the two opted-in settings alone.
 - tuned: ``sktransformer.performance.tune_allocator()`` first, in both
   implementations' processes.
+
+With more than one setting, a last table compares ours across them: the
+median over rounds of each figure with its range (min-max) over rounds, and
+the median of the per-round ratios to the default setting (processes of one
+round run back to back).
 
 A process warms up (a 2-batch fit, one predict chunk, one 1-sequence
 predict), then times one fit, one predict and ``LATENCY_CALLS`` 1-sequence
@@ -89,6 +99,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmark this working tree
+import sktransformer  # noqa: E402
 from sktransformer import TransformerClassifier  # noqa: E402
 from sktransformer.performance import tune_allocator  # noqa: E402
 
@@ -109,8 +120,11 @@ PREDICT_SAMPLES = {"tiny": 1024, "short": 1024, "standard": 1024, "big": 512}  #
 PREDICT_BATCH = 256
 LATENCY_CALLS = 30  # single-sequence predictions per process; the median is reported
 MEMORY_CONFIGS = ("standard", "big")  # peak fit memory is measured for these
-ALLOCATOR_TITLES = {
-    "default": "defaults (a fresh process each; glibc's malloc settings, nothing opted in)",
+SETTING_TITLES = {
+    "default": "defaults (a fresh process each; nothing opted in: glibc's malloc settings, gc on)",
+    "opted-in": "opted in (set_config(pause_gc_during_fit=True, tune_malloc=True) in ours)",
+    "pause-gc": "set_config(pause_gc_during_fit=True) alone, in ours",
+    "tune-malloc": "set_config(tune_malloc=True) alone, in ours",
     "tuned": "tuned allocator (tune_allocator() first, in both processes)",
 }
 MATMUL_SIZE = 1024
@@ -356,11 +370,11 @@ def run_child(impl, config_name, steps):
                       "latency": latency, "n_weights": n_weights}))
 
 
-def child_run(impl, config_name, steps, allocator):
+def child_run(impl, config_name, steps, setting):
     """The figures of ``run_child`` from a fresh process, or None if it failed."""
     result = subprocess.run(
         [sys.executable, __file__, "--_child", impl, config_name, str(steps),
-         "--allocator", allocator],
+         "--setting", setting],
         capture_output=True, text=True, check=False,
     )
     if result.returncode != 0:
@@ -369,10 +383,10 @@ def child_run(impl, config_name, steps, allocator):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def peak_fit_memory(impl, config_name, allocator):
+def peak_fit_memory(impl, config_name, setting):
     """Peak minus baseline resident memory (MB) of a fit, measured in a fresh subprocess."""
     result = subprocess.run(
-        [sys.executable, __file__, "--_memory-child", impl, config_name, "--allocator", allocator],
+        [sys.executable, __file__, "--_memory-child", impl, config_name, "--setting", setting],
         capture_output=True, text=True, check=False,
     )
     if result.returncode != 0:
@@ -428,74 +442,76 @@ def _median(values):
     return median(values) if values else None
 
 
-def bench_config(name, torch_present, repeats, steps, peak_gflops, allocators):
+def bench_config(name, torch_present, repeats, steps, peak_gflops, settings):
     """Measure one configuration in fresh processes, print its table; return the target figures."""
     cfg = CONFIGS[name]
     layers = f"{cfg['n_layers']} layer" + ("s" if cfg["n_layers"] > 1 else "")
     print(f"\n== {name}: vocab {cfg['vocab']}, d_model {cfg['d_model']}, {cfg['n_heads']} heads, "
           f"{layers}, d_ff {cfg['d_ff']}, seq {cfg['seq_len']}, batch {cfg['batch']} ==", flush=True)
     impls = ("ours", "torch") if torch_present else ("ours",)
-    runs = {(a, i): [] for a in allocators for i in impls}
+    runs = {(a, i): [] for a in settings for i in impls}
     for _ in range(repeats):  # rounds; within a round ours and torch run back to back
-        for allocator in allocators:
+        for setting in settings:
             for impl in impls:
-                runs[allocator, impl].append(child_run(impl, name, steps, allocator) or {})
+                runs[setting, impl].append(child_run(impl, name, steps, setting) or {})
 
-    def figures(allocator, impl, key):
-        return [run.get(key) for run in runs.get((allocator, impl), [])]
+    def figures(setting, impl, key):
+        return [run.get(key) for run in runs.get((setting, impl), [])]
 
-    n_weights = _median(figures(allocators[0], "ours", "n_weights"))
+    n_weights = _median(figures(settings[0], "ours", "n_weights"))
     flops = flops_per_step(cfg, n_weights) if n_weights else None
     tokens = cfg["batch"] * cfg["seq_len"]
     print(f"  {steps} steps per timed fit, {repeats} fresh process(es) per implementation and "
-          f"allocator; N = {n_weights:,} non-embedding weights" if n_weights else "")
+          f"setting; N = {n_weights:,} non-embedding weights" if n_weights else "")
     if flops:
         print(f"  FLOPs per step: {flops_formula(cfg, n_weights)}")
 
     targets = {(what, cfg_name): (op, bound) for what, cfg_name, op, bound in TARGETS}
 
-    def target(what, allocator):
-        return targets.get((what, name)) if allocator == "default" else None
+    def target(what, setting):
+        return targets.get((what, name)) if setting == "default" else None
 
     print(f"  {'':40}{'ours':>11}{'torch':>11}{'ours/torch':>11}   target")
     result = {}
-    for allocator in allocators:
-        print(f"  {ALLOCATOR_TITLES[allocator]}")
-        o_step, t_step = figures(allocator, "ours", "step"), figures(allocator, "torch", "step")
-        o_pred = figures(allocator, "ours", "predict_seq_s")
-        t_pred = figures(allocator, "torch", "predict_seq_s")
-        o_lat, t_lat = figures(allocator, "ours", "latency"), figures(allocator, "torch", "latency")
+    for setting in settings:
+        print(f"  {SETTING_TITLES[setting]}")
+        o_step, t_step = figures(setting, "ours", "step"), figures(setting, "torch", "step")
+        o_pred = figures(setting, "ours", "predict_seq_s")
+        t_pred = figures(setting, "torch", "predict_seq_s")
+        o_lat, t_lat = figures(setting, "ours", "latency"), figures(setting, "torch", "latency")
         step = (_median(o_step), _median(t_step), paired_ratio(o_step, t_step) if t_step else None)
         predict = (_median(o_pred), _median(t_pred), paired_ratio(o_pred, t_pred) if t_pred else None)
         latency = (_median(o_lat), _median(t_lat), paired_ratio(o_lat, t_lat) if t_lat else None)
         _row("step time (ms)", _scale(step[0], 1e3), _scale(step[1], 1e3), step[2],
-             target("step time ours/torch", allocator), ratio_judged=True)
+             target("step time ours/torch", setting), ratio_judged=True)
         _row("train tokens/s", _inv(step[0], tokens), _inv(step[1], tokens), _inv(step[2], 1), None)
         _row(f"predict seq/s ({PREDICT_SAMPLES[name]} seq, batch {PREDICT_BATCH})", *predict,
-             target("predict throughput ours/torch", allocator), ratio_judged=True)
+             target("predict throughput ours/torch", setting), ratio_judged=True)
         _row("predict 1 sequence (ms)", _scale(latency[0], 1e3), _scale(latency[1], 1e3),
-             latency[2], target("1-sequence latency ours/torch", allocator), ratio_judged=True)
+             latency[2], target("1-sequence latency ours/torch", setting), ratio_judged=True)
         if flops and step[0]:
             ours_gflops = flops / step[0] / 1e9
             torch_gflops = flops / step[1] / 1e9 if step[1] else None
-            frac_target = target("fraction of matmul peak", allocator)
+            frac_target = target("fraction of matmul peak", setting)
             _row("% of numpy matmul peak", 100 * ours_gflops / peak_gflops,
                  100 * torch_gflops / peak_gflops if torch_gflops else None, None,
                  None if frac_target is None else (frac_target[0], 100 * frac_target[1]),
                  judged_value=100 * ours_gflops / peak_gflops)
         else:
             ours_gflops = None
-        result[allocator] = {"step": step, "predict": predict, "latency": latency,
-                             "peak_fraction": ours_gflops / peak_gflops if ours_gflops else None}
+        result[setting] = {"step": step, "predict": predict, "latency": latency,
+                           "peak_fraction": ours_gflops / peak_gflops if ours_gflops else None,
+                           "rounds": {key: figures(setting, "ours", key)
+                                      for key in ("step", "predict_seq_s", "latency")}}
 
     if name in MEMORY_CONFIGS:
-        ours_mem = peak_fit_memory("ours", name, allocators[0])
-        torch_mem = peak_fit_memory("torch", name, allocators[0]) if torch_present else None
+        ours_mem = peak_fit_memory("ours", name, settings[0])
+        torch_mem = peak_fit_memory("torch", name, settings[0]) if torch_present else None
         memory = (ours_mem, torch_mem,
                   ours_mem / torch_mem if ours_mem is not None and torch_mem else None)
-        _row(f"peak fit memory (MB, {allocators[0]})", *memory,
-             target("peak fit memory ours/torch", allocators[0]), ratio_judged=True)
-        result[allocators[0]]["memory"] = memory
+        _row(f"peak fit memory (MB, {settings[0]})", *memory,
+             target("peak fit memory ours/torch", settings[0]), ratio_judged=True)
+        result[settings[0]]["memory"] = memory
     return result
 
 
@@ -583,6 +599,36 @@ def bench_scaling(torch, quick, repeats):
 # ---------------------------------------------------------------- summary
 
 
+def _spread(values, scale=1.0, digits=1):
+    """``median (min-max)`` of the rounds' values, times ``scale``."""
+    values = [v * scale for v in values if v is not None]
+    if not values:
+        return "-"
+    fmt = f"{{:,.{digits}f}}"
+    return f"{fmt.format(median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def print_settings_table(results, settings):
+    """Ours in each setting: step time, predict throughput and latency, median (min-max) over rounds.
+
+    Ratios are medians of the per-round ratios to the first setting.
+    """
+    base = settings[0]
+    print(f"\n== ours by setting: median (min-max) over rounds; ratios to {base}, median of rounds ==")
+    for what, key, scale, digits in (("step time (ms)", "step", 1e3, 1),
+                                      ("predict seq/s", "predict_seq_s", 1, 0),
+                                      ("predict 1 sequence (ms)", "latency", 1e3, 2)):
+        print(f"  {what}")
+        print(f"  {'config':10}" + "".join(f"{s:>26}" for s in settings)
+              + "".join(f"{s + '/' + base:>22}" for s in settings[1:]))
+        for name, result in results.items():
+            rounds = {s: result[s]["rounds"][key] for s in settings}
+            cells = "".join(f"{_spread(rounds[s], scale, digits):>26}" for s in settings)
+            ratios = "".join(f"{_fmt(paired_ratio(rounds[s], rounds[base])):>22}" for s in settings[1:])
+            print(f"  {name:10}{cells}{ratios}", flush=True)
+
+
+
 def print_summary(results, torch_present):
     print("\n== targets (defaults: fresh processes, glibc's malloc settings) ==")
     for what, name, op, bound in TARGETS:
@@ -647,12 +693,14 @@ def parse_args(argv=None):
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="fresh processes per implementation, allocator and configuration "
+                        help="fresh processes per implementation, setting and configuration "
                              "(default 3, or 1 with --quick)")
-    parser.add_argument("--allocators", default="default,tuned",
-                        help="which allocator settings to measure: default (glibc's, what a user "
-                             "gets), tuned (tune_allocator() first), or both")
-    parser.add_argument("--allocator", choices=("tuned", "default"), default="default",
+    parser.add_argument("--settings", default="default,opted-in",
+                        help="comma-separated settings to measure: default (nothing opted in, what "
+                             "a user gets), opted-in (set_config(pause_gc_during_fit=True, "
+                             "tune_malloc=True)), pause-gc or tune-malloc (one of the two alone), "
+                             "tuned (tune_allocator() first)")
+    parser.add_argument("--setting", choices=tuple(SETTING_TITLES), default="default",
                         help=argparse.SUPPRESS)  # of a child process
     parser.add_argument("--_memory-child", nargs=2, metavar=("IMPL", "CONFIG"),
                         help=argparse.SUPPRESS)
@@ -663,9 +711,9 @@ def parse_args(argv=None):
     unknown = set(args.configs) - set(CONFIGS)
     if unknown:
         parser.error(f"unknown configs {sorted(unknown)}; choose from {list(CONFIGS)}")
-    args.allocators = [a.strip() for a in args.allocators.split(",") if a.strip()]
-    if not args.allocators or set(args.allocators) - set(ALLOCATOR_TITLES):
-        parser.error(f"--allocators: choose from {list(ALLOCATOR_TITLES)}")
+    args.settings = [a.strip() for a in args.settings.split(",") if a.strip()]
+    if not args.settings or set(args.settings) - set(SETTING_TITLES):
+        parser.error(f"--settings: choose from {list(SETTING_TITLES)}")
     if args.repeats is None:
         args.repeats = 1 if args.quick else 3
     if args.repeats < 1:
@@ -675,8 +723,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.allocator == "tuned":
+    if args.setting == "tuned":
         tune_allocator()
+    elif (args._child or args._memory_child or ["ours"])[0] == "ours":  # torch: unaffected
+        sktransformer.set_config(pause_gc_during_fit=args.setting in ("opted-in", "pause-gc"),
+                                 tune_malloc=args.setting in ("opted-in", "tune-malloc"))
     if args._memory_child:
         memory_child(*args._memory_child)
         return
@@ -701,10 +752,12 @@ def main(argv=None):
     results = {}
     for name in args.configs:
         results[name] = bench_config(name, torch is not None, args.repeats, steps[name], peak[0],
-                                     args.allocators)
+                                     args.settings)
     if not args.no_scaling:
         bench_scaling(torch, args.quick, min(args.repeats, SCALING_REPEATS))
     invariance_cost(args.configs)
+    if len(args.settings) > 1:
+        print_settings_table(results, args.settings)
     print_summary(results, torch is not None)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 

@@ -71,9 +71,9 @@ def set_config(*, pause_gc_during_fit=None, tune_malloc=None):
         ``partial_fit`` train, and back to its previous state when they
         return. The collector belongs to the whole process: while it is off,
         reference cycles made by any thread are not collected. Training makes
-        many short-lived objects but no cycles, and the collector's passes cost
-        several percent of a small model's training step (measured in the
-        README's Performance section). Default: False.
+        many short-lived objects but no cycles, so the collector's passes find
+        nothing; what they cost depends on the machine (see the README's
+        Performance section). Default: False.
     tune_malloc : bool, default=None
         Let glibc's malloc keep freed memory while each ``fit``,
         ``partial_fit`` and inference call runs: its mmap and trim thresholds

@@ -176,8 +176,7 @@ def training(blas_threads):
     """BLAS limit, SIGINT as a flag, and the opted-in settings; yields ``interrupted()``.
 
     With ``pause_gc_during_fit`` the cyclic collector is off while training
-    runs: it finds nothing (the tape has no reference cycles) and costs
-    time in every step.
+    runs: it finds nothing there (the tape has no reference cycles).
     """
     pause_gc = _gc_paused() if _settings()["pause_gc_during_fit"] else nullcontext()
     try:

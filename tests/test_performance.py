@@ -8,7 +8,9 @@ inside each of those calls; the chunk sizes of inference.
 """
 
 import gc
+import re
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -299,6 +301,32 @@ def test_set_config_changes_the_calling_thread_only():
     finally:
         sktransformer.set_config(pause_gc_during_fit=False)
     assert seen == [{"pause_gc_during_fit": False, "tune_malloc": False}]
+
+
+def test_the_readme_block_opts_in_for_its_fit_only(scoped, monkeypatch):
+    """The README's opt-in example: gc off and malloc tuned while its fit trains, and not after."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### What the defaults cost, and how to opt in")[1].split("\n## ")[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    seen = []
+    loss = TransformerClassifier._loss
+
+    def spy(self, params, batch, rng):
+        seen.append((gc.isenabled(), performance._state["applied"]))
+        return loss(self, params, batch, rng)
+
+    monkeypatch.setattr(TransformerClassifier, "_loss", spy)
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    enabled = gc.isenabled()
+    gc.enable()
+    try:
+        exec(code, {"model": TransformerClassifier(**TINY), "X": X, "y": np.arange(20) % 2})
+        assert gc.isenabled()
+    finally:
+        (gc.enable if enabled else gc.disable)()
+    assert seen and set(seen) == {(False, True)}
+    assert scoped[-2:] == [(-3, 32 * 2**20), (-1, 64 * 2**20)] and not performance._state["applied"]
+    assert sktransformer.get_config() == {"pause_gc_during_fit": False, "tune_malloc": False}
 
 
 def test_get_config_is_a_copy_and_set_config_refuses_non_booleans():
