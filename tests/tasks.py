@@ -67,6 +67,9 @@ def model_outputs(model, X):
         return list(model.predict(X))
     if isinstance(model, TransformerLanguageModel):
         return [p.tolist() for p in model.predict_proba(X)]
+    if type(model).__name__ == "TransformerTagger":  # a list of arrays for a list of sequences
+        proba = model.predict_proba(X)
+        return [p.tolist() for p in proba] if isinstance(proba, list) else proba.tolist()
     if hasattr(model, "predict_proba"):
         return model.predict_proba(X).tolist()
     if hasattr(model, "predict"):  # a regressor
