@@ -10,12 +10,14 @@ knows what a token is) and mapped to ids by :mod:`._vocabulary`.
 
 import warnings
 from dataclasses import dataclass
+from itertools import compress
 from numbers import Number
 
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
 from ._sequences import is_missing, is_sequence_input, refuse_mixed_columns
+from ._text import analyze
 
 INPUT_TYPES = ("auto", "numeric", "tokens")
 
@@ -246,6 +248,64 @@ def scalar_labels(y, name="y"):
     if hasattr(y, "to_numpy") and hasattr(dtype, "numpy_dtype"):  # Int64, boolean: no NA here
         return y.to_numpy(dtype=dtype.numpy_dtype)
     return y
+
+
+def is_ragged(estimator, X):
+    """True for sequences in a list or a text column (per-token outputs are lists), False for arrays."""
+    return (isinstance(X, list | tuple) or getattr(X, "ndim", 2) < 2
+            or text_column(estimator, X) is not X)
+
+
+def real_positions(inputs):
+    """(N, T) True at the real positions of model inputs."""
+    return inputs.mask if inputs.mask is not None else np.ones(inputs.X.shape[:2], bool)
+
+
+def per_token_labels(estimator, X, y, inputs, name="y"):
+    """(the labels of the real positions of ``inputs``, in row order; their (N, T) mask).
+
+    ``y`` holds one label sequence per sequence of ``X``: as many labels as
+    the sequence has tokens (text: as the estimator's analyzer splits it), or,
+    for an array, as its width or up to the row's last real position.
+
+    Raises
+    ------
+    ValueError
+        A label sequence of another length (naming the sequence and both
+        lengths), a single label where a sequence is expected, missing or
+        mixed labels (naming the sequence).
+    """
+    y = np.asarray(y) if hasattr(y, "__array__") and not hasattr(y, "__len__") else y
+    if y is None or isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
+        raise ValueError(f"{type(estimator).__name__} requires {name}: a sequence of labels for "
+                         f"each sequence of X, got {type(y).__name__}.")
+    rows = list(y.to_numpy() if hasattr(y, "iloc") and y.ndim == 2 else y)
+    if len(rows) != len(inputs):
+        raise ValueError(f"X has {len(inputs)} sequences, {name} {len(rows)} label sequences.")
+    real, ragged = real_positions(inputs), is_ragged(estimator, X)
+    sequences = list(text_column(estimator, X)) if ragged else [()] * len(rows)
+    ends = np.where(real.any(axis=1), real.shape[1] - np.argmax(real[:, ::-1], axis=1), 0)
+    for i, (row, x) in enumerate(zip(rows, sequences, strict=True)):
+        if isinstance(row, str | bytes | dict | set) or not hasattr(row, "__len__"):
+            raise ValueError(
+                f"{name}[{i}] is one label ({row}), not a sequence: {type(estimator).__name__} "
+                "takes one label per token (for one per sequence use TransformerClassifier).")
+        tokens = analyze(x, estimator._codec.analyzer, True, i) if isinstance(x, str) else x
+        n = len(tokens) if ragged else np.shape(X)[1]  # an array's width (or up to padding)
+        if len(row) != n and (ragged or len(row) != ends[i]):
+            hint = (" Text is split into words and symbols: pass token lists to label your "
+                    "own tokens." if isinstance(x, str) else "")
+            raise ValueError(f"{name}[{i}] has {len(row)} labels, but sequence {i} of X has "
+                             f"{n} {'tokens' if ragged else 'positions'}: give one label per "
+                             f"position.{hint}")
+    labels = [label for row, keep in zip(rows, real, strict=True) for label in compress(row, keep)]
+    try:
+        check_labels(labels, name)
+    except ValueError:  # name the sequence with a missing label, or with labels of two types
+        for i, (row, keep) in enumerate(zip(rows, real, strict=True)):
+            check_labels(list(compress(row, keep)), f"{name}[{i}]")
+        raise
+    return labels, real
 
 
 def check_label_type(labels, classes, name="y"):

@@ -1,6 +1,5 @@
 """TransformerTagger: one label per token, from the encoder's output at every position."""
 
-from itertools import compress
 from numbers import Integral
 
 import numpy as np
@@ -10,11 +9,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
 from ._base import TrainingData
-from ._inputs import check_label_type, check_labels, check_weights, text_column
+from ._inputs import (
+    check_label_type,
+    check_weights,
+    is_ragged,
+    per_token_labels,
+    real_positions,
+)
 from ._model import DTYPE, encode, head_logits
 from ._primitives import log_softmax, softmax_cross_entropy
 from ._supervised import _PooledEncoderModel
-from ._text import analyze
 from .classifier import TransformerClassifier
 
 
@@ -141,56 +145,13 @@ n_iter_, t_, n_features_in_, max_ngram_
 
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
         inputs = self._codec.read(self, X, fitting, what, training=True)
-        labels, real = self._real_labels(X, y, inputs, "y" if what == "X" else "y_val")
+        labels, real = per_token_labels(self, X, y, inputs, "y" if what == "X" else "y_val")
         target = np.full(real.shape, -1, np.int32)  # -1: padding, nothing to predict
         target[real] = self._encode_labels(labels, fitting=fitting, classes=classes, what=what)["target"]
         if what != "X":
             return TrainingData(inputs, target=target)
         weight = check_weights(sample_weight, inputs.X)
         return TrainingData(inputs, target=target, weight=weight.astype(DTYPE))
-
-    def _ragged(self, X):
-        """True for sequences in a list or a column (outputs are lists then), False for arrays."""
-        return isinstance(X, list | tuple) or getattr(X, "ndim", 2) < 2 or text_column(self, X) is not X
-
-    @staticmethod
-    def _real(inputs):
-        """(N, T) True at the real positions of model inputs."""
-        return inputs.mask if inputs.mask is not None else np.ones(inputs.X.shape[:2], bool)
-
-    def _real_labels(self, X, y, inputs, name):
-        """(the labels of real positions, in row order; their (N, T) mask), lengths checked."""
-        y = np.asarray(y) if hasattr(y, "__array__") and not hasattr(y, "__len__") else y
-        if y is None or isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
-            raise ValueError(f"{type(self).__name__} requires {name}: a sequence of labels for "
-                             f"each sequence of X, got {type(y).__name__}.")
-        rows = list(y.to_numpy() if hasattr(y, "iloc") and y.ndim == 2 else y)
-        if len(rows) != len(inputs):
-            raise ValueError(f"X has {len(inputs)} sequences, {name} {len(rows)} label sequences.")
-        real, ragged = self._real(inputs), self._ragged(X)
-        sequences = list(text_column(self, X)) if ragged else [()] * len(rows)
-        ends = np.where(real.any(axis=1), real.shape[1] - np.argmax(real[:, ::-1], axis=1), 0)
-        for i, (row, x) in enumerate(zip(rows, sequences, strict=True)):
-            if isinstance(row, str | bytes | dict | set) or not hasattr(row, "__len__"):
-                raise ValueError(
-                    f"{name}[{i}] is one label ({row}), not a sequence: {type(self).__name__} "
-                    "takes one label per token (for one per sequence use TransformerClassifier).")
-            tokens = analyze(x, self._codec.analyzer, True, i) if isinstance(x, str) else x
-            n = len(tokens) if ragged else np.shape(X)[1]  # an array's width (or up to padding)
-            if len(row) != n and (ragged or len(row) != ends[i]):
-                hint = (" Text is split into words and symbols: pass token lists to label your "
-                        "own tokens." if isinstance(x, str) else "")
-                raise ValueError(f"{name}[{i}] has {len(row)} labels, but sequence {i} of X has "
-                                 f"{n} {'tokens' if ragged else 'positions'}: give one label per "
-                                 f"position.{hint}")
-        labels = [label for row, keep in zip(rows, real, strict=True) for label in compress(row, keep)]
-        try:
-            check_labels(labels, name)
-        except ValueError:  # name the sequence with a missing label, or with labels of two types
-            for i, (row, keep) in enumerate(zip(rows, real, strict=True)):
-                check_labels(list(compress(row, keep)), f"{name}[{i}]")
-            raise
-        return labels, real
 
     def _pooling(self):
         return "mean"  # unused: no [CLS] position of its own, every output is a token's
@@ -225,14 +186,14 @@ n_iter_, t_, n_features_in_, max_ngram_
         check_is_fitted(self)
         inputs = self._inputs(X)
         proba = np.exp(log_softmax(self._logits(inputs).astype(np.float64)))
-        proba = proba * self._real(inputs)[:, :, None]
-        extra = 0 if self._ragged(X) else np.shape(X)[1] - proba.shape[1]  # NaN-padded steps
+        proba = proba * real_positions(inputs)[:, :, None]
+        extra = 0 if is_ragged(self, X) else np.shape(X)[1] - proba.shape[1]  # NaN-padded steps
         return inputs, np.pad(proba, [(0, 0), (0, extra), (0, 0)])
 
     def _per_sequence(self, X, inputs, values):
         """For ragged ``X``, each sequence's real positions of ``values`` in a list; else ``values``."""
-        lengths = self._real(inputs).sum(axis=1)
-        return [v[:n] for v, n in zip(values, lengths, strict=True)] if self._ragged(X) else values
+        lengths = real_positions(inputs).sum(axis=1)
+        return [v[:n] for v, n in zip(values, lengths, strict=True)] if is_ragged(self, X) else values
 
     def predict_proba(self, X):
         """Class probabilities of every token, columns in the order of ``classes_``.
@@ -280,7 +241,7 @@ of shape (n_samples, seq_len, n_classes)
         score : float
         """
         inputs, proba = self._proba(X)
-        labels, real = self._real_labels(X, y, inputs, "y")
+        labels, real = per_token_labels(self, X, y, inputs, "y")
         truth = check_label_type(labels, self.classes_)
         weight = (check_weights(sample_weight, real)[:, None] * real)[real]
         predicted = self.classes_[proba[:, : real.shape[1]].argmax(axis=2)][real]
