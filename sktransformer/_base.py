@@ -404,7 +404,8 @@ class _BaseTransformer(BaseEstimator):
 
     def _attention_forward(self, params, config, inputs, cache):
         """Run the encoder, recording attention into ``cache``; returns the (grown) mask."""
-        _, mask = encode(params, config, inputs.X, inputs.mask, cache=cache)
+        _, mask = encode(params, config, inputs.X, inputs.mask, cache=cache,
+                         token_types=inputs.token_types)
         return mask
 
     def _max_width(self, inputs):

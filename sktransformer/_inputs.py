@@ -24,10 +24,16 @@ INPUT_TYPES = ("auto", "numeric", "tokens")
 
 @dataclass
 class Inputs:
-    """A model-ready batch: ``X`` (ids, features or series) and the padding ``mask`` (or None)."""
+    """A model-ready batch: ``X`` (ids, features or series) and the padding ``mask`` (or None).
+
+    ``token_types`` (N, T) are the segment ids of sentence pairs read by a
+    checkpoint's tokenizer (0 for the first text, 1 for the second, 0 at
+    padding); None for every other input (all segment 0).
+    """
 
     X: np.ndarray
     mask: np.ndarray | None = None
+    token_types: np.ndarray | None = None
 
     def __len__(self):
         return len(self.X)
@@ -40,6 +46,8 @@ class Inputs:
         mask = self.mask[index]
         filled = np.flatnonzero(mask.any(axis=0))
         width = filled[-1] + 1 if len(filled) else 1
+        if self.token_types is not None:
+            return Inputs(X[:, :width], mask[:, :width], self.token_types[index][:, :width])
         return Inputs(X[:, :width], mask[:, :width])
 
 

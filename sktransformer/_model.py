@@ -45,7 +45,7 @@ class ModelConfig:
     d_ff: int = 256
     dropout: float = 0.1
     positional_encoding: str | None = "sinusoidal"  # a name in _positions.POSITIONAL_ENCODINGS, or None
-    pooling: str = "mean"
+    pooling: str = "mean"  # or "cls", "first" (a tokenizer's [CLS]), "pooler" (BERT's, see pool)
     norm_first: bool = True
     activation: str = "gelu"
     max_len: int = 512
@@ -259,7 +259,7 @@ def attention_positions(config, n_queries, n_keys=None, offset=0):
     return encoding.attention(config, n_queries, n_keys, offset)
 
 
-def embed(params, config, X, rng=None, hidden=None):
+def embed(params, config, X, rng=None, hidden=None, token_types=None):
     """Input -> (N, T, D) vectors with positional information and dropout.
 
     With n-gram tables in the config, each token's vector gets the rows of
@@ -269,19 +269,25 @@ def embed(params, config, X, rng=None, hidden=None):
     ``hidden`` (N, T) bool marks positions whose input is hidden for masked
     pretraining of numeric or series input: the learned ``params["mask"]``
     vector stands in for their (zeroed) values. Token input is hidden with a
-    [MASK] token id instead.
+    [MASK] token id instead. ``token_types`` go to :func:`finish_embedding`.
     """
     h = EMBEDDINGS[config.input_kind].forward(params, config, X)
     if hidden is not None:
         h = h + hidden[:, :, None].astype(h.dtype) * params["mask"]
     h = add_positions(params, config, h)
-    return dropout(finish_embedding(params, config, h), config.dropout, rng)
+    return dropout(finish_embedding(params, config, h, token_types), config.dropout, rng)
 
 
-def finish_embedding(params, config, h):
-    """Add segment 0's vector and normalise the sum, where the config asks (BERT's embeddings)."""
+def finish_embedding(params, config, h, token_types=None):
+    """Add the segment vectors and normalise the sum, where the config asks (BERT's embeddings).
+
+    ``token_types`` (N, T) are the segment ids of sentence pairs (the
+    ``token_type_ids`` of a checkpoint's tokenizer); None: every position is
+    segment 0. Models without segment embeddings (DistilBERT) ignore them.
+    """
     if config.n_token_types:
-        h = h + params["token_types"][0]
+        h = h + (params["token_types"][0] if token_types is None
+                 else params["token_types"][token_types])
     if config.embedding_norm:
         h = norm(params["ln"], h, config.layer_norm_eps, config.batch_invariant)
     return h
@@ -297,7 +303,8 @@ def prepend_cls(params, h, mask):
     return h, mask
 
 
-def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache=None):
+def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache=None,
+           token_types=None):
     """The encoder: embeddings -> N blocks of self-attention + feed-forward -> (N, T', D), mask.
 
     ``mask`` (N, T) is True at real tokens (None: no padding). With
@@ -305,9 +312,9 @@ def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache
     with it. ``bias`` is an extra additive attention bias (e.g. causal);
     ``hidden`` is passed to :func:`embed`; ``cache`` (from
     :func:`new_cache` with ``record=True``) collects each layer's attention
-    weights.
+    weights; ``token_types`` (sentence pairs) go to :func:`finish_embedding`.
     """
-    h = embed(params["embed"], config, X, rng, hidden)
+    h = embed(params["embed"], config, X, rng, hidden, token_types)
     if config.pooling == "cls":
         h, mask = prepend_cls(params["embed"], h, mask)
     angles, position_bias = attention_positions(config, h.shape[1])
@@ -318,21 +325,24 @@ def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache
     return h, mask
 
 
-def pool(h, mask, pooling):
+def pool(h, mask, pooling, params=None, batch_invariant=False):
     """One vector per sequence: the masked mean of all positions, or the first ([CLS]) position.
 
     ``"cls"`` is a learned vector prepended by :func:`encode`; ``"first"`` is the
-    input's own first token (a tokenizer's [CLS], as in BERT).
+    input's own first token (a tokenizer's [CLS], as in BERT); ``"pooler"`` is
+    BERT's pooler, ``tanh`` of a dense layer (``params["pooler"]``) of the first token.
     """
+    if pooling == "pooler":
+        return np.tanh(linear(params["pooler"], h[:, 0, :], batch_invariant))
     if pooling in ("cls", "first"):
         return h[:, 0, :]
     return masked_mean_pool(h, mask)
 
 
-def pooled_features(params, config, X, mask=None, rng=None):
+def pooled_features(params, config, X, mask=None, rng=None, token_types=None):
     """Encoder output pooled to (N, D)."""
-    h, mask = encode(params, config, X, mask, rng)
-    return pool(h, mask, config.pooling)
+    h, mask = encode(params, config, X, mask, rng, token_types=token_types)
+    return pool(h, mask, config.pooling, params, config.batch_invariant)
 
 
 def head_logits(params, config, features):

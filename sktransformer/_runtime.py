@@ -213,6 +213,9 @@ def _at_width(inputs, index, width):
     if extra > 0:
         X = np.pad(X, [(0, 0), (0, extra)] + [(0, 0)] * (X.ndim - 2))
         mask = np.pad(mask, [(0, 0), (0, extra)])
+    if getattr(inputs, "token_types", None) is not None:  # sentence pairs: segment ids, 0 at padding
+        types = np.pad(inputs.token_types[index], [(0, 0), (0, max(extra, 0))])
+        return Inputs(X[:, :width], mask[:, :width], types[:, :width])
     return Inputs(X[:, :width], mask[:, :width])
 
 

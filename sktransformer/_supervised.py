@@ -98,6 +98,8 @@ class _PooledEncoderModel(_BaseTransformer):
         params = {"embed": tree_copy(encoder.params_["embed"]),
                   "encoder": tree_copy(encoder.params_["encoder"]),
                   "head": init_linear(rng, config.d_model, n_outputs)}
+        if "pooler" in encoder.params_:  # a checkpoint's pooler layer (pooling="pooler")
+            params["pooler"] = tree_copy(encoder.params_["pooler"])
         return config, params
 
     def _ngram_order(self, data, config):
@@ -121,7 +123,8 @@ class _PooledEncoderModel(_BaseTransformer):
 
     def _outputs(self, params, config, inputs, rng=None):
         """Head outputs (N, n_outputs) for model-ready inputs (documents in windows: of their mean)."""
-        features = pooled_features(params, config, inputs.X, inputs.mask, rng)
+        features = pooled_features(params, config, inputs.X, inputs.mask, rng,
+                                   token_types=inputs.token_types)  # sentence pairs of a checkpoint
         return head_logits(params, config, per_document(inputs, features))
 
     def _predict_outputs(self, X):

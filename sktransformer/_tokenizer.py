@@ -102,6 +102,44 @@ class Tokenizer:
             mask[i, : len(row)] = True
         return ids, mask
 
+    def encode_pair(self, text_a, text_b, max_len=None):
+        """(encoding, cut) of a sentence pair, as the checkpoint's tokenizer encodes pairs.
+
+        The ids, ``type_ids`` and special tokens are its post-processor's
+        (BERT: ``[CLS] a [SEP] b [SEP]``, types 0 up to the first [SEP], 1
+        after), as ``tokenizer([text_a], [text_b])`` of transformers gives
+        them (an empty text is a member of the pair too). A pair of more than
+        ``max_len`` tokens is cut as ``truncation=True, max_length=max_len``
+        cuts it there, "longest_first" (a token off the end of the longer
+        text at a time), and ``cut`` is True.
+
+        Raises
+        ------
+        ValueError
+            If ``max_len`` leaves no token of a non-empty text beside the special tokens.
+        """
+        encoding = self.backend.encode(text_a, text_b)
+        if max_len is None or len(encoding.ids) <= max_len:
+            return encoding, False
+        cut = self._truncating(max_len).encode(text_a, text_b)
+        kept = set(cut.sequence_ids)
+        if len(cut.ids) > max_len or not set(encoding.sequence_ids) <= kept:
+            special = encoding.sequence_ids.count(None)
+            raise ValueError(f"max_len={max_len} leaves no room for both texts of a sentence pair "
+                             f"beside the tokenizer's {special} special tokens: use a max_len of at "
+                             f"least {special + 2}.")
+        return cut, True
+
+    def _truncating(self, max_len):
+        """A copy of the tokenizer that cuts to ``max_len`` tokens, longest first (one per length)."""
+        copies = self.__dict__.setdefault("_truncating_copies", {})
+        if max_len not in copies:
+            tokenizer = _require("tokenizers").Tokenizer.from_str(self.json_text)
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(max_len, strategy="longest_first", direction="right")
+            copies[max_len] = tokenizer
+        return copies[max_len]
+
     def decode(self, ids):
         return self.backend.decode(list(map(int, ids)))
 

@@ -29,6 +29,15 @@ several windows: rows are windows, ``len()`` counts documents, and
 and validation splits are drawn over documents). Every result is per
 document and depends on that document alone (its windows are encoded
 batch-invariantly and combined in a fixed order).
+
+Sentence pairs are never read in windows: a pair longer than ``max_len``
+tokens is cut as transformers' ``tokenizer(text_a, text_b, truncation=True,
+max_length=max_len)`` cuts it, "longest_first" (a token off the end of the
+longer text at a time, special tokens kept), with a warning, whatever
+``long_documents`` says (:func:`pair_inputs`). A window of one text would
+hold only part of it against the other whole, and which part pairs with
+which is the task's choice (a question kept whole against windows of a
+passage), not this package's.
 """
 
 import warnings
@@ -189,3 +198,28 @@ def document_windows(documents, max_len, long_documents, advice=""):
         return Inputs(X, mask)
     starts = np.concatenate([[0], np.cumsum([len(windows) for windows in split])])
     return Windows(X, mask, starts, position, lengths, long_documents)
+
+
+def pair_inputs(encodings, max_len, n_cut, advice=""):
+    """Model inputs of tokenized sentence pairs: one row each, with their token types.
+
+    ``encodings`` (of at most ``max_len`` tokens each, as
+    :meth:`~sktransformer._tokenizer.Tokenizer.encode_pair` gives them) have
+    ``ids`` and ``type_ids``; ``n_cut`` of them were cut to ``max_len``,
+    which a warning ending in ``advice`` says.
+    """
+    if n_cut:
+        warnings.warn(
+            f"{n_cut} of {len(encodings)} sentence pairs in X have more than max_len={max_len} "
+            f"tokens and were cut to {max_len}, a token off the longer text at a time (as "
+            f"tokenizer(text_a, text_b, truncation=True, max_length={max_len}) cuts them); pairs "
+            f"are not read in windows.{advice}", UserWarning, stacklevel=6)
+    width = max(1, max(len(e.ids) for e in encodings))
+    X = np.zeros((len(encodings), width), np.int32)
+    types = np.zeros((len(encodings), width), np.int32)
+    mask = np.zeros((len(encodings), width), bool)
+    for r, e in enumerate(encodings):
+        X[r, : len(e.ids)] = e.ids
+        types[r, : len(e.ids)] = e.type_ids
+        mask[r, : len(e.ids)] = True
+    return Inputs(X, mask, types)

@@ -108,7 +108,9 @@ class TransformerEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Bas
     ----------
     d_model, n_heads, n_layers, d_ff, dropout, positional_encoding, pooling, norm_first, \
 activation, max_len, input_type
-        The architecture, as in :class:`TransformerClassifier`.
+        The architecture, as in :class:`TransformerClassifier`. An encoder
+        loaded with :meth:`from_pretrained` may also pool with
+        ``"pooler"``: BERT's pooler layer, where the checkpoint stores it.
     mask_fraction : float, default=0.15
         Share of positions hidden in each training sequence (BERT's 15%);
         at least one per non-empty sequence.
@@ -152,6 +154,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         **_BaseTransformer._parameter_constraints,
         "mask_fraction": [Interval(Real, 0, 1, closed="right")],
         "long_documents": [StrOptions(set(LONG_DOCUMENTS))],
+        "pooling": [StrOptions({"mean", "cls", "pooler"})],  # "pooler": a checkpoint's (from_pretrained)
     }
 
     def __init__(
@@ -225,10 +228,22 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         See :mod:`sktransformer.pretrained`: ``path`` holds ``config.json``,
         ``model.safetensors`` and ``tokenizer.json``; the encoder then reads
         raw text through the checkpoint's tokenizer. ``params`` are
-        ``pooling`` (``"mean"``, or ``"cls"`` for the [CLS] token's vector),
-        ``max_len``, ``long_documents``, ``dropout`` and training settings; ``warm_start``
+        ``pooling`` (``"mean"``, ``"cls"`` for the [CLS] token's vector, or
+        ``"pooler"`` for BERT's ``pooler_output``, tanh of the checkpoint's
+        pooler layer over [CLS], where it stores one), ``max_len``,
+        ``long_documents``, ``dropout`` and training settings; ``warm_start``
         defaults to True so ``fit`` continues masked-token training from the
         checkpoint.
+
+        Besides texts, such an encoder (and a classifier or regressor
+        fine-tuning it) reads sentence pairs, the input of cross-encoders:
+        a list of ``(text_a, text_b)`` tuples, a two-column DataFrame or an
+        (n, 2) array of strings, encoded as the checkpoint's tokenizer
+        encodes pairs (BERT: ``[CLS] a [SEP] b [SEP]``, token type 1 for
+        the second text), as transformers' ``tokenizer([text_a], [text_b])``
+        does. A pair longer than ``max_len`` is cut a token off the longer
+        text at a time (``truncation=True``), with a warning, not read in
+        windows. One ``X`` holds texts or pairs, not both.
         """
         from .pretrained import load_encoder
 
@@ -293,6 +308,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return self._fit_template(X, None, None, partial=True)
 
     def _new_codec(self, X):
+        if self.pooling == "pooler":
+            raise ValueError("pooling='pooler' is the pooler layer of a BERT checkpoint: load one with "
+                             "TransformerEncoder.from_pretrained(path, pooling='pooler') (a new "
+                             "encoder pools with 'mean' or 'cls').")
         return choose_family(self, X, self.input_type, self.max_len), None
 
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
@@ -349,7 +368,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         if self._codec.vocabulary is not None:  # tokens: hidden behind [MASK]
             mask_id = self._codec.mask_id
             corrupted = corrupt_tokens(X, hidden, mask_id, rng, bert_mix=training)
-            h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng)
+            h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng,
+                          token_types=inputs.token_types)
             picked, targets = h[rows, cols + offset], X[rows, cols]
             if training:
                 return (masked_token_log_likelihood(params, picked, targets, self.label_smoothing),
@@ -415,8 +435,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         inputs = self._inputs(X)
 
         def features(params, config, chunk):
-            h, mask = encode(params, config, chunk.X, chunk.mask)
-            return pool(h, mask, config.pooling)
+            h, mask = encode(params, config, chunk.X, chunk.mask, token_types=chunk.token_types)
+            return pool(h, mask, config.pooling, params, config.batch_invariant)
 
         return per_document(inputs, self._map_batches(features, rows_of(inputs)))
 
@@ -448,7 +468,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         mask = inputs.mask if inputs.mask is not None else np.ones((len(inputs.X), width), bool)
 
         def vectors(params, config, chunk):
-            h, _ = encode(params, config, chunk.X, chunk.mask)
+            h, _ = encode(params, config, chunk.X, chunk.mask, token_types=chunk.token_types)
             return h[:, offset:]
 
         H = self._map_batches(vectors, rows_of(inputs), width_axes=(1,))

@@ -41,10 +41,10 @@ from sklearn.utils._param_validation import StrOptions, validate_parameter_const
 from ._families import InputFamily
 from ._model import DTYPE, ModelConfig, init_linear
 from ._runtime import make_rng
-from ._sequences import _check_sequences
+from ._sequences import _check_sequences, is_missing
 from ._tokenizer import Tokenizer, _require
 from ._vocabulary import N_RESERVED, Vocabulary
-from ._windows import LONG_DOCUMENTS, document_windows, split_document
+from ._windows import LONG_DOCUMENTS, document_windows, pair_inputs, split_document
 
 ENCODER_TYPES = ("bert", "distilbert")
 DECODER_TYPES = ("gpt2",)
@@ -68,14 +68,25 @@ class TokenizerAdapter(InputFamily):
     Ids are the tokenizer's own (the checkpoint's embedding rows past them,
     padding, are dropped at load); [MASK] is the first id past them, as in
     every family.
+
+    ``X`` holds texts (a list of strings, a 1-D array, a Series or a
+    one-column DataFrame) or sentence pairs: ``(text_a, text_b)`` tuples or
+    lists of two strings, a two-column DataFrame or an (n, 2) array of
+    strings. A pair is encoded as the tokenizer encodes pairs (its
+    post-processor's special tokens and token types, see
+    :meth:`~sktransformer._tokenizer.Tokenizer.encode_pair`); the model adds
+    the token-type embedding of each position's segment. One ``X`` holds
+    texts or pairs, not both; an estimator fitted on one kind (a fresh
+    ``fit`` records which, ``_fitted_on_pairs``) reads only that kind.
     """
 
     embedding = "tokens"
 
-    def __init__(self, tokenizer, max_len, n_ids):
+    def __init__(self, tokenizer, max_len, n_ids, n_token_types=None):
         super().__init__(max_len=max_len)
         self.tokenizer = tokenizer
         self.n_ids = n_ids
+        self.n_token_types = n_token_types  # the model's segment embeddings (None: not checked)
         self.fitted = True
 
     @property
@@ -91,22 +102,102 @@ class TokenizerAdapter(InputFamily):
         return self.tokenizer.vocabulary
 
     def read(self, estimator, X, fitting=False, what="X", training=False, long_documents=None):
-        """Raw text -> ``Inputs`` (the tokenizer is fixed: nothing is learned)."""
-        return self.transform(estimator, X, long_documents=long_documents)
+        """Raw text or sentence pairs -> ``Inputs`` (the tokenizer is fixed: nothing is learned).
+
+        A fresh fit (``fitting``) records on ``estimator`` whether it reads pairs.
+        """
+        if fitting:
+            estimator.__dict__.pop("_fitted_on_pairs", None)
+        inputs = self.transform(estimator, X, long_documents=long_documents)
+        if fitting:
+            estimator._fitted_on_pairs = inputs.token_types is not None
+        return inputs
 
     def transform(self, estimator, X, reset=False, long_documents=None):
         """Texts -> ``Inputs``, or :class:`~sktransformer._windows.Windows` when a text is longer
-        than ``max_len`` tokens and ``long_documents`` (else the estimator's) is not "truncate"."""
-        _check_sequences(X)
-        if isinstance(X, np.ndarray) and X.ndim != 1 or any(not isinstance(x, str) for x in X):
-            raise TypeError(f"{type(estimator).__name__} loaded from a checkpoint reads text: pass a "
-                            "list of strings (its tokenizer splits them).")
-        mode = long_documents or self.long_documents(estimator)
-        encodings = [self.tokenizer.backend.encode(x) for x in X]
+        than ``max_len`` tokens and ``long_documents`` (else the estimator's) is not "truncate".
+
+        Sentence pairs -> ``Inputs`` with ``token_types``, one row each: a
+        pair longer than ``max_len`` is cut, longest text first, with a
+        warning (:func:`~sktransformer._windows.pair_inputs`).
+        """
+        samples, pairs = self._samples(estimator, X)
+        mode = long_documents or self.long_documents(estimator)  # validated for pairs too
+        if pairs:
+            encoded = [self.tokenizer.encode_pair(a, b, self.max_len) for a, b in samples]
+            inputs = pair_inputs([e for e, _ in encoded], self.max_len,
+                                 sum(cut for _, cut in encoded))
+            highest, n_types = int(inputs.token_types.max()), getattr(self, "n_token_types", None)
+            if n_types and highest >= n_types:
+                raise ValueError(
+                    f"The checkpoint has {n_types} token type(s) (type_vocab_size in "
+                    f"config.json), but its tokenizer gives the texts of a pair type {highest}: "
+                    "it cannot read sentence pairs as its tokenizer encodes them.")
+            return inputs
+        encodings = [self.tokenizer.backend.encode(x) for x in samples]
         advice = (f" {type(estimator).__name__}(long_documents='mean') reads them whole, in "
                   "overlapping windows." if hasattr(estimator, "long_documents") else "")
         return document_windows([(e.ids, e.sequence_ids) for e in encodings], self.max_len, mode,
                                 advice)
+
+    def _samples(self, estimator, X):
+        """(the texts or the (text_a, text_b) pairs of ``X`` as a list, whether they are pairs).
+
+        Refused: anything else (token lists, numbers, more columns), texts and
+        pairs in one ``X``, the kind the estimator was not fitted on, and pairs
+        for the tagger.
+        """
+        name = type(estimator).__name__
+        kinds = ("a list of strings, or of sentence pairs (text_a, text_b): tuples of two strings, "
+                 "or a two-column DataFrame")
+        if (hasattr(X, "iloc") or isinstance(X, np.ndarray)) and getattr(X, "ndim", 0) == 2:
+            values = np.asarray(X, dtype=object)
+            if any(not isinstance(v, str) and not is_missing(v) for v in values.ravel()):
+                raise TypeError(f"{name} loaded from a checkpoint reads text: pass {kinds} (its "
+                                "tokenizer splits them).")
+            if values.shape[1] not in (1, 2):
+                raise ValueError(f"{name} loaded from a checkpoint reads one column of texts, or two "
+                                 f"of sentence pairs (text_a, text_b), but X has {values.shape[1]} "
+                                 "columns: select one or two.")
+            X = list(values[:, 0]) if values.shape[1] == 1 else [tuple(row) for row in values]
+        elif (hasattr(X, "iloc") or isinstance(X, np.ndarray)) and getattr(X, "ndim", 0) == 1:
+            X = list(X)
+        _check_sequences(X)
+        if isinstance(X, np.ndarray) and X.ndim != 1:
+            raise TypeError(f"{name} loaded from a checkpoint reads text: pass {kinds} (its "
+                            "tokenizer splits them).")
+        is_pair = []
+        for i, x in enumerate(X):
+            if isinstance(x, str):
+                is_pair.append(False)
+                continue
+            if isinstance(x, list | tuple | np.ndarray) and len(x) == 2 and all(
+                    isinstance(t, str) or is_missing(t) for t in x):
+                if any(is_missing(t) for t in x):
+                    raise ValueError(f"Sentence pair {i} of X has a missing text (None, NaN or NA); "
+                                     'fill missing texts first, e.g. with "".')
+                is_pair.append(True)
+                continue
+            raise TypeError(f"{name} loaded from a checkpoint reads text: pass {kinds} (its "
+                            f"tokenizer splits them); sample {i} of X is a {type(x).__name__}"
+                            + (f" of {len(x)} items." if hasattr(x, "__len__") else "."))
+        pairs = is_pair[0]
+        if any(p != pairs for p in is_pair):
+            raise ValueError(f"X mixes single texts (e.g. sample {is_pair.index(False)}) and sentence "
+                             f"pairs (e.g. sample {is_pair.index(True)}): pass one kind per call.")
+        fitted = getattr(estimator, "_fitted_on_pairs", None)
+        if fitted is not None and fitted != pairs:
+            kind = {True: "sentence pairs (text_a, text_b)", False: "single texts"}
+            raise ValueError(f"{name} was fitted on {kind[fitted]}, but X holds {kind[pairs]}: "
+                             f"pass {kind[fitted]}, as in fit.")
+        if pairs:
+            from .tagger import TransformerTagger
+
+            if isinstance(estimator, TransformerTagger):
+                raise TypeError(f"{name} labels the tokens of one text; sentence pairs are read by "
+                                "TransformerEncoder, TransformerClassifier and TransformerRegressor.")
+            return [(str(a), str(b)) for a, b in X], True
+        return [str(x) for x in X], False
 
     @staticmethod
     def long_documents(estimator):
@@ -120,7 +211,8 @@ class TokenizerAdapter(InputFamily):
 
     def with_max_len(self, max_len):
         """This family reading at most ``max_len`` tokens per window."""
-        return TokenizerAdapter(self.tokenizer, max_len, self.n_ids)
+        return TokenizerAdapter(self.tokenizer, max_len, self.n_ids,
+                                getattr(self, "n_token_types", None))
 
     def attention_inputs(self, estimator, X):
         """(inputs, tokens) for ``attention_weights``: a long text's first window, with the warning."""
@@ -128,9 +220,12 @@ class TokenizerAdapter(InputFamily):
         return inputs, self.position_labels(estimator, X, inputs.X.shape[1])
 
     def position_labels(self, estimator, X, n_positions):
-        """The tokenizer's tokens of each text's first window, special tokens included."""
+        """The tokenizer's tokens of each text's first window (or pair), special tokens included."""
+        samples, pairs = self._samples(estimator, X)
+        if pairs:
+            return [self.tokenizer.encode_pair(a, b, self.max_len)[0].tokens for a, b in samples]
         labels = []
-        for x in X:
+        for x in samples:
             e = self.tokenizer.backend.encode(x)
             _, positions = split_document(e.ids, e.sequence_ids, self.max_len, first_only=True)[0]
             labels.append([e.tokens[p] for p in positions])
@@ -548,15 +643,40 @@ def load_encoder(cls, path, params):
     arch["tokens"] = _check_weights(arch, tensors, model_type, tokenizer)
     params = {"warm_start": True, **params}  # fit continues from the checkpoint's weights
     estimator = cls(**_estimator_params(arch, params, cls.__name__), norm_first=False)
+    pooling = _POOLING.get(estimator.pooling) if isinstance(estimator.pooling, str) else None
+    if pooling is None:
+        raise ValueError(f"{cls.__name__}.from_pretrained: pooling={estimator.pooling!r} is not one "
+                         "of 'mean', 'cls' (the [CLS] token's vector) or 'pooler' (BERT's pooler "
+                         "layer, where the checkpoint stores one).")
     model_config = _model_config(
         arch, estimator, input_size=arch["tokens"] + 1, norm_first=False, embedding_norm=True,
-        pooling="first" if estimator.pooling == "cls" else "mean", n_token_types=arch["n_token_types"])
+        pooling=pooling, n_token_types=arch["n_token_types"])
     rng = make_rng(estimator.random_state)
     tree = _add_masked_training(encoder_params(arch, model_type, tensors), tokenizer, rng)
+    if pooling == "pooler":
+        tree["pooler"] = _pooler(arch, model_type, tensors)
     estimator._target_mean = estimator._target_scale = None
-    estimator._codec = TokenizerAdapter(tokenizer, estimator.max_len, arch["tokens"])
+    estimator._codec = TokenizerAdapter(tokenizer, estimator.max_len, arch["tokens"],
+                                        arch["n_token_types"])
     estimator._initialize(model_config, tree, rng)
     return estimator
+
+
+# An encoder's pooling -> the network's: the checkpoint's own [CLS] token is the first one
+_POOLING = {"mean": "mean", "cls": "first", "pooler": "pooler"}
+
+
+def _pooler(arch, model_type, tensors):
+    """BERT's pooler layer (``pooler.dense``: tanh of it over [CLS] is ``pooler_output``), or refused."""
+    w = _Weights(tensors, _PREFIXES[model_type])
+    if model_type != "bert" or w.key("pooler.dense.weight") is None:
+        reason = ("DistilBERT has none" if model_type == "distilbert" else
+                  "saved without it, e.g. by BertModel(add_pooling_layer=False) or a model for "
+                  "masked-token training")
+        raise ValueError(f"pooling='pooler' reads BERT's pooler layer (pooler.dense), which this "
+                         f"checkpoint does not store ({reason}): use pooling='cls' (the [CLS] "
+                         "token's last hidden state) or 'mean'.")
+    return w.linear("pooler.dense", arch["d_model"], arch["d_model"])
 
 
 def _add_masked_training(tree, tokenizer, rng):
