@@ -119,6 +119,41 @@ def warn_unknown_tokens(token_lists, vocabulary, argument="X"):
             UserWarning, stacklevel=5)
 
 
+def _sequences_for(estimator, X, reset):
+    """Check raw sequences ``X`` against what ``estimator`` was fitted on (a fresh fit forgets arrays)."""
+    if reset:
+        for attribute in ("n_features_in_", "feature_names_in_"):
+            estimator.__dict__.pop(attribute, None)
+    elif hasattr(estimator, "n_features_in_"):
+        raise ValueError(
+            f"{type(estimator).__name__} was fitted on a 2-D array with "
+            f"{estimator.n_features_in_} column(s); pass X as a 2-D array with the same columns.")
+    _check_sequences(X)
+
+
+def _token_table(estimator, X, reset):
+    """A 2-D table of tokens, validated: no missing cell, no numbers beside text columns."""
+    if isinstance(X, list | tuple):  # numpy would turn a NaN among strings into the token "nan"
+        for i, row in enumerate(X):
+            for token in row if isinstance(row, list | tuple) else ():
+                _hashable_token(token, i)
+    if hasattr(X, "isna") and getattr(X, "ndim", 0) == 2 and X.isna().to_numpy().any():
+        row = int(X.isna().to_numpy().any(axis=1).argmax())  # before validate_data: pd.NA has no truth
+        raise ValueError(f"X has a missing value (None, NaN or NA) in row {row}; fill missing "
+                         'texts or tokens first, e.g. with "".')
+    X = validate_data(estimator, X, dtype=None, reset=reset, ensure_all_finite=True)
+    if not reset and not hasattr(estimator, "n_features_in_"):
+        raise ValueError(f"{type(estimator).__name__} was fitted on sequences; pass X as a list of "
+                         "strings or token lists.")
+    if X.dtype.kind == "O":
+        missing = [i for i, row in enumerate(X) if any(is_missing(v) for v in row)]
+        if missing:
+            raise ValueError(f"X has a missing value (None, NaN or NA) in row {missing[0]}; fill "
+                             'missing texts or tokens first, e.g. with "".')
+        refuse_mixed_columns(estimator, X, getattr(estimator, "feature_names_in_", None))
+    return X
+
+
 def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, normalize="NFC",
                      strip_accents=None):
     """Token lists of ``X`` for ``estimator``: raw sequences analysed, or a 2-D array's rows.
@@ -135,38 +170,13 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
     is the user's to make.
     """
     options = {"normalize": normalize, "strip_accents": strip_accents}
-    name = type(estimator).__name__
     if isinstance(X, str):
         _check_sequences(X)  # raises: a lone string is not a collection of sequences
     fitted_on_sequences = not reset and not hasattr(estimator, "n_features_in_")
     if is_sequence_input(X) or (isinstance(X, list | tuple) and (fitted_on_sequences or not X)):
-        if reset:
-            for attribute in ("n_features_in_", "feature_names_in_"):
-                estimator.__dict__.pop(attribute, None)
-        elif hasattr(estimator, "n_features_in_"):
-            raise ValueError(
-                f"{name} was fitted on a 2-D array with {estimator.n_features_in_} column(s); "
-                "pass X as a 2-D array with the same columns."
-            )
-        _check_sequences(X)
+        _sequences_for(estimator, X, reset)
         return [analyze(x, analyzer, lowercase, i, **options) for i, x in enumerate(X)]
-    if isinstance(X, list | tuple):  # numpy would turn a NaN among strings into the token "nan"
-        for i, row in enumerate(X):
-            for token in row if isinstance(row, list | tuple) else ():
-                _hashable_token(token, i)
-    if hasattr(X, "isna") and getattr(X, "ndim", 0) == 2 and X.isna().to_numpy().any():
-        row = int(X.isna().to_numpy().any(axis=1).argmax())  # before validate_data: pd.NA has no truth
-        raise ValueError(f"X has a missing value (None, NaN or NA) in row {row}; fill missing "
-                         'texts or tokens first, e.g. with "".')
-    X = validate_data(estimator, X, dtype=None, reset=reset, ensure_all_finite=True)
-    if not reset and not hasattr(estimator, "n_features_in_"):
-        raise ValueError(f"{name} was fitted on sequences; pass X as a list of strings or token lists.")
-    if X.dtype.kind == "O":
-        missing = [i for i, row in enumerate(X) if any(is_missing(v) for v in row)]
-        if missing:
-            raise ValueError(f"X has a missing value (None, NaN or NA) in row {missing[0]}; fill "
-                             'missing texts or tokens first, e.g. with "".')
-        refuse_mixed_columns(estimator, X, getattr(estimator, "feature_names_in_", None))
+    X = _token_table(estimator, X, reset)
     rows = X.tolist()
     if X.shape[1] == 1 and any(isinstance(row[0], str) for row in rows):
         return [analyze(row[0] if isinstance(row[0], str) else row, analyzer, lowercase, i, **options)

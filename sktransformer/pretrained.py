@@ -62,6 +62,64 @@ _TOKEN_TABLE = {"bert": "embeddings.word_embeddings.weight",
 _NUMPY_DTYPES = {"F64", "F32", "F16", "I64", "U64", "I32", "U32", "I16", "U16", "I8", "U8", "BOOL"}
 
 
+_KINDS = ("a list of strings, or of sentence pairs (text_a, text_b): tuples of two strings, or a "
+          "two-column DataFrame")
+
+
+def _refuse_not_text(estimator, detail=""):
+    raise TypeError(f"{type(estimator).__name__} loaded from a checkpoint reads text: pass {_KINDS} "
+                    f"(its tokenizer splits them){detail}")
+
+
+def _sample_list(estimator, X):
+    """``X`` as a checked list of samples: a column of texts, two columns of pairs, or a 1-D array."""
+    if (hasattr(X, "iloc") or isinstance(X, np.ndarray)) and getattr(X, "ndim", 0) == 2:
+        values = np.asarray(X, dtype=object)
+        if any(not isinstance(v, str) and not is_missing(v) for v in values.ravel()):
+            _refuse_not_text(estimator, ".")
+        if values.shape[1] not in (1, 2):
+            raise ValueError(f"{type(estimator).__name__} loaded from a checkpoint reads one column "
+                             "of texts, or two of sentence pairs (text_a, text_b), but X has "
+                             f"{values.shape[1]} columns: select one or two.")
+        X = list(values[:, 0]) if values.shape[1] == 1 else [tuple(row) for row in values]
+    elif (hasattr(X, "iloc") or isinstance(X, np.ndarray)) and getattr(X, "ndim", 0) == 1:
+        X = list(X)
+    _check_sequences(X)
+    if isinstance(X, np.ndarray) and X.ndim != 1:
+        _refuse_not_text(estimator, ".")
+    return X
+
+
+def _is_pair(estimator, i, x):
+    """False for a text, True for a pair of texts (none missing); anything else is refused."""
+    if isinstance(x, str):
+        return False
+    if isinstance(x, list | tuple | np.ndarray) and len(x) == 2 and all(
+            isinstance(t, str) or is_missing(t) for t in x):
+        if any(is_missing(t) for t in x):
+            raise ValueError(f"Sentence pair {i} of X has a missing text (None, NaN or NA); fill "
+                             'missing texts first, e.g. with "".')
+        return True
+    _refuse_not_text(estimator, f"; sample {i} of X is a {type(x).__name__}"
+                     + (f" of {len(x)} items." if hasattr(x, "__len__") else "."))
+
+
+def _check_kind(estimator, pairs):
+    """Refuse the kind (texts or pairs) the estimator was not fitted on, and pairs for the tagger."""
+    name = type(estimator).__name__
+    fitted = getattr(estimator, "_fitted_on_pairs", None)
+    if fitted is not None and fitted != pairs:
+        kind = {True: "sentence pairs (text_a, text_b)", False: "single texts"}
+        raise ValueError(f"{name} was fitted on {kind[fitted]}, but X holds {kind[pairs]}: "
+                         f"pass {kind[fitted]}, as in fit.")
+    if pairs:
+        from .tagger import TransformerTagger
+
+        if isinstance(estimator, TransformerTagger):
+            raise TypeError(f"{name} labels the tokens of one text; sentence pairs are read by "
+                            "TransformerEncoder, TransformerClassifier and TransformerRegressor.")
+
+
 class TokenizerAdapter(InputFamily):
     """The input family of a checkpoint: raw text -> ``Inputs`` through its tokenizer (nothing learned).
 
@@ -147,55 +205,14 @@ class TokenizerAdapter(InputFamily):
         pairs in one ``X``, the kind the estimator was not fitted on, and pairs
         for the tagger.
         """
-        name = type(estimator).__name__
-        kinds = ("a list of strings, or of sentence pairs (text_a, text_b): tuples of two strings, "
-                 "or a two-column DataFrame")
-        if (hasattr(X, "iloc") or isinstance(X, np.ndarray)) and getattr(X, "ndim", 0) == 2:
-            values = np.asarray(X, dtype=object)
-            if any(not isinstance(v, str) and not is_missing(v) for v in values.ravel()):
-                raise TypeError(f"{name} loaded from a checkpoint reads text: pass {kinds} (its "
-                                "tokenizer splits them).")
-            if values.shape[1] not in (1, 2):
-                raise ValueError(f"{name} loaded from a checkpoint reads one column of texts, or two "
-                                 f"of sentence pairs (text_a, text_b), but X has {values.shape[1]} "
-                                 "columns: select one or two.")
-            X = list(values[:, 0]) if values.shape[1] == 1 else [tuple(row) for row in values]
-        elif (hasattr(X, "iloc") or isinstance(X, np.ndarray)) and getattr(X, "ndim", 0) == 1:
-            X = list(X)
-        _check_sequences(X)
-        if isinstance(X, np.ndarray) and X.ndim != 1:
-            raise TypeError(f"{name} loaded from a checkpoint reads text: pass {kinds} (its "
-                            "tokenizer splits them).")
-        is_pair = []
-        for i, x in enumerate(X):
-            if isinstance(x, str):
-                is_pair.append(False)
-                continue
-            if isinstance(x, list | tuple | np.ndarray) and len(x) == 2 and all(
-                    isinstance(t, str) or is_missing(t) for t in x):
-                if any(is_missing(t) for t in x):
-                    raise ValueError(f"Sentence pair {i} of X has a missing text (None, NaN or NA); "
-                                     'fill missing texts first, e.g. with "".')
-                is_pair.append(True)
-                continue
-            raise TypeError(f"{name} loaded from a checkpoint reads text: pass {kinds} (its "
-                            f"tokenizer splits them); sample {i} of X is a {type(x).__name__}"
-                            + (f" of {len(x)} items." if hasattr(x, "__len__") else "."))
+        X = _sample_list(estimator, X)
+        is_pair = [_is_pair(estimator, i, x) for i, x in enumerate(X)]
         pairs = is_pair[0]
         if any(p != pairs for p in is_pair):
             raise ValueError(f"X mixes single texts (e.g. sample {is_pair.index(False)}) and sentence "
                              f"pairs (e.g. sample {is_pair.index(True)}): pass one kind per call.")
-        fitted = getattr(estimator, "_fitted_on_pairs", None)
-        if fitted is not None and fitted != pairs:
-            kind = {True: "sentence pairs (text_a, text_b)", False: "single texts"}
-            raise ValueError(f"{name} was fitted on {kind[fitted]}, but X holds {kind[pairs]}: "
-                             f"pass {kind[fitted]}, as in fit.")
+        _check_kind(estimator, pairs)
         if pairs:
-            from .tagger import TransformerTagger
-
-            if isinstance(estimator, TransformerTagger):
-                raise TypeError(f"{name} labels the tokens of one text; sentence pairs are read by "
-                                "TransformerEncoder, TransformerClassifier and TransformerRegressor.")
             return [(str(a), str(b)) for a, b in X], True
         return [str(x) for x in X], False
 
