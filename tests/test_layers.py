@@ -500,3 +500,24 @@ def test_a_new_positional_encoding_is_one_registered_function(monkeypatch):
     assert seen and clf.predict(X).shape == (20,)
     with pytest.raises(ValueError, match="positional_encoding"):
         TransformerClassifier(positional_encoding="unregistered").fit(X, [0, 1] * 10)
+
+
+def test_a_new_network_input_is_one_entry_of_the_embedding_table(monkeypatch):
+    """README: a network input of a new shape is one entry of EMBEDDINGS in _model.py."""
+    from sktransformer import _model
+
+    calls = []
+
+    def doubled_tokens(params, config, X):  # tokens embedded twice as strongly
+        calls.append(X.shape)
+        return 2 * token_embedding(params, X, config.scale_embedding)
+
+    monkeypatch.setitem(_model.EMBEDDINGS, "doubled", _model.Embedding(
+        _model.EMBEDDINGS["tokens"].init, doubled_tokens))
+    config = ModelConfig("doubled", 6, d_model=D, n_heads=H, n_layers=1, d_ff=F, dropout=0.0)
+    params = init_params(config, np.random.default_rng(0))
+    ids = np.array([[1, 2, 3, 0]])
+    h, _ = encode(params, config, ids, ids != 0)
+    plain = dataclasses.replace(config, input_kind="tokens")
+    assert calls and h.shape == (1, 4, D)
+    assert not np.allclose(h, encode(params, plain, ids, ids != 0)[0])
