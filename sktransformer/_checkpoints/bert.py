@@ -1,0 +1,113 @@
+"""BERT and DistilBERT encoders (post-norm blocks, learned absolute positions, an embedding norm).
+
+BERT: Devlin et al. 2019, "BERT: Pre-training of Deep Bidirectional
+Transformers for Language Understanding"; DistilBERT: Sanh et al. 2019. MiniLM
+and other BERT-shaped models load as ``"bert"``.
+"""
+
+import numbers
+
+from ._common import Family, activation, epsilon, fused_qkv, sizes
+
+_BLOCK = {  # names of layer i's parts, in our order: q, k, v, attention out, LN, FFN in, out, LN
+    "bert": ("attention.self.query", "attention.self.key", "attention.self.value",
+             "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
+             "output.dense", "output.LayerNorm"),
+    "distilbert": ("attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
+                   "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"),
+}
+
+
+def bert_architecture(config):
+    """Sizes of a BERT config.json, with what our model cannot do refused."""
+    kind = config.get("position_embedding_type", "absolute")
+    if kind != "absolute":
+        raise ValueError(f"Unsupported position_embedding_type={kind!r}: only absolute learned "
+                         "positions are supported.")
+    keys = dict(d_model="hidden_size", n_layers="num_hidden_layers", n_heads="num_attention_heads",
+                d_ff="intermediate_size", n_positions="max_position_embeddings", vocab="vocab_size")
+    return dict(sizes(config, keys), activation=activation(config.get("hidden_act", "gelu")),
+                eps=epsilon(config, "layer_norm_eps", 1e-12),
+                n_token_types=config.get("type_vocab_size", 2) or 0)
+
+
+def distilbert_architecture(config):
+    """Sizes of a DistilBERT config.json (no token types; layer-norm epsilon 1e-12)."""
+    keys = dict(d_model="dim", n_layers="n_layers", n_heads="n_heads", d_ff="hidden_dim",
+                n_positions="max_position_embeddings", vocab="vocab_size")
+    return dict(sizes(config, keys), activation=activation(config.get("activation", "gelu")),
+                eps=1e-12, n_token_types=0)
+
+
+def _embedding(w, arch, model_type):
+    """Token, position and (BERT) token-type embeddings and their layer norm.
+
+    Only the first ``arch["tokens"]`` rows of the token embedding (all if absent) are kept.
+    """
+    d = arch["d_model"]
+    embed = {"W": w("embeddings.word_embeddings.weight", (arch["vocab"], d))[: arch.get("tokens")],
+             "positions": w("embeddings.position_embeddings.weight", (arch["n_positions"], d)),
+             "ln": w.norm("embeddings.LayerNorm", d)}
+    n_types = arch["n_token_types"]
+    if isinstance(n_types, bool) or not isinstance(n_types, numbers.Integral) or n_types < 0:
+        raise ValueError(f"config.json has type_vocab_size={n_types!r}: it must be an int >= 0.")
+    if n_types:
+        embed["token_types"] = w("embeddings.token_type_embeddings.weight", (n_types, d))
+    elif w.key("embeddings.token_type_embeddings.weight") is not None and model_type == "bert":
+        raise ValueError("config.json has type_vocab_size=0, but the checkpoint stores token type "
+                         "embeddings, which every position adds: use the config.json saved with "
+                         "these weights.")
+    return embed
+
+
+def _block(w, arch, names):
+    """One post-norm encoder layer from its checkpoint names (see ``_BLOCK``)."""
+    d, f = arch["d_model"], arch["d_ff"]
+    q, k, v, attn_out, ln_attn, hidden, out, ln_ff = names
+    return {"ln_attn": w.norm(ln_attn, d),
+            "attn": {"qkv": fused_qkv(w.linear(q, d, d), w.linear(k, d, d), w.linear(v, d, d)),
+                     "out": w.linear(attn_out, d, d)},
+            "ln_ff": w.norm(ln_ff, d),
+            "ff": {"hidden": w.linear(hidden, d, f), "out": w.linear(out, f, d)}}
+
+
+def _encoder_params(family, model_type, arch, tensors):
+    """Our {"embed", "encoder"} parameter tree from the state dict (post-LN blocks)."""
+    w = family.weights(tensors)
+    embed = _embedding(w, arch, model_type)
+    blocks = [_block(w, arch, [family.layer.format(i) + n for n in _BLOCK[model_type]])
+              for i in range(arch["n_layers"])]
+    return {"embed": embed, "encoder": {"blocks": blocks}}
+
+
+def bert_params(arch, tensors):
+    """Our parameter tree from a BERT state dict."""
+    return _encoder_params(BERT, "bert", arch, tensors)
+
+
+def distilbert_params(arch, tensors):
+    """Our parameter tree from a DistilBERT state dict."""
+    return _encoder_params(DISTILBERT, "distilbert", arch, tensors)
+
+
+def bert_pooler(arch, tensors):
+    """BERT's pooler layer (``pooler.dense``: tanh of it over [CLS] is ``pooler_output``), or None."""
+    w = BERT.weights(tensors)
+    if w.key("pooler.dense.weight") is None:
+        return None
+    return w.linear("pooler.dense", arch["d_model"], arch["d_model"])
+
+
+def _options(arch):
+    return dict(norm_first=False, embedding_norm=True, n_token_types=arch["n_token_types"])
+
+
+_PREFIXES = ("bert.", "distilbert.")
+BERT = Family(kind="encoder", prefixes=_PREFIXES, layer="encoder.layer.{}.",
+              token_table="embeddings.word_embeddings.weight", architecture=bert_architecture,
+              params=bert_params, options=_options, pooler=bert_pooler)
+DISTILBERT = Family(kind="encoder", prefixes=_PREFIXES, layer="transformer.layer.{}.",
+                    token_table="embeddings.word_embeddings.weight",
+                    architecture=distilbert_architecture,
+                    params=distilbert_params, options=_options,
+                    pooler_absent="DistilBERT has none")
