@@ -37,6 +37,7 @@ from ._loop import History, LoopSettings, print_header, train
 from ._model import ModelConfig, encode, new_cache
 from ._optim import AdamW
 from ._positions import POSITIONAL_ENCODINGS
+from ._recipe import resolve
 from ._runtime import blas_limit, make_rng, map_samples
 from ._tree import tree_copy, tree_leaves
 
@@ -191,41 +192,65 @@ class _BaseTransformer(BaseEstimator):
 
     def _train(self, data, val_data, partial):
         """Train on a copy of the state; publish parameters, optimizer and history at the end."""
-        n_epochs = 1 if partial else self.max_iter
+        recipe = self._recipe()
+        n_epochs = 1 if partial else recipe["max_iter"]
         params = tree_copy(self.params_)
-        optimizer = self._new_optimizer(params, len(data), partial)
-        early_stopping = self._early_stopping(val_data)
+        settings = LoopSettings(
+            n_epochs=n_epochs, batch_size=self._batch_size(), tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change, early_stopping=False,
+            verbose=self.verbose, blas_threads=self.blas_threads, stop_when_converged=not partial)
+        if not partial and self.n_iter_ == 0:  # a new head: the probing stage of LP-FT, if any
+            params = self._probe_head(params, data, val_data, settings)
+        frozen = self._frozen_lower(params)  # trainable_layers: the lower part's outputs, cached
+        loss, score = self._loss, self._validation_score
+        if frozen is not None:
+            data, val_data = frozen.cache(data), frozen.cache(val_data)
+            params, loss, score = frozen.trainable(), frozen.loss, frozen.validation_score
+        optimizer = self._new_optimizer(params, len(data), partial, recipe, frozen is None)
+        early_stopping = self._early_stopping(val_data, recipe)
         history = History.from_estimator(self)
         if val_data is not None and history.validation_scores is None:
             history.validation_scores = []
         if early_stopping and val_data is not None and history.n_iter > 0:
             # Continuing: the model as it is now is the one to beat on this validation data.
-            history.best_score = self._validation_score(params, val_data)
+            history.best_score = score(params, val_data)
             history.best_params = tree_copy(params)
         if self.verbose and not partial:
             print_header(val_data is not None)
-        settings = LoopSettings(
-            n_epochs=n_epochs, batch_size=self._batch_size(), tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change, early_stopping=early_stopping,
-            verbose=self.verbose, blas_threads=self.blas_threads, stop_when_converged=not partial)
-        reason = train(self._loss, self._validation_score, params, optimizer, data, val_data,
-                       history, settings, self._rng)
+        settings = replace(settings, early_stopping=early_stopping)
+        reason = train(loss, score, params, optimizer, data, val_data, history, settings, self._rng)
         if early_stopping and history.best_params is not None:
             params = history.best_params
-        self.params_ = params
-        self._optimizer = optimizer
+        self.params_ = params if frozen is None else frozen.merged(params)
+        self._optimizer = optimizer if frozen is None else None  # moments of a part: not kept
         self.t_ = optimizer.t
         history.write_to(self)
-        self._report(reason, partial, early_stopping)
+        self._report(reason, partial, early_stopping, recipe["max_iter"])
         return self
 
-    def _early_stopping(self, val_data):
-        """Whether this fit stops on (and restores the best) validation score."""
-        if self.early_stopping == "auto":
-            return val_data is not None
-        return bool(self.early_stopping)
+    def _recipe(self):
+        """The training hyperparameters with each "auto" resolved (:func:`~sktransformer._recipe.resolve`)."""
+        return resolve(self, self._fine_tunes_checkpoint())
 
-    def _new_optimizer(self, params, n_samples, partial):
+    def _fine_tunes_checkpoint(self):
+        """Whether the network starts from a pretrained checkpoint (its "auto" recipe differs)."""
+        return False
+
+    def _frozen_lower(self, params):
+        """The frozen part of the network (:class:`~sktransformer._freezing.FrozenLower`), or None."""
+        return None
+
+    def _probe_head(self, params, data, val_data, settings):
+        """``params`` after the head-alone stage of LP-FT, where the estimator has one (else as given)."""
+        return params
+
+    def _early_stopping(self, val_data, recipe):
+        """Whether this fit stops on (and restores the best) validation score."""
+        if recipe["early_stopping"] == "auto":
+            return val_data is not None
+        return bool(recipe["early_stopping"])
+
+    def _new_optimizer(self, params, n_samples, partial, recipe, continues=True):
         """AdamW with the learning-rate schedule spread over this fit's ``max_iter`` epochs.
 
         ``total_steps = max_iter * ceil(n_samples / batch_size)``. A
@@ -234,17 +259,22 @@ class _BaseTransformer(BaseEstimator):
         schedule afresh from the optimizer's current step.
         """
         n_batches = -(-n_samples // min(self._batch_size(), n_samples))
-        optimizer = AdamW(params, self.learning_rate_init, self.alpha, self.max_grad_norm,
-                          schedule=self.learning_rate, total_steps=self.max_iter * n_batches,
-                          warmup_fraction=self.warmup_fraction)
-        if self._optimizer is not None:  # continue with the moments of earlier training
+        optimizer = AdamW(params, recipe["learning_rate_init"], self.alpha, self.max_grad_norm,
+                          schedule=recipe["learning_rate"],
+                          total_steps=recipe["max_iter"] * n_batches,
+                          warmup_fraction=recipe["warmup_fraction"])
+        if self._optimizer is not None and continues:  # the moments of earlier training
             optimizer.load_state(self._optimizer)
         if not partial:
             optimizer.schedule_start = optimizer.t
         return optimizer
 
-    def _report(self, reason, partial, early_stopping):
-        """The warning, if any, for why training stopped."""
+    def _report(self, reason, partial, early_stopping, max_iter):
+        """The warning, if any, for why training stopped.
+
+        None at the end of a checkpoint's fine-tuning with ``max_iter="auto"``:
+        its few epochs are the schedule's length, not a cap on convergence.
+        """
         if reason == "interrupted":
             warnings.warn(
                 "Training interrupted (KeyboardInterrupt): keeping the model as of the last "
@@ -256,9 +286,10 @@ class _BaseTransformer(BaseEstimator):
                 "Training stopped: the loss or its gradients became non-finite (nan or inf; try a lower "
                 "learning_rate_init). The parameters of the last finite step are kept.",
                 RuntimeWarning, stacklevel=4)
-        elif reason is None and not partial:
+        elif reason is None and not partial and not (
+                self._fine_tunes_checkpoint() and self.max_iter == "auto"):
             warnings.warn(
-                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
+                f"{type(self).__name__}: maximum iterations ({max_iter}) reached and the "
                 "optimization hasn't converged yet.",
                 ConvergenceWarning, stacklevel=4)
 
@@ -318,8 +349,9 @@ class _BaseTransformer(BaseEstimator):
         """(training data, validation data or None): the explicit validation data, a split, or none."""
         if val_data is not None:
             return data, val_data
-        if not self.early_stopping or (self.early_stopping == "auto"
-                                       and len(data) < AUTO_EARLY_STOPPING_MIN_SAMPLES):
+        early_stopping = self._recipe()["early_stopping"]
+        if not early_stopping or (early_stopping == "auto"
+                                  and len(data) < AUTO_EARLY_STOPPING_MIN_SAMPLES):
             return data, None
         index = np.arange(len(data))
         seed = int(rng.integers(2**31 - 1))

@@ -29,11 +29,18 @@ class Inputs:
     ``token_types`` (N, T) are the segment ids of sentence pairs read by a
     checkpoint's tokenizer (0 for the first text, 1 for the second, 0 at
     padding); None for every other input (all segment 0).
+
+    ``states`` (N, T, D) are the hidden states after the encoder's first
+    ``first_layer`` layers, computed once when those layers are frozen
+    (``trainable_layers``, :mod:`sktransformer._freezing`); the network then
+    starts there. None: it starts from ``X``.
     """
 
     X: np.ndarray
     mask: np.ndarray | None = None
     token_types: np.ndarray | None = None
+    states: np.ndarray | None = None
+    first_layer: int = 0
 
     def __len__(self):
         return len(self.X)
@@ -46,9 +53,9 @@ class Inputs:
         mask = self.mask[index]
         filled = np.flatnonzero(mask.any(axis=0))
         width = filled[-1] + 1 if len(filled) else 1
-        if self.token_types is not None:
-            return Inputs(X[:, :width], mask[:, :width], self.token_types[index][:, :width])
-        return Inputs(X[:, :width], mask[:, :width])
+        types = None if self.token_types is None else self.token_types[index][:, :width]
+        states = None if self.states is None else self.states[index][:, :width]
+        return Inputs(X[:, :width], mask[:, :width], types, states, self.first_layer)
 
 
 def _unset(estimator, *names):

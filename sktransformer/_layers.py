@@ -309,14 +309,19 @@ def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bia
 
 
 def transformer_stack(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None,
-                      rotary_angles=None):
-    """N repeated blocks, then a final layer norm if pre-LN (else the residual stream is never normalised)."""
-    for i, block_params in enumerate(params["blocks"]):
+                      rotary_angles=None, layers=None):
+    """N repeated blocks, then a final layer norm if pre-LN (else the residual stream is never normalised).
+
+    ``layers`` (a range; default all) runs only those blocks, the final norm
+    only if the last block is among them (frozen lower layers run apart).
+    """
+    n_blocks = len(params["blocks"])
+    for i in range(n_blocks) if layers is None else layers:
         x = transformer_block(
-            block_params, x, bias, config, rng, memory, memory_bias,
+            params["blocks"][i], x, bias, config, rng, memory, memory_bias,
             None if cache is None else cache[i], rotary_angles,
         )
-    if config.norm_first:
+    if config.norm_first and (layers is None or n_blocks - 1 in layers):
         x = norm(params["ln_final"], x, config.layer_norm_eps, config.batch_invariant)
     return x
 

@@ -304,7 +304,7 @@ def prepend_cls(params, h, mask):
 
 
 def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache=None,
-           token_types=None):
+           token_types=None, states=None, layers=None):
     """The encoder: embeddings -> N blocks of self-attention + feed-forward -> (N, T', D), mask.
 
     ``mask`` (N, T) is True at real tokens (None: no padding). With
@@ -313,14 +313,21 @@ def encode(params, config, X, mask=None, rng=None, bias=None, hidden=None, cache
     ``hidden`` is passed to :func:`embed`; ``cache`` (from
     :func:`new_cache` with ``record=True``) collects each layer's attention
     weights; ``token_types`` (sentence pairs) go to :func:`finish_embedding`.
+
+    ``layers`` (a range) runs only those blocks; ``states`` (N, T, D), the
+    output of the blocks before them (frozen and computed once), then
+    stand in for the embeddings.
     """
-    h = embed(params["embed"], config, X, rng, hidden, token_types)
-    if config.pooling == "cls":
-        h, mask = prepend_cls(params["embed"], h, mask)
+    if states is None:
+        h = embed(params["embed"], config, X, rng, hidden, token_types)
+        if config.pooling == "cls":
+            h, mask = prepend_cls(params["embed"], h, mask)
+    else:
+        h = states
     angles, position_bias = attention_positions(config, h.shape[1])
     h = transformer_stack(
         params["encoder"], h, combine_biases(padding_bias(mask), bias, position_bias), config, rng,
-        cache=cache, rotary_angles=angles,
+        cache=cache, rotary_angles=angles, layers=layers,
     )
     return h, mask
 
@@ -339,9 +346,12 @@ def pool(h, mask, pooling, params=None, batch_invariant=False):
     return masked_mean_pool(h, mask)
 
 
-def pooled_features(params, config, X, mask=None, rng=None, token_types=None):
-    """Encoder output pooled to (N, D)."""
-    h, mask = encode(params, config, X, mask, rng, token_types=token_types)
+def pooled_features(params, config, X, mask=None, rng=None, token_types=None, states=None,
+                    first_layer=0):
+    """Encoder output pooled to (N, D); from ``states`` after the first ``first_layer`` blocks if given."""
+    layers = None if states is None else range(first_layer, config.n_layers)
+    h, mask = encode(params, config, X, mask, rng, token_types=token_types, states=states,
+                     layers=layers)
     return pool(h, mask, config.pooling, params, config.batch_invariant)
 
 

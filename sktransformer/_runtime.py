@@ -213,10 +213,14 @@ def _at_width(inputs, index, width):
     if extra > 0:
         X = np.pad(X, [(0, 0), (0, extra)] + [(0, 0)] * (X.ndim - 2))
         mask = np.pad(mask, [(0, 0), (0, extra)])
+    types = states = None
     if getattr(inputs, "token_types", None) is not None:  # sentence pairs: segment ids, 0 at padding
-        types = np.pad(inputs.token_types[index], [(0, 0), (0, max(extra, 0))])
-        return Inputs(X[:, :width], mask[:, :width], types[:, :width])
-    return Inputs(X[:, :width], mask[:, :width])
+        types = np.pad(inputs.token_types[index], [(0, 0), (0, max(extra, 0))])[:, :width]
+    if getattr(inputs, "states", None) is not None:  # hidden states of frozen lower layers
+        states = np.pad(inputs.states[index], [(0, 0), (0, max(extra, 0)), (0, 0)])[:, :width]
+    if types is None and states is None:
+        return Inputs(X[:, :width], mask[:, :width])
+    return Inputs(X[:, :width], mask[:, :width], types, states, inputs.first_layer)
 
 
 def _to_width(out, axes, change):

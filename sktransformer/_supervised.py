@@ -16,7 +16,7 @@ vector is the mean (or maximum) of its windows', and the head reads that.
 
 import os
 from dataclasses import replace
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone, is_classifier
@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_consistent_length
 
 from ._base import TrainingData, _BaseTransformer
 from ._families import choose_family
+from ._freezing import FrozenLower, PooledFeatures, probe_head
 from ._inputs import Inputs, check_weights
 from ._model import DTYPE, head_logits, init_linear, init_params, pooled_features
 from ._ngrams import fit_ngrams
@@ -43,6 +44,13 @@ class _PooledEncoderModel(_BaseTransformer):
         "encoder": [HasMethods(["fit", "transform"]), str, os.PathLike, None],
         "max_ngram": [Interval(Integral, 1, 8, closed="both"), StrOptions({"auto"})],
         "long_documents": [StrOptions(set(LONG_DOCUMENTS))],
+        # "auto": the recipe of a network from scratch or of a checkpoint's fine-tuning (_recipe.py)
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "learning_rate": [StrOptions({"constant", "linear", "cosine", "auto"})],
+        "warmup_fraction": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "trainable_layers": [Interval(Integral, 0, None, closed="left"), StrOptions({"all"})],
+        "linear_probe": ["boolean", StrOptions({"auto"})],
     }
 
     # ------------------------------------------------------------ template hooks
@@ -64,6 +72,13 @@ class _PooledEncoderModel(_BaseTransformer):
         else:
             encoder = clone(self.encoder).fit(X)
         return encoder._codec, encoder
+
+    def _fine_tunes_checkpoint(self):
+        """Whether ``encoder`` is a checkpoint: a path, or an encoder loaded by ``from_pretrained``."""
+        from .pretrained import TokenizerAdapter
+
+        return isinstance(self.encoder, str | os.PathLike) or isinstance(
+            getattr(self.encoder, "_codec", None), TokenizerAdapter)
 
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
         inputs = self._codec.read(self, X, fitting, what, training=True)
@@ -102,6 +117,30 @@ class _PooledEncoderModel(_BaseTransformer):
             params["pooler"] = tree_copy(encoder.params_["pooler"])
         return config, params
 
+    def _frozen_lower(self, params):
+        """The frozen lower part of the network for ``trainable_layers`` (None: all of it trains)."""
+        k = getattr(self, "trainable_layers", "all")
+        n_layers = self.config_.n_layers
+        if k == "all" or k >= n_layers:
+            return None
+        if self.config_.pooling == "cls":
+            raise ValueError(f"trainable_layers={k} needs pooling='mean' (or a checkpoint's own "
+                             "[CLS]): the learned [CLS] vector of pooling='cls' is an embedding, "
+                             "which trainable_layers freezes.")
+        return FrozenLower(self, params, k)
+
+    def _probe_head(self, params, data, val_data, settings):
+        """LP-FT's first stage (:func:`~sktransformer._freezing.probe_head`) when ``linear_probe`` asks.
+
+        ``"auto"``: when fine-tuning a checkpoint with some layers trainable.
+        """
+        probe = getattr(self, "linear_probe", False)
+        if probe == "auto":
+            probe = self._fine_tunes_checkpoint() and self.trainable_layers != 0
+        if not probe or self.config_.pooling == "cls":
+            return params
+        return probe_head(self, params, data, val_data, settings, self._rng)
+
     def _ngram_order(self, data, config):
         """``max_ngram``, or for "auto" what a linear probe on the training rows finds pays."""
         if isinstance(self.max_ngram, bool | np.bool_):  # an int to scikit-learn's validation
@@ -123,8 +162,11 @@ class _PooledEncoderModel(_BaseTransformer):
 
     def _outputs(self, params, config, inputs, rng=None):
         """Head outputs (N, n_outputs) for model-ready inputs (documents in windows: of their mean)."""
+        if isinstance(inputs, PooledFeatures):  # the head alone trains on cached vectors
+            return head_logits(params, config, inputs.X)
         features = pooled_features(params, config, inputs.X, inputs.mask, rng,
-                                   token_types=inputs.token_types)  # sentence pairs of a checkpoint
+                                   token_types=inputs.token_types,  # sentence pairs of a checkpoint
+                                   states=inputs.states, first_layer=inputs.first_layer)
         return head_logits(params, config, per_document(inputs, features))
 
     def _predict_outputs(self, X):
@@ -144,7 +186,8 @@ class _PooledEncoderModel(_BaseTransformer):
             raise NotImplementedError("Only head outputs are computed for documents in windows.")
 
         def features(params, config, chunk):
-            return pooled_features(params, config, chunk.X, chunk.mask)
+            return pooled_features(params, config, chunk.X, chunk.mask, states=chunk.states,
+                                   first_layer=chunk.first_layer)
 
         pooled = per_document(inputs, super()._map_batches(features, rows_of(inputs), params))
         return super()._map_batches(lambda params, config, chunk: head_logits(params, config, chunk.X),

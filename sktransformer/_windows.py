@@ -68,8 +68,9 @@ class Windows(Inputs):
         How a document's vector is made from its windows' vectors.
     """
 
-    def __init__(self, X, mask=None, starts=None, position=None, lengths=None, combine="mean"):
-        super().__init__(X, mask)
+    def __init__(self, X, mask=None, starts=None, position=None, lengths=None, combine="mean",
+                 states=None, first_layer=0):
+        super().__init__(X, mask, states=states, first_layer=first_layer)
         self.starts, self.position, self.lengths, self.combine = starts, position, lengths, combine
 
     def __len__(self):
@@ -85,7 +86,8 @@ class Windows(Inputs):
         width = filled[-1] + 1 if len(filled) else 1
         return Windows(self.X[rows, :width], self.mask[rows, :width],
                        np.concatenate([[0], np.cumsum(counts)]), self.position[rows, :width],
-                       self.lengths[index], self.combine)
+                       self.lengths[index], self.combine,
+                       None if self.states is None else self.states[rows, :width], self.first_layer)
 
 
 def is_windowed(inputs):
@@ -95,7 +97,9 @@ def is_windowed(inputs):
 
 def rows_of(inputs):
     """Plain ``Inputs`` with one row per window (``inputs`` itself when not windowed)."""
-    return Inputs(inputs.X, inputs.mask) if is_windowed(inputs) else inputs
+    if not is_windowed(inputs):
+        return inputs
+    return Inputs(inputs.X, inputs.mask, states=inputs.states, first_layer=inputs.first_layer)
 
 
 def per_document(inputs, values):

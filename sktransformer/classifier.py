@@ -89,15 +89,25 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         (split into words) or of token lists are always token sequences.
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(32, n_samples)``.
-    learning_rate_init : float, default=1e-3
-        AdamW's base learning rate.
-    learning_rate : {"constant", "linear", "cosine"}, default="constant"
+    learning_rate_init : float or "auto", default="auto"
+        AdamW's base learning rate. ``"auto"``: 1e-3 for a network from
+        scratch (or from a :class:`TransformerEncoder` fitted here), 5e-5
+        when ``encoder`` is a checkpoint (a directory path, or an encoder
+        loaded with :meth:`TransformerEncoder.from_pretrained`), so that
+        fine-tuning adjusts the pretrained weights instead of overwriting
+        them. The four ``"auto"`` training hyperparameters (this one,
+        ``learning_rate``, ``warmup_fraction``, ``max_iter``) and
+        ``early_stopping`` follow the same two recipes, measured by
+        ``benchmarks/finetune_recipe.py`` (see the README).
+    learning_rate : {"constant", "linear", "cosine", "auto"}, default="auto"
         Learning-rate schedule over the ``max_iter`` epochs of a fit: after
         the warm-up, keep the base rate, or decay it linearly or along a
-        half cosine to a tenth of it at the last epoch.
-    warmup_fraction : float, default=0.0
+        half cosine to a tenth of it at the last epoch. ``"auto"``:
+        ``"constant"`` from scratch, ``"linear"`` from a checkpoint.
+    warmup_fraction : float or "auto", default="auto"
         Share of the schedule over which the learning rate first rises
-        linearly from almost 0 to ``learning_rate_init``.
+        linearly from almost 0 to ``learning_rate_init``. ``"auto"``: 0.0
+        from scratch, 0.1 from a checkpoint.
     label_smoothing : float, default=0.0
         The training target is ``1 - label_smoothing`` on the true class
         plus ``label_smoothing / n_classes`` on every class.
@@ -105,11 +115,14 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         Decoupled weight decay (AdamW) on weight matrices and embeddings.
     max_grad_norm : float or None, default=1.0
         Gradients are clipped to this global norm.
-    max_iter : int, default=100
-        Maximum number of epochs.
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs. ``"auto"``: 100 from scratch; 3 from a
+        checkpoint, the length of its learning-rate schedule (reaching it
+        then raises no ``ConvergenceWarning``).
     early_stopping : bool or "auto", default="auto"
         ``"auto"``: as True when ``fit`` gets at least 1,000 samples or
-        explicit validation data, else as False. Stop when the validation
+        explicit validation data, or starts from a checkpoint, else as
+        False. Stop when the validation
         accuracy has not improved by ``tol`` for ``n_iter_no_change``
         epochs, and restore the best parameters. The validation data are
         ``X_val, y_val`` if given to ``fit``, else a stratified
@@ -158,6 +171,25 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         their element-wise maximum) before the head, in ``fit`` and
         ``predict``; or ``"truncate"``: its first window, with a warning.
         See :class:`TransformerEncoder`.
+    trainable_layers : int or "all", default="all"
+        How many of the encoder's top blocks ``fit`` trains, with the head.
+        With ``k < n_layers`` the embeddings and the blocks below are frozen
+        and their outputs on the training and validation data computed once
+        per ``fit``, so each step runs only the top ``k`` blocks (a fine-tune
+        that fits a CPU's patience); ``0`` trains the head alone on the
+        cached pooled vectors, as fast as a logistic regression on frozen
+        features. What each costs and gives on a checkpoint is measured in
+        the README ("Fine-tuning a checkpoint"). Not with ``pooling="cls"``
+        (its learned vector is an embedding). Changing it between
+        ``warm_start`` fits is allowed: train the head first (``0``), then
+        everything (``"all"``).
+    linear_probe : bool or "auto", default="auto"
+        Before a fresh ``fit`` trains the network, train the new head alone
+        on the cached pooled vectors of the frozen network (AdamW at 1e-2,
+        stopped on the validation split), then fine-tune from that head:
+        LP-FT (Kumar et al. 2022, "Fine-Tuning can Distort Pretrained
+        Features and Underperform Out-of-Distribution"). ``"auto"``: when
+        ``encoder`` is a checkpoint and ``trainable_layers`` is not 0.
 
     Attributes
     ----------
@@ -216,13 +248,13 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         max_len=512,
         input_type="auto",
         batch_size="auto",
-        learning_rate_init=1e-3,
-        learning_rate="constant",
-        warmup_fraction=0.0,
+        learning_rate_init="auto",
+        learning_rate="auto",
+        warmup_fraction="auto",
         label_smoothing=0.0,
         alpha=0.01,
         max_grad_norm=1.0,
-        max_iter=100,
+        max_iter="auto",
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=20,
@@ -233,6 +265,8 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         blas_threads=1,
         encoder=None,
         long_documents="mean",
+        trainable_layers="all",
+        linear_probe="auto",
     ):
         self.d_model = d_model
         self.n_heads = n_heads
@@ -265,6 +299,8 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         self.blas_threads = blas_threads
         self.encoder = encoder
         self.long_documents = long_documents
+        self.trainable_layers = trainable_layers
+        self.linear_probe = linear_probe
 
     # --------------------------------------------------------------- fitting
 

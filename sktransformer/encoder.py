@@ -233,7 +233,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         pooler layer over [CLS], where it stores one), ``max_len``,
         ``long_documents``, ``dropout`` and training settings; ``warm_start``
         defaults to True so ``fit`` continues masked-token training from the
-        checkpoint.
+        checkpoint, and the training settings to a checkpoint's fine-tuning
+        recipe (``learning_rate_init=5e-5``, ``learning_rate="linear"``,
+        ``warmup_fraction=0.1``, ``max_iter=3``; see the README).
 
         Besides texts, such an encoder (and a classifier or regressor
         fine-tuning it) reads sentence pairs, the input of cross-encoders:

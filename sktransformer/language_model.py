@@ -242,7 +242,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         ``model.safetensors`` and ``tokenizer.json``; text is split and
         generated text decoded by the checkpoint's tokenizer. ``params`` are
         training settings (``max_iter``, ``learning_rate_init``, ...);
-        ``warm_start`` defaults to True so ``fit`` fine-tunes the checkpoint.
+        ``warm_start`` defaults to True so ``fit`` fine-tunes the checkpoint,
+        and the training settings to a checkpoint's fine-tuning recipe
+        (``learning_rate_init=5e-5``, ``learning_rate="linear"``,
+        ``warmup_fraction=0.1``, ``max_iter=3``; see the README).
         """
         from .pretrained import load_language_model
 

@@ -43,6 +43,7 @@ from sklearn.utils._param_validation import StrOptions, validate_parameter_const
 from ._checkpoints import check_weights, family_of, n_token_ids, read_checkpoint
 from ._families import InputFamily
 from ._model import ModelConfig, init_linear
+from ._recipe import FINE_TUNING
 from ._runtime import make_rng
 from ._sequences import _check_sequences, is_missing
 from ._vocabulary import N_RESERVED, Vocabulary
@@ -325,7 +326,7 @@ def load_encoder(cls, path, params):
     _, family = family_of(config, "encoder", cls.__name__)
     arch = family.architecture(config)
     arch["tokens"] = check_weights(family, arch, tensors, tokenizer)
-    params = {"warm_start": True, **params}  # fit continues from the checkpoint's weights
+    params = {**FINE_TUNING, "warm_start": True, **params}  # fit continues from the checkpoint's weights
     options = family.options(arch)
     estimator = cls(**_estimator_params(arch, params, cls.__name__), norm_first=options["norm_first"])
     pooling = _POOLING.get(estimator.pooling) if isinstance(estimator.pooling, str) else None
@@ -401,7 +402,7 @@ def load_language_model(cls, path, params):
     _, family = family_of(config, "decoder", cls.__name__)
     arch = family.architecture(config)
     arch["tokens"] = check_weights(family, arch, tensors, tokenizer)
-    params = {"warm_start": True, **params}
+    params = {**FINE_TUNING, "warm_start": True, **params}
     if "analyzer" in params:
         raise ValueError(f"{cls.__name__}.from_pretrained: the analyzer is the checkpoint's tokenizer.")
     options = family.options(arch)

@@ -26,7 +26,7 @@ class TransformerRegressor(RegressorMixin, _PooledEncoderModel):
 activation, max_len, input_type, attention_dropout, batch_size, learning_rate_init, \
 learning_rate, warmup_fraction, alpha, max_grad_norm, \
 max_iter, early_stopping, validation_fraction, n_iter_no_change, tol, random_state, verbose, \
-warm_start, blas_threads, encoder, long_documents
+warm_start, blas_threads, encoder, long_documents, trainable_layers, linear_probe
         As in :class:`TransformerClassifier`. The validation score (early
         stopping) is R² on the held-out data.
 
@@ -58,11 +58,11 @@ n_iter_, t_, n_features_in_, max_ngram_
     def __init__(self, d_model=64, n_heads=4, n_layers=2, d_ff=None, dropout=0.1,
                  positional_encoding="sinusoidal", pooling="mean", max_ngram="auto", norm_first=True,
                  activation="gelu", max_len=512, input_type="auto", batch_size="auto",
-                 learning_rate_init=1e-3, attention_dropout=0.0, learning_rate="constant",
-                 warmup_fraction=0.0, alpha=0.01, max_grad_norm=1.0, max_iter=100,
+                 learning_rate_init="auto", attention_dropout=0.0, learning_rate="auto",
+                 warmup_fraction="auto", alpha=0.01, max_grad_norm=1.0, max_iter="auto",
                  early_stopping="auto", validation_fraction=0.1, n_iter_no_change=20, tol=5e-3,
                  random_state=None, verbose=0, warm_start=False, blas_threads=1, encoder=None,
-                 long_documents="mean"):
+                 long_documents="mean", trainable_layers="all", linear_probe="auto"):
         self.d_model = d_model
         self.n_heads = n_heads
         self.n_layers = n_layers
@@ -93,6 +93,8 @@ n_iter_, t_, n_features_in_, max_ngram_
         self.blas_threads = blas_threads
         self.encoder = encoder
         self.long_documents = long_documents
+        self.trainable_layers = trainable_layers
+        self.linear_probe = linear_probe
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic

@@ -72,16 +72,16 @@ n_iter_, t_, n_features_in_, max_ngram_
 
     _parameter_constraints: dict = {
         **{k: v for k, v in _PooledEncoderModel._parameter_constraints.items()
-           if k not in ("pooling", "long_documents")},
+           if k not in ("pooling", "long_documents", "trainable_layers", "linear_probe")},
         "max_ngram": [Interval(Integral, 1, 8, closed="both")],
     }
 
     def __init__(self, d_model=64, n_heads=4, n_layers=2, d_ff=None, dropout=0.1,
                  attention_dropout=0.0, positional_encoding="sinusoidal", max_ngram=1,
                  norm_first=True, activation="gelu", max_len=512, input_type="auto",
-                 batch_size="auto", learning_rate_init=1e-3, learning_rate="constant",
-                 warmup_fraction=0.0, label_smoothing=0.0, alpha=0.01, max_grad_norm=1.0,
-                 max_iter=100, early_stopping="auto", validation_fraction=0.1,
+                 batch_size="auto", learning_rate_init="auto", learning_rate="auto",
+                 warmup_fraction="auto", label_smoothing=0.0, alpha=0.01, max_grad_norm=1.0,
+                 max_iter="auto", early_stopping="auto", validation_fraction=0.1,
                  n_iter_no_change=20, tol=5e-3, random_state=None, verbose=0, warm_start=False,
                  blas_threads=1, encoder=None):
         self.d_model, self.n_heads, self.n_layers, self.d_ff = d_model, n_heads, n_layers, d_ff

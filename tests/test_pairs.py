@@ -258,7 +258,9 @@ def test_the_pooler_layer_is_computed_per_sample(monkeypatch):
 def test_a_classifier_learns_a_relation_of_the_two_texts(as_object):
     pairs, y = same_topic_pairs()
     clf = TransformerClassifier(encoder=encoder() if as_object else BERT, max_iter=15, alpha=0.0,
-                                learning_rate_init=3e-3, dropout=0.0, random_state=0).fit(pairs, y)
+                                learning_rate_init=3e-3, learning_rate="constant",
+                                warmup_fraction=0.0, early_stopping=False, dropout=0.0,
+                                random_state=0).fit(pairs, y)
     assert clf.score(pairs, y) == 1.0
     assert clf._fitted_on_pairs is True
     start = encoder().params_["embed"]["token_types"]

@@ -224,8 +224,11 @@ README_DEFAULTS = {  # every estimator: "Defaults that learn", "Scaling out", th
     "d_model": 64, "n_heads": 4, "n_layers": 2, "positional_encoding": "sinusoidal",
 }
 OWN_DEFAULTS = {
-    TransformerClassifier: {"max_ngram": "auto", "pooling": "mean", "max_iter": 100},
-    TransformerRegressor: {"max_ngram": "auto", "pooling": "mean"},
+    TransformerClassifier: {"max_ngram": "auto", "pooling": "mean", "max_iter": "auto",
+                            "learning_rate_init": "auto", "learning_rate": "auto",
+                            "warmup_fraction": "auto"},
+    TransformerRegressor: {"max_ngram": "auto", "pooling": "mean", "max_iter": "auto",
+                           "learning_rate_init": "auto"},
     TransformerEncoder: {},
     TransformerLanguageModel: {"learning_rate_init": 3e-3, "analyzer": "char", "max_iter": 100},
     TransformerSeq2Seq: {},

@@ -1,0 +1,49 @@
+"""The training recipe: what the ``"auto"`` training hyperparameters mean, from scratch or from a checkpoint.
+
+A network trained from scratch and a pretrained checkpoint being fine-tuned
+want different training. From scratch: a learning rate of 1e-3, constant,
+up to 100 epochs, stopped by the validation score (the defaults measured on
+the order and text tasks of ``benchmarks/defaults.py``). From a checkpoint:
+a small learning rate with warm-up and linear decay over a few epochs, so the
+pretrained weights are adjusted, not overwritten (Devlin et al. 2019, BERT,
+section 4 and appendix A.3: 2e-5 to 5e-5, 2-4 epochs; Howard & Ruder 2018 on
+warm-up), with the best epoch on a small validation split kept. The values
+below were chosen with ``benchmarks/finetune_recipe.py`` on four text tasks.
+
+:func:`resolve` is the one place an ``"auto"`` is turned into a value; the
+estimator's own hyperparameters are never changed (scikit-learn's rule).
+"""
+
+# Hyperparameters that may be "auto" (classifier, regressor, tagger) and their two readings.
+FROM_SCRATCH = {"learning_rate_init": 1e-3, "learning_rate": "constant", "warmup_fraction": 0.0,
+                "max_iter": 100}
+FINE_TUNING = {"learning_rate_init": 5e-5, "learning_rate": "linear", "warmup_fraction": 0.1,
+               "max_iter": 3}
+RECIPE_PARAMS = tuple(FROM_SCRATCH)
+
+
+def resolve(estimator, fine_tuning):
+    """The training hyperparameters of ``estimator`` with each ``"auto"`` replaced.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Read with ``get_params`` (nothing is set on it).
+    fine_tuning : bool
+        Whether the network starts from a pretrained checkpoint.
+
+    Returns
+    -------
+    values : dict
+        ``learning_rate_init``, ``learning_rate``, ``warmup_fraction``,
+        ``max_iter`` and ``early_stopping`` (``"auto"`` stays ``"auto"``
+        from scratch, where the training set's size decides; it is True when
+        fine-tuning).
+    """
+    params = estimator.get_params(deep=False)
+    recipe = FINE_TUNING if fine_tuning else FROM_SCRATCH
+    values = {name: recipe[name] if params.get(name, recipe[name]) == "auto" else params[name]
+              for name in RECIPE_PARAMS}
+    early_stopping = params.get("early_stopping", False)
+    values["early_stopping"] = True if fine_tuning and early_stopping == "auto" else early_stopping
+    return values
