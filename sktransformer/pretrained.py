@@ -1,4 +1,4 @@
-"""Checkpoints of other libraries: BERT-family encoders and GPT-2, read from a local directory.
+"""Checkpoints of other libraries: BERT-family encoders, GPT-2 and Llama-family decoders, read locally.
 
 A checkpoint is a directory in the Hugging Face layout, read from disk only
 (never the network):
@@ -10,12 +10,18 @@ A checkpoint is a directory in the Hugging Face layout, read from disk only
 
 Supported ``model_type``: ``"bert"`` (BERT, MiniLM and other BERT-shaped
 models with absolute positions) and ``"distilbert"`` into
-:class:`~sktransformer.TransformerEncoder`; ``"gpt2"`` into
+:class:`~sktransformer.TransformerEncoder`; ``"gpt2"``, ``"llama"``,
+``"qwen2"`` and ``"mistral"`` into
 :class:`~sktransformer.TransformerLanguageModel`. The weights go into the
 package's own network, with the options of :class:`~sktransformer._model.ModelConfig`
 that these checkpoints need (layer-norm epsilon, exact GELU, segment
 embeddings, embedding layer norm, no sqrt(d_model) embedding scale, tied
-output embeddings); there is no second model.
+output embeddings; for the Llama family RMSNorm, SwiGLU, rotary positions
+with the checkpoint's base, grouped-query attention); there is no second
+model. Options the network does not model (rotary scaling, a sliding window
+shorter than ``max_len``, biases Llama's config switches on, ...) are
+refused with a ``ValueError`` naming them (see
+:mod:`sktransformer._checkpoints.llama`).
 
 Weights stored as float16, bfloat16 or float64 are cast to float32; integer
 and 8-bit (quantized) weights are refused. The three files must agree: a

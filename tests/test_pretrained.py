@@ -59,6 +59,7 @@ def test_default_config_is_unchanged():
     config = ModelConfig("tokens", 10)
     assert (config.layer_norm_eps, config.scale_embedding, config.n_token_types,
             config.embedding_norm, config.tie_embeddings) == (1e-5, True, 0, False, False)
+    assert (config.norm_kind, config.n_kv_heads, config.rope_theta) == ("layer", None, 10000.0)
 
 
 def test_tied_embeddings_option_equals_a_head_holding_the_table():
