@@ -513,9 +513,11 @@ def test_loaded_models_save_and_load_safely(tmp_path):
     enc = TransformerEncoder.from_pretrained(FIXTURES / "bert")
     clf = TransformerClassifier(encoder=enc, max_iter=1, random_state=0).fit(["a cat", "a dog"], [0, 1])
     lm = TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2")
+    llama = TransformerLanguageModel.from_pretrained(FIXTURES / "llama")
     for model, check in ((enc, lambda m: m.transform(["a dog"])),
                          (clf, lambda m: m.predict_proba(["a dog"])),
-                         (lm, lambda m: m.generate("a dog ran in", 5, temperature=0))):
+                         (lm, lambda m: m.generate("a dog ran in", 5, temperature=0)),
+                         (llama, lambda m: m.predict_proba(["a dog ran in"])[0])):
         sktransformer.save(model, tmp_path / "model.skops")
         again = sktransformer.load(tmp_path / "model.skops")
         np.testing.assert_array_equal(np.asarray(check(again)), np.asarray(check(model)))
