@@ -86,7 +86,7 @@ class _BaseTransformer(BaseEstimator):
         "positional_encoding": [StrOptions(POSITIONAL_ENCODINGS.keys()), None],  # live: registered names
         "pooling": [StrOptions({"mean", "cls"})],
         "norm_first": ["boolean"],
-        "activation": [StrOptions({"gelu", "relu"})],
+        "activation": [StrOptions({"gelu", "relu", "swiglu"})],
         "max_len": [Interval(Integral, 1, None, closed="left")],
         "input_type": [StrOptions(set(INPUT_TYPES))],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],

@@ -27,6 +27,10 @@ Departures from the paper, each deliberate:
   2021) turn queries and keys by an angle proportional to their position,
   and ALiBi (Press et al., 2022) adds a per-head penalty proportional to the
   query-key distance to the scores.
+- For Llama-family checkpoints: RMSNorm (Zhang & Sennrich, 2019) in place of
+  layer normalisation, the SwiGLU feed-forward layer (Shazeer, 2020), and
+  grouped-query attention (Ainslie et al., 2023), whose key/value heads are
+  fewer than the query heads (G = n_kv_heads of them in shape comments).
 """
 
 import functools
@@ -42,8 +46,10 @@ from ._primitives import (
     gelu,
     gelu_erf,
     layer_norm,
+    rms_norm,
     rotary,
     scaled_dot_product_attention,
+    swiglu,
 )
 
 # ---------------------------------------------------------------- embeddings
@@ -96,14 +102,17 @@ def _rotary_table(n_positions, head_width, dtype, base=10000.0):
     return cos, sin
 
 
-def rotary_tables(n_positions, head_width, dtype=onp.float32, offset=0):
-    """(cos, sin) of the angles pos / 10000^(2i/K) for positions offset..offset+T-1; each (T, K)."""
+def rotary_tables(n_positions, head_width, dtype=onp.float32, offset=0, base=10000.0):
+    """(cos, sin) of the angles pos / base^(2i/K) for positions offset..offset+T-1; each (T, K).
+
+    ``base`` is 10000 in RoFormer; Llama-family checkpoints give theirs (``rope_theta``).
+    """
     if head_width % 2:
         raise ValueError(
             f"Rotary positions turn pairs of numbers: the head width d_model / n_heads = "
             f"{head_width} must be even."
         )
-    cos, sin = _rotary_table(offset + n_positions, head_width, onp.dtype(dtype))
+    cos, sin = _rotary_table(offset + n_positions, head_width, onp.dtype(dtype), float(base))
     return cos[offset:], sin[offset:]
 
 
@@ -145,12 +154,18 @@ def alibi_bias(n_heads, n_queries, n_keys=None, offset=0, dtype=onp.float32):
 
 
 def linear(params, x, batch_invariant=False):
-    """x W + b over the last axis; (..., D_in) -> (..., D_out)."""
-    return affine(x, params["W"], params["b"], batch_invariant)
+    """x W + b over the last axis; (..., D_in) -> (..., D_out). No ``"b"`` in ``params``: no bias."""
+    return affine(x, params["W"], params.get("b"), batch_invariant)
 
 
-def norm(params, x, eps=1e-5, batch_invariant=False):
-    """Layer normalisation over the model width (Ba et al., 2016); ``eps`` guards the variance."""
+def norm(params, x, eps=1e-5, batch_invariant=False, kind="layer"):
+    """Layer normalisation over the model width (Ba et al., 2016); ``eps`` guards the variance.
+
+    ``kind="rms"``: RMSNorm (:func:`~sktransformer._primitives.rms_norm`, Zhang &
+    Sennrich 2019), which neither centres nor shifts (``params`` has no ``"beta"``).
+    """
+    if kind == "rms":
+        return rms_norm(x, params["gamma"], eps, batch_invariant)
     return layer_norm(x, params["gamma"], params["beta"], eps, batch_invariant)
 
 
@@ -177,9 +192,21 @@ ACTIVATIONS = {"gelu": gelu, "gelu_erf": gelu_erf, "relu": lambda x: np.maximum(
 
 
 def feed_forward(params, x, activation, batch_invariant=False):
-    """FFN(x) = act(x W_1 + b_1) W_2 + b_2, applied to each position alone (section 3.3)."""
+    """FFN(x) = act(x W_1 + b_1) W_2 + b_2, applied to each position alone (section 3.3).
+
+    ``activation="swiglu"`` is the gated layer :func:`swiglu_feed_forward`.
+    """
+    if activation == "swiglu":
+        return swiglu_feed_forward(params, x, batch_invariant)
     hidden = ACTIVATIONS[activation](linear(params["hidden"], x, batch_invariant))
     return linear(params["out"], hidden, batch_invariant)
+
+
+def swiglu_feed_forward(params, x, batch_invariant=False):
+    """FFN_SwiGLU(x) = (Swish(x W) * x V) W_2 (Shazeer, 2020); Llama's gate, up and down projections."""
+    gate = linear(params["gate"], x, batch_invariant)  # (N, T, F)
+    up = linear(params["up"], x, batch_invariant)  # (N, T, F)
+    return linear(params["down"], swiglu(gate, up), batch_invariant)
 
 
 # ---------------------------------------------------------------- attention
@@ -189,6 +216,19 @@ def split_heads(x, n_heads):
     """(N, T, H*K) -> (N, H, T, K): each head gets its own slice of the model width."""
     N, T, D = x.shape
     return np.transpose(np.reshape(x, (N, T, n_heads, D // n_heads)), (0, 2, 1, 3))
+
+
+def grouped_query_heads(x, n_heads):
+    """(N, G, T, K) -> (N, H, T, K): each key/value head serves H / G query heads in turn.
+
+    Grouped-query attention (Ainslie et al., 2023): G key/value heads, fewer
+    than the H query heads, shrink the key/value cache by H / G; query head h
+    reads key/value head h // (H / G). G = H is multi-head attention (no copy).
+    """
+    n_kv_heads = x.shape[1]
+    if n_kv_heads == n_heads:
+        return x
+    return np.repeat(x, n_heads // n_kv_heads, axis=1)
 
 
 def merge_heads(z):
@@ -220,7 +260,7 @@ def combine_biases(*biases):
 
 
 def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None, rotary_angles=None,
-                         dropout_rate=0.0, rng=None, batch_invariant=False):
+                         dropout_rate=0.0, rng=None, batch_invariant=False, n_kv_heads=None):
     """MultiHead(Q, K, V) = Concat(head_1..head_H) W_O with head_h = Attention(X W_Q^h, M W_K^h, M W_V^h).
 
     ``memory`` is the sequence keys and values come from: ``x`` itself for
@@ -232,17 +272,24 @@ def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None, rota
     ``rotary_angles`` (cos, sin) of the positions of ``x`` turn this step's
     queries and keys (self-attention only; cached keys were turned when they
     were computed). ``dropout_rate`` drops attention weights (with ``rng``).
+    ``n_kv_heads`` (self-attention; None: ``n_heads``) is the number of key
+    and value heads, G, of grouped-query attention: ``W_qkv`` is then
+    [W_Q | W_K | W_V] of widths H K, G K, G K, and the cache keeps the G heads.
     """
     if memory is None:
-        QKV = linear(params["qkv"], x, batch_invariant)  # (N, T, 3D)
-        Q, K, V = (split_heads(t, n_heads) for t in np.split(QKV, 3, axis=-1))
+        QKV = linear(params["qkv"], x, batch_invariant)  # (N, T, (H + 2G) K)
+        G = n_kv_heads or n_heads
+        head_width = QKV.shape[-1] // (n_heads + 2 * G)
+        Q, K, V = np.split(QKV, [n_heads * head_width, (n_heads + G) * head_width], axis=-1)
+        Q, K, V = split_heads(Q, n_heads), split_heads(K, G), split_heads(V, G)  # (N, H|G, T, K)
         if rotary_angles is not None:
-            Q, K = rotary(Q, *rotary_angles), rotary(K, *rotary_angles)  # (N, H, T, K)
+            Q, K = rotary(Q, *rotary_angles), rotary(K, *rotary_angles)
         if cache is not None:  # generation: this step's keys/values join the earlier ones
             if "K" in cache:
                 K = onp.concatenate([cache["K"], K], axis=2)
                 V = onp.concatenate([cache["V"], V], axis=2)
-            cache["K"], cache["V"] = K, V
+            cache["K"], cache["V"] = K, V  # (N, G, Tk, K)
+        K, V = grouped_query_heads(K, n_heads), grouped_query_heads(V, n_heads)  # (N, H, Tk, K)
     else:
         Q = split_heads(linear(params["q"], x, batch_invariant), n_heads)  # (N, H, Tq, K)
         if cache is not None and "K" in cache:  # the encoder's memory does not change between steps
@@ -264,11 +311,12 @@ def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None, rota
 # ------------------------------------------------------------------- blocks
 
 
-def residual(params_norm, x, sublayer, norm_first, rate, rng, eps=1e-5, batch_invariant=False):
+def residual(params_norm, x, sublayer, norm_first, rate, rng, eps=1e-5, batch_invariant=False,
+             norm_kind="layer"):
     """x + Dropout(Sublayer(LN(x))) if norm_first (pre-LN), else LN(x + Dropout(Sublayer(x)))."""
     if norm_first:
-        return x + dropout(sublayer(norm(params_norm, x, eps, batch_invariant)), rate, rng)
-    return norm(params_norm, x + dropout(sublayer(x), rate, rng), eps, batch_invariant)
+        return x + dropout(sublayer(norm(params_norm, x, eps, batch_invariant, norm_kind)), rate, rng)
+    return norm(params_norm, x + dropout(sublayer(x), rate, rng), eps, batch_invariant, norm_kind)
 
 
 def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None,
@@ -287,7 +335,7 @@ def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bia
         return multi_head_attention(
             params["attn"], h, bias, config.n_heads, cache=None if cache is None else cache["self"],
             rotary_angles=rotary_angles, dropout_rate=attention_dropout, rng=rng,
-            batch_invariant=invariant,
+            batch_invariant=invariant, n_kv_heads=config.n_kv_heads,
         )
 
     def cross_attn(h):
@@ -300,12 +348,14 @@ def transformer_block(params, x, bias, config, rng=None, memory=None, memory_bia
     def ffn(h):
         return feed_forward(params["ff"], h, config.activation, invariant)
 
-    eps = config.layer_norm_eps
-    x = residual(params["ln_attn"], x, self_attn, config.norm_first, config.dropout, rng, eps, invariant)
+    eps, kind = config.layer_norm_eps, config.norm_kind
+    x = residual(params["ln_attn"], x, self_attn, config.norm_first, config.dropout, rng, eps, invariant,
+                 kind)
     if memory is not None:
         x = residual(params["ln_cross"], x, cross_attn, config.norm_first, config.dropout, rng, eps,
-                     invariant)
-    return residual(params["ln_ff"], x, ffn, config.norm_first, config.dropout, rng, eps, invariant)
+                     invariant, kind)
+    return residual(params["ln_ff"], x, ffn, config.norm_first, config.dropout, rng, eps, invariant,
+                    kind)
 
 
 def transformer_stack(params, x, bias, config, rng=None, memory=None, memory_bias=None, cache=None,
@@ -322,7 +372,7 @@ def transformer_stack(params, x, bias, config, rng=None, memory=None, memory_bia
             None if cache is None else cache[i], rotary_angles,
         )
     if config.norm_first and (layers is None or n_blocks - 1 in layers):
-        x = norm(params["ln_final"], x, config.layer_norm_eps, config.batch_invariant)
+        x = norm(params["ln_final"], x, config.layer_norm_eps, config.batch_invariant, config.norm_kind)
     return x
 
 

@@ -59,6 +59,10 @@ class ModelConfig:
     embedding_norm: bool = False  # a layer norm on the summed embeddings (BERT)
     tie_embeddings: bool = False  # decoder output k scores with the embedding of id k + 2
     attention_dropout: float = 0.0  # dropout on the attention weights
+    # Llama-family checkpoints: RMSNorm, grouped-query attention, the rotary base
+    norm_kind: str = "layer"  # or "rms": RMSNorm (no centring, no beta), eps = layer_norm_eps
+    n_kv_heads: int | None = None  # key/value heads of grouped-query attention; None: n_heads
+    rope_theta: float = 10000.0  # base of the rotary angles pos / rope_theta^(2i/K)
     # Token n-gram tables (see _ngrams.fit_ngrams): which n-grams have a vector; None = none.
     ngrams: tuple | None = field(default=None, compare=False, repr=False)
     source: "ModelConfig | None" = None  # an encoder-decoder's encoder (seq2seq); None otherwise
@@ -132,6 +136,15 @@ def init_attention(rng, d, cross=False, n_heads=None):
     return attn
 
 
+def init_feed_forward(rng, config):
+    """W_1, W_2 of the feed-forward layer; gate, up and down projections for SwiGLU."""
+    d, f = config.d_model, config.d_ff
+    if config.activation == "swiglu":
+        return {"gate": init_linear(rng, d, f), "up": init_linear(rng, d, f),
+                "down": init_linear(rng, f, d)}
+    return {"hidden": init_linear(rng, d, f), "out": init_linear(rng, f, d)}
+
+
 def init_block(rng, config, cross=False):
     """One Transformer layer; ``cross=True`` adds the decoder's cross-attention."""
     d = config.d_model
@@ -140,7 +153,7 @@ def init_block(rng, config, cross=False):
         "attn": init_attention(rng, d, n_heads=config.n_heads if config.attention_init == "mimetic"
                                else None),
         "ln_ff": init_norm(d),
-        "ff": {"hidden": init_linear(rng, d, config.d_ff), "out": init_linear(rng, config.d_ff, d)},
+        "ff": init_feed_forward(rng, config),
     }
     if cross:
         block["ln_cross"] = init_norm(d)

@@ -53,7 +53,8 @@ def _learned(params, h, offset):
 
 def _rotary(config, n_queries, n_keys, offset):
     """Su et al. 2021: queries and keys turned by angles of their positions, so q.k sees m - n."""
-    return rotary_tables(n_queries, config.d_model // config.n_heads, onp.float32, offset), None
+    return rotary_tables(n_queries, config.d_model // config.n_heads, onp.float32, offset,
+                         config.rope_theta), None
 
 
 def _alibi(config, n_queries, n_keys, offset):

@@ -311,6 +311,93 @@ def _layer_norm_vjp(argnums, ans, args, kwargs):
 defvjp_argnums(layer_norm, _layer_norm_vjp)
 
 
+def _rms_normalize(x, eps, batch_invariant=False):
+    """x / sqrt(mean(x^2) + eps) over the last axis, and 1 / sqrt(mean(x^2) + eps)."""
+    inv_rms = 1.0 / onp.sqrt(_row_sums(x * x, 1.0 / x.shape[-1], batch_invariant) + x.dtype.type(eps))
+    return x * inv_rms, inv_rms
+
+
+@primitive
+def rms_norm(x, gamma, eps=1e-6, batch_invariant=False):
+    """RMSNorm(x) = gamma * x / sqrt(mean(x^2) + eps) over the last axis (Zhang & Sennrich, 2019).
+
+    Layer normalisation without the centring and the shift ``beta``, as in
+    Llama; ``batch_invariant`` as for :func:`layer_norm`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rms_norm(np.array([[3.0, 4.0]]), np.ones(2), eps=0.0).round(6)
+    array([[0.848528, 1.131371]])
+    """
+    x_hat, inv_rms = _rms_normalize(x, eps, batch_invariant)
+    return _keep_for_backward(x_hat * gamma, x_hat, inv_rms)
+
+
+def _rms_norm_vjp(argnums, ans, args, kwargs):
+    x, gamma = args[0], args[1]
+    eps = args[2] if len(args) > 2 else kwargs.get("eps", 1e-6)
+    batch_invariant = args[3] if len(args) > 3 else kwargs.get("batch_invariant", False)
+    kept = _kept(ans)
+    x_hat, inv_rms = kept if kept else _rms_normalize(x, eps, batch_invariant)
+    d = x.shape[-1]
+
+    def vjp(g):
+        # dx = inv_rms * (g_hat - x_hat * mean(g_hat * x_hat)), g_hat = g * gamma
+        g2, x_hat2 = g.reshape(-1, d), x_hat.reshape(-1, d)
+        g_x_hat = g2 * x_hat2  # (M, D)
+        grads = {1: g_x_hat.sum(axis=0) if 1 in argnums else None}
+        if 0 in argnums:
+            mean_g_hat_x_hat = (g_x_hat @ gamma) * gamma.dtype.type(1.0 / d)  # (M,)
+            dx = g2 * gamma
+            dx -= onp.multiply(x_hat2, mean_g_hat_x_hat[:, None], out=g_x_hat)
+            dx *= inv_rms.reshape(-1, 1)
+            grads[0] = dx.reshape(x.shape)
+        return tuple(grads[i] for i in argnums)
+
+    return vjp
+
+
+defvjp_argnums(rms_norm, _rms_norm_vjp)
+
+
+@primitive
+def swiglu(gate, up):
+    """SwiGLU(a, b) = Swish(a) * b = a sigmoid(a) * b, the gated unit of Shazeer (2020).
+
+    ``gate`` = x W and ``up`` = x V of the feed-forward layer (Llama's
+    gate_proj and up_proj), same shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> swiglu(np.array([0.0, 1.0]), np.array([5.0, 2.0])).round(6)
+    array([0.      , 1.462117])
+    """
+    s = _special.expit(gate)
+    return _keep_for_backward(gate * s * up, s)
+
+
+def _swiglu_vjp(argnums, ans, args, kwargs):
+    gate, up = args
+    kept = _kept(ans)
+    s = kept[0] if kept else _special.expit(gate)
+
+    def vjp(g):
+        # d/da = b (s + a s (1 - s)), d/db = a s
+        grads = {0: None, 1: None}
+        if 0 in argnums:
+            grads[0] = g * up * (s + gate * s * (1 - s))
+        if 1 in argnums:
+            grads[1] = g * gate * s
+        return tuple(grads[i] for i in argnums)
+
+    return vjp
+
+
+defvjp_argnums(swiglu, _swiglu_vjp)
+
+
 def log_softmax(logits):
     """log softmax over the last axis, computed stably (plain numpy, for inference and the loss)."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
@@ -396,6 +483,8 @@ defvjp(rotary, _rotary_vjp)
 def affine(x, W, b, batch_invariant=False):
     """x W + b over the last axis of x: (..., D_in) -> (..., D_out), as one 2-D matrix product.
 
+    ``b`` None: no bias (the projections of Llama-family checkpoints have none).
+
     With ``batch_invariant``, one product per sample (the first axis of x),
     always of the same shape: a sample's result then never depends on the
     other samples (see the module docstring).
@@ -410,7 +499,8 @@ def affine(x, W, b, batch_invariant=False):
         y = x.reshape(x.shape[0] if x.ndim > 1 else 1, -1, W.shape[0]) @ W
     else:
         y = x.reshape(-1, W.shape[0]) @ W
-    y += b
+    if b is not None:
+        y += b
     return y.reshape(x.shape[:-1] + (W.shape[1],))
 
 

@@ -76,8 +76,9 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
     norm_first : bool, default=True
         Pre-LN (``x + f(LN(x))``, stable without warm-up) if True; the
         paper's post-LN (``LN(x + f(x))``) if False.
-    activation : {"gelu", "relu"}, default="gelu"
-        Activation of the feed-forward layers.
+    activation : {"gelu", "relu", "swiglu"}, default="gelu"
+        Activation of the feed-forward layers; "swiglu" is the gated layer
+        of Llama, (Swish(x W) * x V) W_2, with ``d_ff`` the width of W and V.
     max_len : int, default=512
         Longest sequence accepted. Sequences given as lists or strings are
         cut to their first ``max_len`` tokens; arrays with more columns

@@ -236,7 +236,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     @classmethod
     def from_pretrained(cls, path, **params):
-        """A language model holding a GPT-2 checkpoint from a local directory.
+        """A language model holding a GPT-2, Llama, Qwen2 or Mistral checkpoint from a local directory.
 
         See :mod:`sktransformer.pretrained`: ``path`` holds ``config.json``,
         ``model.safetensors`` and ``tokenizer.json``; text is split and
@@ -479,7 +479,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         fitted here reads its ``<bos>`` then the prompt, as in training. A
         checkpoint (:meth:`from_pretrained`) reads the prompt as its tokenizer
         encodes it, ``tokenizer(text)`` with the tokenizer's own special
-        tokens (GPT-2 adds none), so greedy output (``temperature=0``) is
+        tokens (GPT-2 adds none, Llama puts ``<s>`` first), so greedy output (``temperature=0``) is
         transformers' ``model.generate(**tokenizer(text), do_sample=False)``
         token for token; an empty prompt, which transformers cannot take as
         input ids, starts from the beginning-of-text token, as its
@@ -505,7 +505,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             False recomputes the whole context at every step.
         bos : "auto", True or False, default="auto"
             Whether the beginning-of-sequence token (a checkpoint's
-            end-of-text token, ``<|endoftext|>`` for GPT-2) is read before the
+            ``bos_token_id``, ``<s>`` for Llama; else its end-of-text token,
+            ``<|endoftext|>`` for GPT-2) is read before the
             prompt. "auto": for a model fitted here, yes; for a checkpoint,
             only before an empty prompt (otherwise the prompt is what
             ``tokenizer(text)`` gives). True: ``<bos>`` then the prompt's

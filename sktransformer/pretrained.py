@@ -1,4 +1,4 @@
-"""Checkpoints of other libraries: BERT-family encoders and GPT-2, read from a local directory.
+"""Checkpoints of other libraries: BERT-family encoders, GPT-2 and Llama-family decoders, read locally.
 
 A checkpoint is a directory in the Hugging Face layout, read from disk only
 (never the network):
@@ -10,12 +10,18 @@ A checkpoint is a directory in the Hugging Face layout, read from disk only
 
 Supported ``model_type``: ``"bert"`` (BERT, MiniLM and other BERT-shaped
 models with absolute positions) and ``"distilbert"`` into
-:class:`~sktransformer.TransformerEncoder`; ``"gpt2"`` into
+:class:`~sktransformer.TransformerEncoder`; ``"gpt2"``, ``"llama"``,
+``"qwen2"`` and ``"mistral"`` into
 :class:`~sktransformer.TransformerLanguageModel`. The weights go into the
 package's own network, with the options of :class:`~sktransformer._model.ModelConfig`
 that these checkpoints need (layer-norm epsilon, exact GELU, segment
 embeddings, embedding layer norm, no sqrt(d_model) embedding scale, tied
-output embeddings); there is no second model.
+output embeddings; for the Llama family RMSNorm, SwiGLU, rotary positions
+with the checkpoint's base, grouped-query attention); there is no second
+model. Options the network does not model (rotary scaling, a sliding window
+shorter than ``max_len``, biases Llama's config switches on, ...) are
+refused with a ``ValueError`` naming them (see
+:mod:`sktransformer._checkpoints.llama`).
 
 Weights stored as float16, bfloat16 or float64 are cast to float32; integer
 and 8-bit (quantized) weights are refused. The three files must agree: a
@@ -244,17 +250,19 @@ class CheckpointVocabulary(Vocabulary):
     """A generative checkpoint's vocabulary: id = tokenizer id + ``N_RESERVED``, as in :class:`Vocabulary`.
 
     Ids 0 and 1 (padding and unknown) are never read, so output column ``k``
-    is the tokenizer's token ``k``; the end-of-text token both begins and
-    ends every document that is scored ("bos" and "eos" name it). There is
-    one output per tokenizer id (embedding rows past them, padding, are not
-    outputs). A prompt to continue is read as the tokenizer reads a text
-    (:meth:`encode_text`), with no end-of-text token put before it.
+    is the tokenizer's token ``k``; every document that is scored begins with
+    the beginning-of-text token ``start_id`` ("bos": Llama's ``<s>``; by
+    default the end-of-text token, as in GPT-2) and ends with the end-of-text
+    token ``end_id`` ("eos"). There is one output per tokenizer id (embedding
+    rows past them, padding, are not outputs). A prompt to continue is read
+    as the tokenizer reads a text (:meth:`encode_text`).
     """
 
-    def __init__(self, tokenizer, end_id):
+    def __init__(self, tokenizer, end_id, start_id=None):
         end = end_id + N_RESERVED
+        start = end if start_id is None else start_id + N_RESERVED
         super().__init__({t: i + N_RESERVED for t, i in tokenizer.vocabulary.items()},
-                         aliases={"eos": end, "bos": end})
+                         aliases={"eos": end, "bos": start})
         self.tokenizer = tokenizer
 
     def encode_text(self, text):
@@ -262,7 +270,7 @@ class CheckpointVocabulary(Vocabulary):
 
         Special tokens written in the text (``"<|endoftext|>"``) are read as
         such; GPT-2's tokenizer adds none of its own, so an empty text has
-        no ids.
+        no ids; Llama's puts ``<s>`` first.
         """
         return [i + N_RESERVED for i in self.tokenizer.backend.encode(text).ids]
 
@@ -274,28 +282,48 @@ class CheckpointVocabulary(Vocabulary):
 # --------------------------------------------------------------- checkpoint
 
 
-def _estimator_params(arch, params, estimator):
-    """The estimator's hyperparameters: the checkpoint's architecture, the caller's training settings."""
+def _estimator_params(arch, params, estimator, positional_encoding="learned"):
+    """The estimator's hyperparameters: the checkpoint's architecture, the caller's training settings.
+
+    ``max_len`` defaults to the checkpoint's positions, or its sliding window
+    where that is shorter (Mistral): our attention sees the whole context,
+    which is the checkpoint's attention only while the context fits the
+    window, so a longer ``max_len`` is refused.
+    """
     fixed = sorted(set(params) & set(_ARCHITECTURE))
     if fixed:
         raise ValueError(f"{estimator}.from_pretrained: {', '.join(fixed)} come(s) from the checkpoint "
                          "and cannot be set.")
-    max_len = params.pop("max_len", arch["n_positions"])
+    window = arch.get("window")
+    max_len = params.pop("max_len", min(arch["n_positions"], window or arch["n_positions"]))
     if max_len > arch["n_positions"]:
+        kind = "learned positions" if positional_encoding == "learned" else (
+            f"positions ({arch['keys']['n_positions']} in config.json)")
         raise ValueError(f"max_len={max_len} is longer than the checkpoint's {arch['n_positions']} "
-                         "learned positions.")
+                         f"{kind}.")
+    if window is not None and max_len > window:
+        raise ValueError(f"max_len={max_len} is longer than the checkpoint's sliding window "
+                         f"(sliding_window={window} in config.json): its attention then skips keys "
+                         f"further back, which our network does not model; use max_len <= {window}.")
     return dict(params, d_model=arch["d_model"], n_heads=arch["n_heads"], n_layers=arch["n_layers"],
-                d_ff=arch["d_ff"], positional_encoding="learned", max_len=max_len,
-                activation="relu" if arch["activation"] == "relu" else "gelu")
+                d_ff=arch["d_ff"], positional_encoding=positional_encoding, max_len=max_len,
+                activation=arch["activation"] if arch["activation"] in ("relu", "swiglu") else "gelu")
 
 
 def _model_config(arch, estimator, **options):
-    """Our network's configuration for a checkpoint's sizes; ``options`` are the family's own."""
-    return ModelConfig(input_kind="tokens", d_model=arch["d_model"], n_heads=arch["n_heads"],
-                       n_layers=arch["n_layers"], d_ff=arch["d_ff"], dropout=float(estimator.dropout),
-                       positional_encoding="learned", activation=arch["activation"],
-                       max_len=arch["n_positions"], layer_norm_eps=arch["eps"], scale_embedding=False,
-                       **options)
+    """Our network's configuration for a checkpoint's sizes; ``options`` are the family's own.
+
+    Learned positions: ``max_len`` is the table's length; rotary ones: the
+    estimator's ``max_len`` (the context read, within any sliding window).
+    """
+    settings = dict(input_kind="tokens", d_model=arch["d_model"], n_heads=arch["n_heads"],
+                    n_layers=arch["n_layers"], d_ff=arch["d_ff"], dropout=float(estimator.dropout),
+                    positional_encoding="learned", activation=arch["activation"],
+                    max_len=arch["n_positions"], layer_norm_eps=arch["eps"], scale_embedding=False)
+    settings.update(options)
+    if settings["positional_encoding"] == "rotary":
+        settings["max_len"] = estimator.max_len
+    return ModelConfig(**settings)
 
 
 def load_encoder(cls, path, params):
@@ -386,15 +414,27 @@ def _end_id(config, tokenizer):
     if end_id is None:
         raise ValueError("Checkpoint names no end-of-text token (eos_token_id in config.json, or "
                          "<|endoftext|> in tokenizer.json).")
+    return _token_id("eos_token_id", end_id, tokenizer, "end-of-text")
+
+
+def _start_id(arch, tokenizer):
+    """The tokenizer id of the beginning-of-text token a family names (Llama's bos_token_id), or None."""
+    start_id = arch.get("bos_id")
+    return None if start_id is None else _token_id("bos_token_id", start_id, tokenizer,
+                                                   "beginning-of-text")
+
+
+def _token_id(key, value, tokenizer, what):
+    """``value`` of config.json's ``key``, refused unless it is an id of the tokenizer."""
     n_ids = n_token_ids(tokenizer)
-    if isinstance(end_id, bool) or not isinstance(end_id, numbers.Integral) or not 0 <= end_id < n_ids:
-        raise ValueError(f"config.json has eos_token_id={end_id!r}, which is not an id of "
-                         f"tokenizer.json (0..{n_ids - 1}); set it to the end-of-text token's id.")
-    return int(end_id)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < n_ids:
+        raise ValueError(f"config.json has {key}={value!r}, which is not an id of "
+                         f"tokenizer.json (0..{n_ids - 1}); set it to the {what} token's id.")
+    return int(value)
 
 
 def load_language_model(cls, path, params):
-    """A fitted ``cls`` (TransformerLanguageModel) holding a GPT-2 checkpoint.
+    """A fitted ``cls`` (TransformerLanguageModel) holding a GPT-2 or Llama-family checkpoint.
 
     Parameters, return value and errors are those of :func:`load_encoder`.
     """
@@ -406,9 +446,11 @@ def load_language_model(cls, path, params):
     if "analyzer" in params:
         raise ValueError(f"{cls.__name__}.from_pretrained: the analyzer is the checkpoint's tokenizer.")
     options = family.options(arch)
-    estimator = cls(**_estimator_params(arch, params, cls.__name__), norm_first=options["norm_first"],
-                    analyzer=tokenizer)
-    estimator._codec = CheckpointVocabulary(tokenizer, _end_id(config, tokenizer))
+    estimator = cls(**_estimator_params(arch, params, cls.__name__,
+                                        options.get("positional_encoding", "learned")),
+                    norm_first=options["norm_first"], analyzer=tokenizer)
+    estimator._codec = CheckpointVocabulary(tokenizer, _end_id(config, tokenizer),
+                                            _start_id(arch, tokenizer))
     model_config = _model_config(arch, estimator, input_size=arch["tokens"] + N_RESERVED,
                                  n_outputs=arch["tokens"], **options)
     estimator._initialize(model_config, family.params(arch, tensors), make_rng(estimator.random_state))

@@ -3,10 +3,14 @@
 Every output is compared with ``np.array_equal`` (no tolerance) across row
 permutations, subsets, inference chunk sizes and concurrent threads, for
 every estimator (the regressor with ALiBi positions, the sequence
-classifier with learned positions and [CLS] pooling).
+classifier with learned positions and [CLS] pooling) and a loaded
+Llama-family checkpoint (RMSNorm, SwiGLU, grouped-query attention).
 """
 
 import inspect
+import json
+import pathlib
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -45,7 +49,43 @@ def _rows(n=30):
     return X, (X[:, 0] > 0).astype(int)
 
 
-def _fitted():
+LLAMA_TOKENIZER = pathlib.Path(__file__).parent / "fixtures" / "pretrained" / "llama" / "tokenizer.json"
+LLAMA_TEXTS = ["the cat sat on the mat", "a dog", "Hello world, this is a tiny model.", "x", "",
+               "the quick brown fox jumps over the lazy dog", "numbers like 42", "cats and dogs"] * 2
+
+
+def _random_llama(directory, d_model=128, n_heads=4, n_kv_heads=2, d_ff=256, n_layers=2):
+    """A Llama checkpoint with random weights, as wide as the language model above (see ``LM``)."""
+    from safetensors.numpy import save_file
+
+    vocab = len(json.loads(LLAMA_TOKENIZER.read_text())["model"]["vocab"])
+    rng = np.random.default_rng(5)
+    kv = n_kv_heads * d_model // n_heads
+    shapes = {"model.embed_tokens.weight": (vocab, d_model), "model.norm.weight": (d_model,),
+              "lm_head.weight": (vocab, d_model)}
+    for i in range(n_layers):
+        p = f"model.layers.{i}."
+        shapes.update({p + "input_layernorm.weight": (d_model,),
+                       p + "post_attention_layernorm.weight": (d_model,),
+                       p + "self_attn.q_proj.weight": (d_model, d_model),
+                       p + "self_attn.k_proj.weight": (kv, d_model),
+                       p + "self_attn.v_proj.weight": (kv, d_model),
+                       p + "self_attn.o_proj.weight": (d_model, d_model),
+                       p + "mlp.gate_proj.weight": (d_ff, d_model), p + "mlp.up_proj.weight": (d_ff, d_model),
+                       p + "mlp.down_proj.weight": (d_model, d_ff)})
+    save_file({name: (1 + 0.1 * rng.normal(size=shape) if name.endswith("norm.weight") else
+                      rng.normal(size=shape) / np.sqrt(shape[-1])).astype(np.float32)
+               for name, shape in shapes.items()}, str(directory / "model.safetensors"))
+    (directory / "config.json").write_text(json.dumps({
+        "model_type": "llama", "hidden_size": d_model, "intermediate_size": d_ff,
+        "num_hidden_layers": n_layers, "num_attention_heads": n_heads,
+        "num_key_value_heads": n_kv_heads, "max_position_embeddings": 64, "vocab_size": vocab,
+        "rms_norm_eps": 1e-5, "bos_token_id": 1, "eos_token_id": 2, "tie_word_embeddings": False}))
+    shutil.copy(LLAMA_TOKENIZER, directory / "tokenizer.json")
+    return directory
+
+
+def _fitted(llama_directory):
     """(name, fitted estimator, X, {method name: callable(X) -> array}) for every estimator kind."""
     X, y = _rows()
     ids = np.random.default_rng(1).integers(1, 9, size=(30, 12))
@@ -61,6 +101,7 @@ def _fitted():
         ids, ids.sum(axis=1) * 1.0)
     lm = TransformerLanguageModel(**LM).fit(WORDS)
     s2s = TransformerSeq2Seq(analyzer="char", **SMALL).fit(WORDS, [w[::-1] for w in WORDS])
+    llama = TransformerLanguageModel.from_pretrained(llama_directory)
     first_layer = lambda est: lambda X: est.attention_weights(X)[0][0]  # noqa: E731
     return [
         ("classifier", X, {"predict_proba": clf.predict_proba, "attention": first_layer(clf)}),
@@ -81,6 +122,10 @@ def _fitted():
         ("seq2seq", WORDS, {"log_proba": s2s.predict_log_proba_of_output,
                             "predict": lambda X: np.array(s2s.predict(X), dtype=str),
                             "attention": first_layer(s2s)}),
+        ("llama language model", LLAMA_TEXTS, {
+            "predict_proba": lambda X: np.concatenate([p.ravel() for p in llama.predict_proba(X)]),
+            "log_likelihood": lambda X: llama._log_likelihoods(X)[0],
+            "attention": first_layer(llama)}),
     ]
 
 
@@ -122,19 +167,24 @@ def _per_sample(method, X, index):
 
 
 @pytest.fixture(scope="module")
-def fitted():
+def llama_directory(tmp_path_factory):
+    return _random_llama(tmp_path_factory.mktemp("llama"))
+
+
+@pytest.fixture(scope="module")
+def fitted(llama_directory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_base, "map_samples", _capturing_map_samples)
-        yield _fitted()
+        yield _fitted(llama_directory)
 
 
-@pytest.mark.parametrize("case", range(7))
+@pytest.mark.parametrize("case", range(8))
 def test_outputs_do_not_depend_on_the_rest_of_the_batch(fitted, case, monkeypatch):
     name, X, methods = fitted[case]
     n = len(X)
     perm = np.random.default_rng(2).permutation(n)
     for method_name, method in methods.items():
-        if method_name == "predict_proba" and name == "language model":
+        if method_name == "predict_proba" and name.endswith("language model"):
             continue  # ragged per-sequence arrays: compared sample by sample below
         full = method(X)
         assert np.array_equal(_per_sample(method, X, perm), full[perm]), (name, method_name)
@@ -157,6 +207,16 @@ def test_language_model_probabilities_alone_and_in_a_batch(fitted):
     batch = est.predict_proba(X[::-1])[::-1]
     for i in range(len(X)):
         assert np.array_equal(est.predict_proba([X[i]])[0], batch[i]), i
+
+
+def test_llama_probabilities_and_scores_alone_and_in_a_batch(llama_directory):
+    llama = TransformerLanguageModel.from_pretrained(llama_directory)
+    batch = llama.predict_proba(LLAMA_TEXTS[::-1])[::-1]
+    for i, text in enumerate(LLAMA_TEXTS):
+        assert np.array_equal(llama.predict_proba([text])[0], batch[i]), i
+    scores = llama._log_likelihoods(LLAMA_TEXTS)[0]
+    alone = [llama._log_likelihoods([text])[0][0] for text in LLAMA_TEXTS]
+    assert np.array_equal(scores, alone)
 
 
 def test_threads_agree_with_the_serial_call_bitwise(fitted):
@@ -244,14 +304,26 @@ def test_each_sequence_runs_at_its_own_rounded_length_whatever_its_batch(monkeyp
 
 # every primitive whose result depends on batch_invariant, as the modules that call it see it
 _FLAGGED = [(_layers, "affine"), (_layers, "layer_norm"), (_layers, "scaled_dot_product_attention"),
-            (_layers, "attention_weights"), (_model, "affine")]
+            (_layers, "attention_weights"), (_model, "affine"), (_layers, "rms_norm")]
 
 
-def test_inference_passes_batch_invariant_to_every_product_and_training_does_not(monkeypatch):
+def _llama_calls(directory):
+    """(label, call) for fit and the inference methods of a loaded Llama-family checkpoint."""
+    lm = TransformerLanguageModel.from_pretrained(directory, max_iter=1)
+    texts = LLAMA_TEXTS[:4]
+    return [("llama.fit", lambda: lm.fit(texts)),
+            ("llama.predict_proba", lambda: lm.predict_proba(texts)),
+            ("llama.score", lambda: lm.score(texts)),
+            ("llama.generate", lambda: lm.generate("the cat", max_new_tokens=3, temperature=0)),
+            ("llama.attention_weights", lambda: lm.attention_weights(texts))]
+
+
+def test_inference_passes_batch_invariant_to_every_product_and_training_does_not(monkeypatch,
+                                                                                  llama_directory):
     """Every product inside ``map_samples`` (every inference call, validation scores) gets
     ``batch_invariant=True`` as an argument; training steps and generation get False."""
     inside = [False]
-    seen = {}
+    seen, spied = {}, set()
     map_samples = _base.map_samples
 
     def mapping(*args, **kwargs):
@@ -269,6 +341,7 @@ def test_inference_passes_batch_invariant_to_every_product_and_training_does_not
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             seen.setdefault((label[0], inside[0]), set()).add(bound.arguments["batch_invariant"])
+            spied.add((label[0], name))
             return original(*args, **kwargs)
 
         monkeypatch.setattr(module, name, spy)
@@ -277,11 +350,13 @@ def test_inference_passes_batch_invariant_to_every_product_and_training_does_not
     for module, name in _FLAGGED:
         spy_on(module, name)
     label = [None]
-    for label[0], call in _every_call():
+    every_call = _every_call() + _llama_calls(llama_directory)
+    for label[0], call in every_call:
         call()
     assert not hasattr(_primitives, "per_sample_products")  # no thread-local switch left
     for (call, in_map_samples), flags in seen.items():
         assert flags == {in_map_samples}, (call, in_map_samples, flags)
     assert {call for call, in_map in seen if in_map} >= {
-        call for call, _ in _every_call() if not call.endswith(("fit", "generate", "generate_uncached"))}
+        call for call, _ in every_call if not call.endswith(("fit", "generate", "generate_uncached"))}
+    assert ("llama.predict_proba", "rms_norm") in spied
     assert any(call.startswith("language_model.generate") for call, _ in seen)

@@ -59,6 +59,7 @@ def test_default_config_is_unchanged():
     config = ModelConfig("tokens", 10)
     assert (config.layer_norm_eps, config.scale_embedding, config.n_token_types,
             config.embedding_norm, config.tie_embeddings) == (1e-5, True, 0, False, False)
+    assert (config.norm_kind, config.n_kv_heads, config.rope_theta) == ("layer", None, 10000.0)
 
 
 def test_tied_embeddings_option_equals_a_head_holding_the_table():
@@ -512,9 +513,11 @@ def test_loaded_models_save_and_load_safely(tmp_path):
     enc = TransformerEncoder.from_pretrained(FIXTURES / "bert")
     clf = TransformerClassifier(encoder=enc, max_iter=1, random_state=0).fit(["a cat", "a dog"], [0, 1])
     lm = TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2")
+    llama = TransformerLanguageModel.from_pretrained(FIXTURES / "llama")
     for model, check in ((enc, lambda m: m.transform(["a dog"])),
                          (clf, lambda m: m.predict_proba(["a dog"])),
-                         (lm, lambda m: m.generate("a dog ran in", 5, temperature=0))):
+                         (lm, lambda m: m.generate("a dog ran in", 5, temperature=0)),
+                         (llama, lambda m: m.predict_proba(["a dog ran in"])[0])):
         sktransformer.save(model, tmp_path / "model.skops")
         again = sktransformer.load(tmp_path / "model.skops")
         np.testing.assert_array_equal(np.asarray(check(again)), np.asarray(check(model)))
@@ -967,3 +970,230 @@ def test_unreadable_config_or_tokenizer_files_are_named(tmp_path, config_text, t
         (directory / "config.json").write_text(config_text)
     with pytest.raises(ValueError, match=match):
         TransformerEncoder.from_pretrained(directory)
+
+
+# ------------------------------------------------------------ Llama-family decoders
+
+LLAMA_FAMILY = ["llama", "qwen2", "mistral"]
+
+
+def llama_generations(name):
+    """transformers' greedy ``model.generate(**tokenizer(prompt))`` of a Llama-family fixture."""
+    return json.loads((FIXTURES / name / "reference_generate.json").read_text(encoding="utf-8"))
+
+
+def start_and_tokens(lm, meta, text):
+    """Model ids of [bos] + the text's tokens, as score and predict_proba read a text."""
+    return np.array([[meta["bos_id"]] + lm.analyzer.backend.encode(
+        text, add_special_tokens=False).ids]) + 2
+
+
+@pytest.mark.parametrize("name", LLAMA_FAMILY)
+def test_llama_family_logits_match_transformers(name):
+    ref, meta = reference(name)
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / name)
+    for i, prompt in enumerate(meta["prompts"]):
+        logits = decode(lm.params_, lm.config_, start_and_tokens(lm, meta, prompt))[0]
+        assert np.abs(logits - ref[f"logits_{i}"]).max() <= TOLERANCE, prompt
+        # predict_proba row j: the next token after the prompt's tokens 0..j
+        proba = np.exp(log_softmax(ref[f"logits_{i}"].astype(np.float64)))[1:]
+        assert lm.predict_proba([prompt])[0].shape == proba.shape
+        assert np.abs(lm.predict_proba([prompt])[0] - proba).max(initial=0) <= TOLERANCE, prompt
+    # a right-padded batch, as tokenizer(texts) gives it (Llama's <s> first): the real positions
+    mask = ref["mask"].astype(bool)
+    logits = decode(lm.params_, lm.config_, ref["ids"] + 2, mask) * mask[:, :, None]
+    assert np.abs(logits - ref["batch_logits"]).max() <= TOLERANCE
+
+
+@pytest.mark.parametrize("name, record", [
+    (name, record) for name in LLAMA_FAMILY for record in llama_generations(name)["records"]],
+    ids=lambda value: value if isinstance(value, str) else repr(value["prompt"]))
+def test_llama_family_greedy_generation_equals_transformers_generate(name, record):
+    meta = llama_generations(name)
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / name)
+    tokenizer = lm.analyzer.backend
+    prompt, new_ids, n = record["prompt"], record["generated_ids"], meta["max_new_tokens"]
+    eos = meta["eos_id"]
+    # the prompt is read as tokenizer(text) reads it: Llama's and Mistral's tokenizers put <s> first
+    assert lm._codec.encode_text(prompt) == [i + 2 for i in record["tokenizer_ids"]]
+    expected = new_ids[: new_ids.index(eos)] if eos in new_ids else new_ids
+    for use_cache in (True, False):
+        assert lm.generate(prompt, n, temperature=0, use_cache=use_cache) == record["text"]
+        tokens = [tokenizer.id_to_token(i) for i in record["tokenizer_ids"]]
+        generated = lm.generate(tokens, n, temperature=0, use_cache=use_cache)
+        assert [tokenizer.token_to_id(t) for t in generated] == expected
+
+
+@pytest.mark.parametrize("name", LLAMA_FAMILY)
+def test_llama_family_cache_keeps_the_key_value_heads_only(name):
+    from sktransformer._model import new_cache
+
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / name)
+    config, n_kv_heads = lm.config_, json.loads((FIXTURES / name / "config.json").read_text())[
+        "num_key_value_heads"]
+    assert config.n_kv_heads == n_kv_heads < config.n_heads
+    ids = np.array([[3, 4, 5, 6, 7]])
+    cache = new_cache(config)
+    full = decode(lm.params_, config, ids)
+    first = decode(lm.params_, config, ids[:, :3], cache=cache)
+    assert cache[0]["self"]["K"].shape == (1, n_kv_heads, 3, config.d_model // config.n_heads)
+    step = decode(lm.params_, config, ids[:, 3:4], cache=cache, offset=3)
+    last = decode(lm.params_, config, ids[:, 4:], cache=cache, offset=4)
+    assert cache[1]["self"]["V"].shape == (1, n_kv_heads, 5, config.d_model // config.n_heads)
+    np.testing.assert_allclose(np.concatenate([first, step, last], axis=1), full, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", LLAMA_FAMILY)
+def test_llama_family_score_and_perplexity_match_transformers(name):
+    ref, meta = reference(name)
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / name)
+    for i, prompt in enumerate(meta["prompts"]):
+        # [bos] + tokens predicts tokens + [eos], each from the logits of the position before
+        targets = list(start_and_tokens(lm, meta, prompt)[0, 1:] - 2) + [meta["eos_id"]]
+        log_p = log_softmax(ref[f"logits_{i}"].astype(np.float64))
+        expected = log_p[np.arange(len(targets)), targets].mean()
+        assert abs(lm.score([prompt]) - expected) <= TOLERANCE, prompt
+        assert np.isclose(lm.perplexity([prompt]), np.exp(-lm.score([prompt])))
+
+
+@pytest.mark.parametrize("name", LLAMA_FAMILY)
+def test_llama_family_fine_tunes_through_the_estimator(name):
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / name, max_iter=5, learning_rate_init=1e-2,
+                                                  random_state=0)
+    text = ["the cat sat on the mat in the park"] * 4
+    before, table = lm.score(text), lm.params_["embed"]["W"].copy()
+    lm.fit(text)
+    assert lm.n_iter_ == 5 and lm.score(text) > before + 0.5
+    assert not np.array_equal(lm.params_["embed"]["W"], table)
+    # the architecture is kept: no biases where the checkpoint has none, key/value heads as loaded
+    attn = lm.params_["decoder"]["blocks"][0]["attn"]
+    assert ("b" in attn["qkv"]) == (name == "qwen2") and "b" not in attn["out"]
+    assert set(lm.params_["decoder"]["blocks"][0]["ff"]) == {"gate", "up", "down"}
+    assert ("head" in lm.params_) == (name != "qwen2")  # qwen2's output is tied
+    assert isinstance(lm.generate("the cat", max_new_tokens=3, temperature=0.8, random_state=0), str)
+    again = pickle.loads(pickle.dumps(lm))
+    assert again.generate("the cat", 6, temperature=0) == lm.generate("the cat", 6, temperature=0)
+
+
+def test_llama_estimator_parameters_describe_the_checkpoint():
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / "llama")
+    assert (lm.positional_encoding, lm.activation, lm.max_len, lm.norm_first) == (
+        "rotary", "swiglu", 64, True)
+    copy = clone(lm)  # a fresh fit of the clone trains a network of the same sizes from scratch
+    copy.set_params(max_iter=1, warm_start=False).fit(["the cat sat", "a dog ran"])
+    assert set(copy.params_["decoder"]["blocks"][0]["ff"]) == {"gate", "up", "down"}
+
+
+@pytest.mark.parametrize("layout", [
+    {"rope_theta": 500.0},  # transformers 4: top level
+    {"rope_theta": 500.0, "rope_scaling": None},
+    {"rope_scaling": {"type": "default", "rope_theta": 500.0}},
+    {"rope_parameters": {"rope_type": "default", "rope_theta": 500.0}},  # transformers 5
+])
+def test_rope_theta_is_read_from_either_config_layout(layout, tmp_path):
+    def edit(config):
+        config = {k: v for k, v in config.items() if k not in ("rope_parameters", "rope_theta")}
+        return {**config, **layout}
+
+    original = outputs_of(TransformerLanguageModel.from_pretrained(FIXTURES / "llama"))
+    loaded = TransformerLanguageModel.from_pretrained(_edited_copy(tmp_path, "llama", edit))
+    assert loaded.config_.rope_theta == 500.0
+    np.testing.assert_array_equal(outputs_of(loaded), original)
+    # the default base (10000) is another network: the fixture's 500 is read, not assumed
+    other = TransformerLanguageModel.from_pretrained(_edited_copy(
+        tmp_path / "default", "llama",
+        lambda c: {**edit(c), "rope_parameters": None, "rope_scaling": None, "rope_theta": 10000.0}))
+    assert np.abs(outputs_of(other) - original).max() > 1e-3
+
+
+def outputs_of(lm):
+    return np.concatenate([p.ravel() for p in lm.predict_proba(["the cat sat on the mat", "a dog"])])
+
+
+@pytest.mark.parametrize("name, change, message", [
+    ("llama", {"rope_parameters": {"rope_type": "linear", "factor": 2.0, "rope_theta": 500.0}},
+     'rope_parameters.rope_type="linear".*scaled variants'),
+    ("llama", {"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}, 'rope_scaling.rope_type="llama3"'),
+    ("mistral", {"rope_scaling": {"type": "dynamic", "factor": 2.0}}, 'rope_scaling.rope_type="dynamic"'),
+    ("qwen2", {"rope_parameters": {"rope_type": "yarn", "factor": 4.0}}, 'rope_type="yarn"'),
+    ("llama", {"rope_parameters": {"full_attention": {"rope_type": "default"}}},
+     "rope_parameters=.*one per layer type"),
+    ("llama", {"partial_rotary_factor": 0.5}, "partial_rotary_factor=0.5"),
+    ("llama", {"attention_bias": True}, "llama option attention_bias=true.*biases"),
+    ("llama", {"mlp_bias": True}, "llama option mlp_bias=true.*biases"),
+    ("llama", {"head_dim": 16}, "head_dim=16.*= 8"),
+    ("mistral", {"head_dim": 4}, "mistral option head_dim=4"),
+    ("mistral", {"hidden_act": "gelu"}, 'mistral option hidden_act="gelu".*silu'),
+    ("qwen2", {"hidden_act": "relu"}, 'hidden_act="relu"'),
+    ("qwen2", {"num_key_value_heads": 3}, "num_key_value_heads=3.*divide"),
+    ("llama", {"rms_norm_eps": 0}, "rms_norm_eps=0"),
+    ("llama", {"rope_theta": -1.0, "rope_parameters": None}, "rope_theta=-1.0"),
+    ("llama", {"tie_word_embeddings": "yes"}, "tie_word_embeddings='yes'"),
+    ("llama", {"bos_token_id": 500}, r"bos_token_id=500.*0\.\.152"),
+])
+def test_llama_family_options_the_network_lacks_are_refused_by_name(name, change, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        TransformerLanguageModel.from_pretrained(_edited_copy(tmp_path, name, lambda c: {**c, **change}))
+
+
+def test_llama_family_options_switched_off_load_the_same_network(tmp_path):
+    off = {"attention_bias": False, "mlp_bias": False, "head_dim": 8, "partial_rotary_factor": 1.0,
+           "hidden_act": "silu", "pretraining_tp": 1}
+    loaded = TransformerLanguageModel.from_pretrained(_edited_copy(tmp_path, "llama",
+                                                                   lambda c: {**c, **off}))
+    np.testing.assert_array_equal(outputs_of(loaded), outputs_of(
+        TransformerLanguageModel.from_pretrained(FIXTURES / "llama")))
+
+
+def test_sliding_window_bounds_max_len():
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / "mistral")
+    assert lm.max_len == lm.config_.max_len == 32  # sliding_window, shorter than the 64 positions
+    assert TransformerLanguageModel.from_pretrained(FIXTURES / "mistral", max_len=16).config_.max_len == 16
+    with pytest.raises(ValueError, match=r"max_len=33 .*sliding_window=32.*max_len <= 32"):
+        TransformerLanguageModel.from_pretrained(FIXTURES / "mistral", max_len=33)
+    with pytest.raises(ValueError, match=r"max_len=65 .*64 positions \(max_position_embeddings"):
+        TransformerLanguageModel.from_pretrained(FIXTURES / "llama", max_len=65)
+
+
+@pytest.mark.parametrize("change, max_len", [
+    ({"use_sliding_window": True, "sliding_window": 16, "max_window_layers": 1, "layer_types": None}, 16),
+    ({"use_sliding_window": True, "sliding_window": 16, "max_window_layers": 28, "layer_types": None}, 64),
+    ({"use_sliding_window": True, "sliding_window": 16,
+      "layer_types": ["full_attention", "sliding_attention"]}, 16),
+    ({"use_sliding_window": False, "sliding_window": 16}, 64),
+    ({"sliding_window": None}, 64),
+])
+def test_qwen2_sliding_window_counts_where_a_layer_uses_it(change, max_len, tmp_path):
+    path = _edited_copy(tmp_path, "qwen2", lambda c: {**c, **change})
+    assert TransformerLanguageModel.from_pretrained(path).max_len == max_len
+    if max_len == 16:
+        with pytest.raises(ValueError, match="sliding_window=16"):
+            TransformerLanguageModel.from_pretrained(path, max_len=17)
+
+
+def test_mistral_without_a_sliding_window_reads_all_its_positions(tmp_path):
+    path = _edited_copy(tmp_path, "mistral", lambda c: {**c, "sliding_window": None})
+    assert TransformerLanguageModel.from_pretrained(path).max_len == 64
+
+
+@pytest.mark.parametrize("name", LLAMA_FAMILY)
+def test_llama_family_checkpoints_that_disagree_are_refused(name, tmp_path):
+    rows = json.loads((FIXTURES / name / "config.json").read_text())["vocab_size"]
+    with pytest.raises(ValueError, match=rf"vocab_size={rows + 10}.*embed_tokens.weight has {rows} rows"):
+        TransformerLanguageModel.from_pretrained(variant(name, tmp_path / "vocab",
+                                                         config={"vocab_size": rows + 10}))
+    stored = json.loads((FIXTURES / name / "config.json").read_text())["num_key_value_heads"]
+    other = 3 - stored  # 1 or 2 key/value heads of width 8
+    with pytest.raises(ValueError, match=rf"k_proj.weight has shape \({8 * stored}, 32\).*"
+                                         rf"\({8 * other}, 32\)"):
+        TransformerLanguageModel.from_pretrained(variant(name, tmp_path / "kv",
+                                                         config={"num_key_value_heads": other}))
+
+
+def test_rms_norm_eps_is_read_from_the_config(tmp_path):
+    lm = TransformerLanguageModel.from_pretrained(_edited_copy(tmp_path, "llama",
+                                                               lambda c: {**c, "rms_norm_eps": 10.0}))
+    assert lm.config_.layer_norm_eps == 10.0 and lm.config_.norm_kind == "rms"
+    original = TransformerLanguageModel.from_pretrained(FIXTURES / "llama")
+    assert original.config_.layer_norm_eps == 1e-5  # the fixture's, not Llama's default 1e-6
+    assert np.abs(outputs_of(lm) - outputs_of(original)).max() > 1e-3

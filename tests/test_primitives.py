@@ -246,3 +246,91 @@ def test_rotary_scores_depend_on_relative_position_only():
     assert score(3, 1) == pytest.approx(score(12, 10))
     assert score(1, 3) == pytest.approx(score(10, 12))
     assert score(3, 1) != pytest.approx(score(1, 3))
+
+
+def test_rotary_base_sets_the_angles():
+    from sktransformer._layers import rotary_tables
+
+    cos, sin = rotary_tables(4, 6, np.float64, offset=1, base=500.0)
+    angle = np.arange(1, 5)[:, None] * 500.0 ** (-np.arange(0, 6, 2) / 6)
+    np.testing.assert_allclose(cos, np.cos(np.concatenate([angle, angle], 1)), rtol=1e-12)
+    np.testing.assert_allclose(sin, np.sin(np.concatenate([angle, angle], 1)), rtol=1e-12)
+
+
+# ------------------------------------------------------- Llama-family pieces
+
+
+@pytest.mark.parametrize("batch_invariant", [False, True])
+def test_rms_norm_gradients_and_formula(batch_invariant):
+    from sktransformer._primitives import rms_norm
+
+    x = rng.normal(size=(2, 3, 8)) * 3
+    gamma = rng.normal(size=8)
+    check_grads(lambda v, g: rms_norm(v, g, 1e-5, batch_invariant), modes=["rev"], order=1)(x, gamma)
+    expected = gamma * x / np.sqrt((x**2).mean(-1, keepdims=True) + 1e-5)  # Zhang & Sennrich (2019)
+    np.testing.assert_allclose(rms_norm(x, gamma, 1e-5, batch_invariant), expected, rtol=1e-12)
+    y = rms_norm(x, np.ones(8), 0.0)
+    np.testing.assert_allclose((y**2).mean(-1), 1, rtol=1e-12)  # unit root mean square, not centred
+    assert np.abs(y.mean(-1)).max() > 1e-3
+
+
+def test_swiglu_gradients_and_formula():
+    from sktransformer._primitives import swiglu
+
+    gate, up = rng.normal(size=(2, 5, 7)) * 3, rng.normal(size=(2, 5, 7))
+    check_grads(swiglu, modes=["rev"], order=1)(gate, up)
+    expected = gate / (1 + np.exp(-gate)) * up  # Swish_1(a) * b (Shazeer, 2020)
+    np.testing.assert_allclose(swiglu(gate, up), expected, rtol=1e-12)
+
+
+def test_swiglu_feed_forward_gradients_and_formula():
+    from sktransformer._layers import feed_forward
+
+    d, f = 4, 6
+    params = {name: {"W": rng.normal(size=shape)} for name, shape in (
+        ("gate", (d, f)), ("up", (d, f)), ("down", (f, d)))}
+    x = rng.normal(size=(2, 3, d))
+    a, b = x @ params["gate"]["W"], x @ params["up"]["W"]
+    np.testing.assert_allclose(feed_forward(params, x, "swiglu"),
+                               (a / (1 + np.exp(-a)) * b) @ params["down"]["W"], rtol=1e-12)
+    check_grads(lambda p, v: feed_forward(p, v, "swiglu"), modes=["rev"], order=1)(params, x)
+
+
+def test_grouped_query_attention_gradients_and_head_sharing():
+    from sktransformer._layers import causal_bias, grouped_query_heads, multi_head_attention
+
+    n_heads, n_kv_heads, k, d = 4, 2, 3, 12
+    kv = np.arange(2 * 5 * 3, dtype=float).reshape(1, 2, 5, 3)
+    shared = grouped_query_heads(kv, n_heads)  # query heads 0, 1 read key/value head 0; 2, 3 head 1
+    for h in range(n_heads):
+        np.testing.assert_array_equal(shared[:, h], kv[:, h // 2])
+    assert grouped_query_heads(kv, 2) is kv  # as many key/value heads as query heads: no copy
+    params = {"qkv": {"W": rng.normal(size=(d, (n_heads + 2 * n_kv_heads) * k)) / 3},
+              "out": {"W": rng.normal(size=(d, d)) / 3, "b": rng.normal(size=d)}}
+    x = rng.normal(size=(2, 5, d))
+    check_grads(lambda p, v: multi_head_attention(p, v, causal_bias(5), n_heads, n_kv_heads=n_kv_heads),
+                modes=["rev"], order=1)(params, x)
+    # the same as multi-head attention whose key/value projections are copied to every head
+    W = params["qkv"]["W"]
+    Wq, Wk, Wv = W[:, :12], W[:, 12:18], W[:, 18:]
+    copies = [np.repeat(w.reshape(d, n_kv_heads, k), 2, axis=1).reshape(d, -1) for w in (Wk, Wv)]
+    full = {"qkv": {"W": np.concatenate([Wq, *copies], axis=1)}, "out": params["out"]}
+    np.testing.assert_allclose(multi_head_attention(params, x, causal_bias(5), n_heads, n_kv_heads=2),
+                               multi_head_attention(full, x, causal_bias(5), n_heads), rtol=1e-12)
+
+
+def test_rms_norm_and_swiglu_vjps_keep_float32_and_leave_the_gradient_alone():
+    from autograd.core import primitive_vjps
+
+    from sktransformer._primitives import rms_norm, swiglu
+
+    x, gamma = rng.normal(size=(4, 8)).astype(np.float32), rng.normal(size=8).astype(np.float32)
+    b = rng.normal(size=(4, 8)).astype(np.float32)
+    for fn, args, argnums in ((rms_norm, (x, gamma, 1e-6), (0, 1)), (swiglu, (x, b), (0, 1))):
+        out = fn(*args)
+        assert out.dtype == np.float32
+        g = rng.normal(size=out.shape).astype(np.float32)
+        g_before = g.copy()
+        grads = primitive_vjps[fn](argnums, out, args, {})(g)
+        np.testing.assert_array_equal(g, g_before)
+        assert {grad.dtype for grad in grads} == {np.dtype(np.float32)}, fn.__name__

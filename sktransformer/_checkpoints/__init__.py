@@ -10,8 +10,10 @@ from ._common import Family, check_weights, n_token_ids
 from .bert import BERT, DISTILBERT
 from .files import read_checkpoint, read_safetensors
 from .gpt2 import GPT2
+from .llama import LLAMA, MISTRAL, QWEN2
 
-FAMILIES = {"bert": BERT, "distilbert": DISTILBERT, "gpt2": GPT2}
+FAMILIES = {"bert": BERT, "distilbert": DISTILBERT, "gpt2": GPT2, "llama": LLAMA, "qwen2": QWEN2,
+            "mistral": MISTRAL}
 _LOADER = {"encoder": "TransformerEncoder", "decoder": "TransformerLanguageModel"}
 
 

@@ -77,9 +77,12 @@ class Weights:
         """Whether some tensor's name starts with ``prefix`` (after a model prefix)."""
         return any(key.startswith(p + prefix) for key in self.tensors for p in self.prefixes)
 
-    def linear(self, name, n_in, n_out):
-        """A torch ``Linear`` (weight (out, in)) as our {"W": (in, out), "b"}."""
-        return {"W": self(name + ".weight", (n_out, n_in)).T.copy(), "b": self(name + ".bias", (n_out,))}
+    def linear(self, name, n_in, n_out, bias=True):
+        """A torch ``Linear`` (weight (out, in)) as our {"W": (in, out), "b"}; ``bias=False``: no "b"."""
+        layer = {"W": self(name + ".weight", (n_out, n_in)).T.copy()}
+        if bias:
+            layer["b"] = self(name + ".bias", (n_out,))
+        return layer
 
     def conv1d(self, name, n_in, n_out):
         """GPT-2's ``Conv1D``, whose weight is (in, out) already."""
@@ -87,6 +90,10 @@ class Weights:
 
     def norm(self, name, d):
         return {"gamma": self(name + ".weight", (d,)), "beta": self(name + ".bias", (d,))}
+
+    def rms_norm(self, name, d):
+        """An RMSNorm: its scale only."""
+        return {"gamma": self(name + ".weight", (d,))}
 
 
 def as_float(key, tensor):
@@ -107,9 +114,14 @@ def activation(name):
 
 
 def fused_qkv(q, k, v):
-    """Three projections -> one ``W_qkv`` = [W_Q | W_K | W_V] (our head split matches theirs)."""
-    return {"W": np.concatenate([q["W"], k["W"], v["W"]], axis=1),
-            "b": np.concatenate([q["b"], k["b"], v["b"]])}
+    """Three projections -> one ``W_qkv`` = [W_Q | W_K | W_V] (our head split matches theirs).
+
+    Without biases (Llama) the fused layer has none either.
+    """
+    fused = {"W": np.concatenate([q["W"], k["W"], v["W"]], axis=1)}
+    if "b" in q:
+        fused["b"] = np.concatenate([q["b"], k["b"], v["b"]])
+    return fused
 
 
 def size(config, key):
