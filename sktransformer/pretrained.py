@@ -336,7 +336,7 @@ def load_encoder(cls, path, params):
     model_config = _model_config(arch, estimator, input_size=arch["tokens"] + 1, pooling=pooling,
                                  **options)
     rng = make_rng(estimator.random_state)
-    tree = _add_masked_training(family.params(arch, tensors), tokenizer, rng)
+    tree = _add_masked_training(family.params(arch, tensors), tokenizer, rng, family.mask_token)
     if pooling == "pooler":
         tree["pooler"] = _pooler(family, arch, tensors)
     estimator._target_mean = estimator._target_scale = None
@@ -363,15 +363,16 @@ def _pooler(family, arch, tensors):
     return layer
 
 
-def _add_masked_training(tree, tokenizer, rng):
+def _add_masked_training(tree, tokenizer, rng, mask_token="[MASK]"):
     """The tree with the [MASK] embedding row and a new masked-token head (over the other ids).
 
     The [MASK] row comes after the tokenizer's ids (rows past them, padding,
     are dropped before), so it is the last id, as in ``fit``; it starts as
-    the tokenizer's own [MASK] vector where there is one.
+    the vector of the tokenizer's own ``mask_token`` (BERT's "[MASK]",
+    RoBERTa's "<mask>") where there is one.
     """
-    table, mask_token = tree["embed"]["W"], tokenizer.vocabulary.get("[MASK]")
-    extra = table[mask_token] if mask_token is not None else table.mean(axis=0)
+    table, mask_id = tree["embed"]["W"], tokenizer.vocabulary.get(mask_token)
+    extra = table[mask_id] if mask_id is not None else table.mean(axis=0)
     tree["embed"]["W"] = np.concatenate([table, extra[None, :]])
     tree["mlm"] = init_linear(rng, table.shape[1], table.shape[0])
     return tree

@@ -10,8 +10,10 @@ from ._common import Family, check_weights, n_token_ids
 from .bert import BERT, DISTILBERT
 from .files import read_checkpoint, read_safetensors
 from .gpt2 import GPT2
+from .roberta import ROBERTA
 
-FAMILIES = {"bert": BERT, "distilbert": DISTILBERT, "gpt2": GPT2}
+FAMILIES = {"bert": BERT, "distilbert": DISTILBERT, "roberta": ROBERTA, "xlm-roberta": ROBERTA,
+            "gpt2": GPT2}
 _LOADER = {"encoder": "TransformerEncoder", "decoder": "TransformerLanguageModel"}
 
 
