@@ -1,4 +1,4 @@
-"""Checkpoints of other libraries: BERT-family encoders and GPT-2, read from a local directory.
+"""Checkpoints of other libraries: BERT-family and RoBERTa encoders and GPT-2, read from a local directory.
 
 A checkpoint is a directory in the Hugging Face layout, read from disk only
 (never the network):
@@ -9,7 +9,9 @@ A checkpoint is a directory in the Hugging Face layout, read from disk only
 - ``tokenizer.json``: the tokenizer, read with the ``tokenizers`` library.
 
 Supported ``model_type``: ``"bert"`` (BERT, MiniLM and other BERT-shaped
-models with absolute positions) and ``"distilbert"`` into
+models with absolute positions), ``"distilbert"``, ``"roberta"`` and
+``"xlm-roberta"`` (positions from ``pad_token_id + 1``, one token type,
+byte-level BPE or SentencePiece Unigram tokenizers) into
 :class:`~sktransformer.TransformerEncoder`; ``"gpt2"`` into
 :class:`~sktransformer.TransformerLanguageModel`. The weights go into the
 package's own network, with the options of :class:`~sktransformer._model.ModelConfig`
@@ -298,7 +300,7 @@ def _model_config(arch, estimator, **options):
 
 
 def load_encoder(cls, path, params):
-    """A fitted ``cls`` (TransformerEncoder) holding a BERT or DistilBERT checkpoint.
+    """A fitted ``cls`` (TransformerEncoder) holding an encoder checkpoint (BERT, RoBERTa, ...).
 
     Parameters
     ----------
