@@ -127,7 +127,8 @@ def main():
     for n, row in zip(args.docs, rows, strict=True):
         print(f"{n:>10,} {row['tokens']:>8,} {row['seconds']:>8.2f} {row['peak_mb']:>8.0f} "
               f"{row['score']:>8.3f}")
-    for (n0, r0), (n1, r1) in zip(zip(args.docs, rows), zip(args.docs[1:], rows[1:])):
+    for (n0, r0), (n1, r1) in zip(zip(args.docs, rows, strict=True),
+                                  zip(args.docs[1:], rows[1:], strict=True), strict=False):
         print(f"time({n1:,}) / time({n0:,}) = {r1['seconds'] / r0['seconds']:.1f} "
               f"(linear: {n1 / n0:.1f})")
 

@@ -223,14 +223,14 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     @classmethod
     def from_pretrained(cls, path, **params):
-        """An encoder holding a BERT or DistilBERT checkpoint from a local directory.
+        """An encoder holding a BERT, DistilBERT, RoBERTa or XLM-RoBERTa checkpoint from a local directory.
 
         See :mod:`sktransformer.pretrained`: ``path`` holds ``config.json``,
         ``model.safetensors`` and ``tokenizer.json``; the encoder then reads
         raw text through the checkpoint's tokenizer. ``params`` are
-        ``pooling`` (``"mean"``, ``"cls"`` for the [CLS] token's vector, or
-        ``"pooler"`` for BERT's ``pooler_output``, tanh of the checkpoint's
-        pooler layer over [CLS], where it stores one), ``max_len``,
+        ``pooling`` (``"mean"``, ``"cls"`` for the first token's vector,
+        [CLS] or ``<s>``, or ``"pooler"`` for BERT's ``pooler_output``, tanh
+        of the checkpoint's pooler layer over it, where it stores one), ``max_len``,
         ``long_documents``, ``dropout`` and training settings; ``warm_start``
         defaults to True so ``fit`` continues masked-token training from the
         checkpoint, and the training settings to a checkpoint's fine-tuning
@@ -242,7 +242,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         a list of ``(text_a, text_b)`` tuples, a two-column DataFrame or an
         (n, 2) array of strings, encoded as the checkpoint's tokenizer
         encodes pairs (BERT: ``[CLS] a [SEP] b [SEP]``, token type 1 for
-        the second text), as transformers' ``tokenizer([text_a], [text_b])``
+        the second text; RoBERTa: ``<s> a </s></s> b </s>``, one type), as
+        transformers' ``tokenizer([text_a], [text_b])``
         does. A pair longer than ``max_len`` is cut a token off the longer
         text at a time (``truncation=True``), with a warning, not read in
         windows. One ``X`` holds texts or pairs, not both.

@@ -1,4 +1,4 @@
-"""Checkpoints of other libraries: BERT-family encoders, GPT-2 and Llama-family decoders, read locally.
+"""Checkpoints of other libraries: BERT-family and RoBERTa encoders, GPT-2 and Llama-family decoders.
 
 A checkpoint is a directory in the Hugging Face layout, read from disk only
 (never the network):
@@ -9,7 +9,9 @@ A checkpoint is a directory in the Hugging Face layout, read from disk only
 - ``tokenizer.json``: the tokenizer, read with the ``tokenizers`` library.
 
 Supported ``model_type``: ``"bert"`` (BERT, MiniLM and other BERT-shaped
-models with absolute positions) and ``"distilbert"`` into
+models with absolute positions), ``"distilbert"``, ``"roberta"`` and
+``"xlm-roberta"`` (positions from ``pad_token_id + 1``, one token type,
+byte-level BPE or SentencePiece Unigram tokenizers) into
 :class:`~sktransformer.TransformerEncoder`; ``"gpt2"``, ``"llama"``,
 ``"qwen2"`` and ``"mistral"`` into
 :class:`~sktransformer.TransformerLanguageModel`. The weights go into the
@@ -327,7 +329,7 @@ def _model_config(arch, estimator, **options):
 
 
 def load_encoder(cls, path, params):
-    """A fitted ``cls`` (TransformerEncoder) holding a BERT or DistilBERT checkpoint.
+    """A fitted ``cls`` (TransformerEncoder) holding an encoder checkpoint (BERT, RoBERTa, ...).
 
     Parameters
     ----------
@@ -365,7 +367,7 @@ def load_encoder(cls, path, params):
     model_config = _model_config(arch, estimator, input_size=arch["tokens"] + 1, pooling=pooling,
                                  **options)
     rng = make_rng(estimator.random_state)
-    tree = _add_masked_training(family.params(arch, tensors), tokenizer, rng)
+    tree = _add_masked_training(family.params(arch, tensors), tokenizer, rng, family.mask_token)
     if pooling == "pooler":
         tree["pooler"] = _pooler(family, arch, tensors)
     estimator._target_mean = estimator._target_scale = None
@@ -392,15 +394,16 @@ def _pooler(family, arch, tensors):
     return layer
 
 
-def _add_masked_training(tree, tokenizer, rng):
+def _add_masked_training(tree, tokenizer, rng, mask_token="[MASK]"):
     """The tree with the [MASK] embedding row and a new masked-token head (over the other ids).
 
     The [MASK] row comes after the tokenizer's ids (rows past them, padding,
     are dropped before), so it is the last id, as in ``fit``; it starts as
-    the tokenizer's own [MASK] vector where there is one.
+    the vector of the tokenizer's own ``mask_token`` (BERT's "[MASK]",
+    RoBERTa's "<mask>") where there is one.
     """
-    table, mask_token = tree["embed"]["W"], tokenizer.vocabulary.get("[MASK]")
-    extra = table[mask_token] if mask_token is not None else table.mean(axis=0)
+    table, mask_id = tree["embed"]["W"], tokenizer.vocabulary.get(mask_token)
+    extra = table[mask_id] if mask_id is not None else table.mean(axis=0)
     tree["embed"]["W"] = np.concatenate([table, extra[None, :]])
     tree["mlm"] = init_linear(rng, table.shape[1], table.shape[0])
     return tree

@@ -225,3 +225,33 @@ def test_long_documents_is_validated_where_it_is_read():
     assert TransformerClassifier().get_params()["long_documents"] == "mean"
     assert TransformerRegressor().get_params()["long_documents"] == "mean"
     assert TransformerEncoder().get_params()["long_documents"] == "mean"
+
+
+# ------------------------------------------------------------ RoBERTa and XLM-RoBERTa
+
+
+@pytest.mark.parametrize("name", ["roberta", "xlm_roberta"])
+def test_roberta_windows_carry_s_and_end_and_the_first_is_transformers_truncation(name):
+    """Windows of ``<s> ... </s>``; the first is ``tokenizer(text, truncation=True, max_length=16)``."""
+    import json
+
+    path = BERT.parent / name
+    records = json.loads((path / "reference_pairs.json").read_text(encoding="utf-8"))["records"]
+    cut = [r for r in records if r["text_b"] is None]
+    assert cut
+    for record in cut:
+        text = record["text_a"]
+        assert record["max_length"] == MAX_LEN  # the windows by hand are of MAX_LEN tokens
+        enc = TransformerEncoder.from_pretrained(path, max_len=MAX_LEN)
+        windows = windows_by_hand(enc, text)
+        assert len(windows) > 2
+        vocabulary = enc._codec.tokenizer.vocabulary
+        for ids, _ in windows:
+            assert ids[0] == vocabulary["<s>"] and ids[-1] == vocabulary["</s>"]
+            assert vocabulary["<s>"] not in ids[1:-1] and vocabulary["</s>"] not in ids[1:-1]
+        assert windows[0][0] == record["ids"]
+        expected = np.mean([vectors_by_hand(enc, ids).mean(axis=0) for ids, _ in windows], axis=0)
+        np.testing.assert_allclose(enc.transform([text])[0], expected, rtol=0, atol=TOLERANCE)
+        with pytest.warns(UserWarning, match="were cut"):
+            H, _ = enc.set_params(long_documents="truncate").transform_sequence([text])
+        assert np.abs(H[0] - np.array(record["hidden"])).max() <= 1e-4  # transformers' numbers

@@ -30,6 +30,7 @@ from sktransformer._model import batch_invariant, encode, new_cache  # noqa: E40
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "pretrained"
 BERT, DISTILBERT, POOLER = (str(FIXTURES / name) for name in ("bert", "distilbert", "bert_pooler"))
+ROBERTA, XLM_ROBERTA = (str(FIXTURES / name) for name in ("roberta", "xlm_roberta"))
 TOLERANCE = 1e-4
 PAIRS = [("the cat sat on the mat", "a dog ran in the park"), ("Hello world", "Hello world"),
          ("a dog ran", ""), ("", "the bird sang a song"), ("x", "numbers like 42 and 7 appear too!")]
@@ -37,8 +38,10 @@ CATS = ["the cat sat on the mat", "a cat on a mat", "the cat sat", "cats on mats
 DOGS = ["a dog ran in the park", "the dog ran", "dogs in the park", "a dog in a park"]
 
 
-def records(name):
-    return json.loads((FIXTURES / name / "reference_pairs.json").read_text(encoding="utf-8"))["records"]
+def records(name, pairs=True):
+    """The reference records of ``name``: its pairs (``pairs=False``: its single texts)."""
+    found = json.loads((FIXTURES / name / "reference_pairs.json").read_text(encoding="utf-8"))["records"]
+    return [r for r in found if (r["text_b"] is not None) == pairs]
 
 
 def encoder(path=BERT, **params):
@@ -65,7 +68,7 @@ def same_topic_pairs():
 # ------------------------------------------------------------ transformers' numbers
 
 
-@pytest.mark.parametrize("name", ["bert", "distilbert"])
+@pytest.mark.parametrize("name", ["bert", "distilbert", "roberta", "xlm_roberta"])
 def test_pairs_are_encoded_and_read_as_transformers_does(name):
     """Ids, token types, every hidden state and the mean of each pair, truncated pairs included."""
     for record in records(name):
@@ -106,7 +109,7 @@ def test_all_zero_token_types_are_the_single_text_path_bitwise():
 
 
 def test_pooler_output_of_pairs_and_texts_equals_transformers():
-    for record in records("bert_pooler"):
+    for record in records("bert_pooler") + records("bert_pooler", pairs=False):
         x = record["text_a"] if record["text_b"] is None else (record["text_a"], record["text_b"])
         enc = encoder(POOLER, pooling="pooler", max_len=record.get("max_length", 64))
         np.testing.assert_array_equal(quietly(enc._codec.transform, enc, [x]).X[0], record["ids"])
@@ -116,7 +119,8 @@ def test_pooler_output_of_pairs_and_texts_equals_transformers():
 
 
 def test_pooler_is_refused_where_the_checkpoint_has_none_and_for_new_encoders():
-    for path, why in ((BERT, "saved without it"), (DISTILBERT, "DistilBERT has none")):
+    for path, why in ((BERT, "saved without it"), (DISTILBERT, "DistilBERT has none"),
+                      (XLM_ROBERTA, "saved without it")):
         with pytest.raises(ValueError, match=rf"pooling='pooler' reads BERT's pooler .*{why}"):
             encoder(path, pooling="pooler")
     with pytest.raises(ValueError, match="pooling='max' is not one of 'mean', 'cls'"):
@@ -209,6 +213,41 @@ def test_a_checkpoint_with_one_token_type_refuses_pairs_its_tokenizer_types_1(tm
     (directory / "config.json").write_text(json.dumps(dict(config, type_vocab_size=1)))
     enc = encoder(str(directory))
     assert enc.transform(["the cat"]).shape == (1, 32)
+    with pytest.raises(ValueError, match=r"1 token type\(s\) \(type_vocab_size in config.json\), but "
+                                         "its tokenizer gives the texts of a pair type 1"):
+        enc.transform([("the cat", "a dog")])
+
+
+def test_roberta_reads_a_pair_as_s_a_end_end_b_end_of_one_type_with_its_pooler():
+    enc = encoder(ROBERTA, pooling="pooler")
+    pair = ("the cat", "a dog")
+    inputs = enc._codec.transform(enc, [pair])
+    assert not inputs.token_types.any()  # RoBERTa has one token type
+    tokens = enc.attention_weights([pair])[1][0]
+    words = enc._codec.tokenizer  # a text's tokens, without special tokens
+    assert tokens == ["<s>", *words("the cat"), "</s>", "</s>", *words("a dog"), "</s>"]
+    for record in records("roberta"):
+        pair = (record["text_a"], record["text_b"])
+        enc = encoder(ROBERTA, pooling="pooler", max_len=record.get("max_length", 64))
+        got = quietly(enc.transform, [pair])[0]
+        assert np.abs(got - record["pooler_output"]).max() <= TOLERANCE, pair
+
+
+def test_a_roberta_tokenizer_that_types_the_second_text_1_is_refused_at_the_pair(tmp_path):
+    directory = tmp_path / "typed"
+    shutil.copytree(ROBERTA, directory)
+    tokenizer = json.loads((directory / "tokenizer.json").read_text())
+    tokenizer["post_processor"] = {  # BERT's template: the second text of type 1
+        "type": "TemplateProcessing",
+        "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                   {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+        "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                 {"SpecialToken": {"id": "</s>", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+                 {"SpecialToken": {"id": "</s>", "type_id": 1}}],
+        "special_tokens": {t: {"id": t, "ids": [i], "tokens": [t]} for t, i in (("<s>", 0), ("</s>", 2))}}
+    (directory / "tokenizer.json").write_text(json.dumps(tokenizer))
+    enc = encoder(str(directory))
+    np.testing.assert_array_equal(enc.transform(["the cat"]), encoder(ROBERTA).transform(["the cat"]))
     with pytest.raises(ValueError, match=r"1 token type\(s\) \(type_vocab_size in config.json\), but "
                                          "its tokenizer gives the texts of a pair type 1"):
         enc.transform([("the cat", "a dog")])

@@ -83,7 +83,10 @@ def test_tied_embeddings_option_equals_a_head_holding_the_table():
 # ----------------------------------------------------------------- encoders
 
 
-@pytest.mark.parametrize("name", ["bert", "distilbert"])
+ENCODERS = ["bert", "distilbert", "roberta", "xlm_roberta"]
+
+
+@pytest.mark.parametrize("name", ENCODERS)
 def test_encoder_matches_transformers(name):
     ref, meta = reference(name)
     enc = TransformerEncoder.from_pretrained(FIXTURES / name)
@@ -344,12 +347,11 @@ def to_bfloat16(array):
     return words, (words.astype(np.uint32) << 16).view(np.float32)
 
 
-LOADERS = {"bert": TransformerEncoder, "distilbert": TransformerEncoder, "gpt2": TransformerLanguageModel}
-TABLES = {"bert": "embeddings.word_embeddings.weight", "distilbert": "embeddings.word_embeddings.weight",
-          "gpt2": "transformer.wte.weight"}
+LOADERS = {"gpt2": TransformerLanguageModel, **dict.fromkeys(ENCODERS, TransformerEncoder)}
+TABLES = {"gpt2": "transformer.wte.weight", **dict.fromkeys(ENCODERS, "embeddings.word_embeddings.weight")}
 
 
-@pytest.mark.parametrize("name", ["bert", "distilbert", "gpt2"])
+@pytest.mark.parametrize("name", ENCODERS + ["gpt2"])
 def test_tokenizer_with_more_ids_than_embedding_rows_is_refused(name, tmp_path):
     rows = json.loads((FIXTURES / name / "config.json").read_text())["vocab_size"]
     path = variant(name, tmp_path, added_tokens=["<new1>", "<new2>"])
@@ -358,7 +360,7 @@ def test_tokenizer_with_more_ids_than_embedding_rows_is_refused(name, tmp_path):
         LOADERS[name].from_pretrained(path)
 
 
-@pytest.mark.parametrize("name", ["bert", "distilbert", "gpt2"])
+@pytest.mark.parametrize("name", ENCODERS + ["gpt2"])
 def test_config_vocab_size_disagreeing_with_the_embedding_is_refused(name, tmp_path):
     rows = json.loads((FIXTURES / name / "config.json").read_text())["vocab_size"]
     path = variant(name, tmp_path, config={"vocab_size": rows + 10})
@@ -376,15 +378,16 @@ def pad_table(name, n_pad):
     return pad
 
 
-@pytest.mark.parametrize("name", ["bert", "distilbert"])
+@pytest.mark.parametrize("name", ENCODERS)
 def test_encoder_embedding_padded_past_the_tokenizer_loads(name, tmp_path):
-    path = variant(name, tmp_path, config={"vocab_size": 124}, tensors=pad_table(name, 4))
+    rows = json.loads((FIXTURES / name / "config.json").read_text())["vocab_size"]
+    path = variant(name, tmp_path, config={"vocab_size": rows + 4}, tensors=pad_table(name, 4))
     enc, plain = TransformerEncoder.from_pretrained(path), TransformerEncoder.from_pretrained(FIXTURES / name)
     texts = reference(name)[1]["texts"]
     np.testing.assert_array_equal(enc.transform(texts), plain.transform(texts))
-    assert enc._codec.mask_id == plain._codec.mask_id == 120  # [MASK] follows the tokens, not the padding
+    assert enc._codec.mask_id == plain._codec.mask_id == rows  # [MASK] follows the tokens, not the padding
     np.testing.assert_array_equal(enc.params_["embed"]["W"], plain.params_["embed"]["W"])
-    assert enc.params_["mlm"]["W"].shape == (32, 120)
+    assert enc.params_["mlm"]["W"].shape == (32, rows)
     enc.set_params(max_iter=1).fit(texts)
     assert np.isfinite(enc.score(texts))
 
@@ -411,7 +414,7 @@ def outputs(model, name):
     return model.transform_sequence(meta["texts"])[0]
 
 
-@pytest.mark.parametrize("name", ["bert", "distilbert", "gpt2"])
+@pytest.mark.parametrize("name", ENCODERS + ["gpt2"])
 def test_bfloat16_checkpoint_loads_as_float32(name, tmp_path):
     from safetensors.numpy import load_file, save_file
 
@@ -572,7 +575,7 @@ def test_a_local_checkpoint_loads_without_the_network(no_network):
 # ---------------------------------------------- fit continues from the checkpoint
 
 
-@pytest.mark.parametrize("name", ["bert", "distilbert", "gpt2"])
+@pytest.mark.parametrize("name", ENCODERS + ["gpt2"])
 def test_warm_start_defaults_to_true_so_fit_continues_from_the_checkpoint(name):
     model = LOADERS[name].from_pretrained(FIXTURES / name, max_iter=1, learning_rate_init=1e-12,
                                           random_state=0)
@@ -591,7 +594,7 @@ def test_warm_start_defaults_to_true_so_fit_continues_from_the_checkpoint(name):
 # ----------------------------------------------------------------- float16
 
 
-@pytest.mark.parametrize("name", ["bert", "distilbert", "gpt2"])
+@pytest.mark.parametrize("name", ENCODERS + ["gpt2"])
 def test_float16_checkpoint_loads_as_float32(name, tmp_path):
     from safetensors.numpy import load_file, save_file
 
@@ -1197,3 +1200,84 @@ def test_rms_norm_eps_is_read_from_the_config(tmp_path):
     original = TransformerLanguageModel.from_pretrained(FIXTURES / "llama")
     assert original.config_.layer_norm_eps == 1e-5  # the fixture's, not Llama's default 1e-6
     assert np.abs(outputs_of(lm) - outputs_of(original)).max() > 1e-3
+# ------------------------------------------------------------ RoBERTa and XLM-RoBERTa
+
+ROBERTAS = ["roberta", "xlm_roberta"]
+
+
+@pytest.mark.parametrize("name", ROBERTAS)
+def test_roberta_reads_its_tokenizer_s_ids_and_starts_mask_from_its_mask_token(name):
+    from safetensors.numpy import load_file
+
+    ref, meta = reference(name)
+    enc = TransformerEncoder.from_pretrained(FIXTURES / name)
+    inputs = enc._codec.transform(enc, meta["texts"])
+    np.testing.assert_array_equal(np.where(inputs.mask, inputs.X, 1), ref["ids"])  # batch padded with <pad>
+    assert enc.max_len == 64 and inputs.mask.sum(axis=1).max() == 64  # 66 rows, the first 2 unread
+    _, tokens = enc.attention_weights(meta["texts"][:2])
+    assert [(t[0], t[-1]) for t in tokens] == [("<s>", "</s>")] * 2
+    table = load_file(str(FIXTURES / name / "model.safetensors"))["embeddings.word_embeddings.weight"]
+    mask_id = enc._codec.tokenizer.vocabulary["<mask>"]
+    np.testing.assert_array_equal(enc.params_["embed"]["W"][enc._codec.mask_id], table[mask_id])
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"pad_token_id": None}, r"^config.json has pad_token_id=None: RoBERTa and XLM-RoBERTa number "
+                             r"positions from pad_token_id \+ 1"),
+    ({"pad_token_id": -1}, r"^config.json has pad_token_id=-1:"),
+    ({"pad_token_id": 1.0}, r"^config.json has pad_token_id=1.0:"),
+    ({"pad_token_id": 500}, r"^config.json has pad_token_id=500, which is not a row of the token "
+                            r"embedding \(vocab_size=300\)"),
+    ({"pad_token_id": 65}, r"^config.json has max_position_embeddings=66 and pad_token_id=65: positions "
+                           r"start at pad_token_id \+ 1, which leaves none"),
+    ({"is_decoder": True}, r"^Unsupported option is_decoder=true in config.json"),
+    ({"position_embedding_type": "relative_key"}, r"^Unsupported position_embedding_type='relative_key'"),
+    ({"max_position_embeddings": 130}, r"position_embeddings.weight has shape \(66, 32\).*\(130, 32\)"),
+    ({"type_vocab_size": 2}, r"token_type_embeddings.weight has shape \(1, 32\).*\(2, 32\)"),
+], ids=["pad-null", "pad-negative", "pad-float", "pad-past-vocabulary", "pad-no-positions",
+        "is_decoder", "relative-positions", "positions", "token-types"])
+def test_roberta_options_the_network_lacks_are_refused_by_name(config, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        TransformerEncoder.from_pretrained(variant("roberta", tmp_path, config=config))
+
+
+def test_roberta_without_pad_token_id_numbers_positions_as_transformers_does(tmp_path):
+    path = variant("roberta", tmp_path)
+    settings = json.loads((path / "config.json").read_text())
+    del settings["pad_token_id"]  # RobertaConfig's default is 1
+    (path / "config.json").write_text(json.dumps(settings))
+    enc = TransformerEncoder.from_pretrained(path)
+    assert np.abs(outputs(enc, "roberta") - reference("roberta")[0]["hidden"]).max() <= TOLERANCE
+    # is_decoder=false, transformers' default, is what the network computes
+    off = TransformerEncoder.from_pretrained(variant("roberta", tmp_path / "off",
+                                                     config={"is_decoder": False}))
+    np.testing.assert_array_equal(outputs(off, "roberta"), outputs(enc, "roberta"))
+
+
+def test_xlm_roberta_weights_under_the_roberta_prefix_load_as_a_task_model_saves_them(tmp_path):
+    path = variant("xlm_roberta", tmp_path, tensors=lambda tensors: {
+        **{"roberta." + key: value for key, value in tensors.items()},
+        "lm_head.dense.weight": np.zeros((32, 32), np.float32)})  # a head the encoder does not read
+    enc = TransformerEncoder.from_pretrained(path)
+    assert np.abs(outputs(enc, "xlm_roberta") - reference("xlm_roberta")[0]["hidden"]).max() <= TOLERANCE
+
+
+@pytest.mark.parametrize("name", ROBERTAS)
+def test_roberta_from_a_path_fine_tunes_a_classifier_and_regressor_that_save_and_load(name, tmp_path):
+    pytest.importorskip("skops")
+    import sktransformer
+
+    path = str(FIXTURES / name)
+    start = _path_estimator(encoder=path, **START).fit(TEXTS, Y)
+    assert _same_weights(start, TransformerEncoder.from_pretrained(path))
+    texts = ["the cat sat on the mat", "a cat on a mat", "the cat sat", "cats on mats"] * 3 + \
+            ["a dog ran in the park", "the dog ran", "dogs in the park", "a dog in a park"] * 3
+    y = np.array([0] * 12 + [1] * 12)
+    settings = dict(encoder=path, max_iter=15, learning_rate_init=3e-3, dropout=0.0, random_state=0)
+    clf = TransformerClassifier(**settings).fit(texts, y)
+    reg = TransformerRegressor(**settings).fit(texts, y.astype(float))
+    assert clf.score(texts, y) == 1.0 and reg.score(texts, y.astype(float)) > 0.5
+    for model, predict in ((clf, "predict_proba"), (reg, "predict")):
+        sktransformer.save(model, tmp_path / "model.skops")
+        for again in (sktransformer.load(tmp_path / "model.skops"), pickle.loads(pickle.dumps(model))):
+            np.testing.assert_array_equal(getattr(again, predict)(texts), getattr(model, predict)(texts))

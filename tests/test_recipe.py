@@ -13,8 +13,13 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from sktransformer import (TransformerClassifier, TransformerEncoder, TransformerLanguageModel,
-                           TransformerRegressor, TransformerTagger)
+from sktransformer import (
+    TransformerClassifier,
+    TransformerEncoder,
+    TransformerLanguageModel,
+    TransformerRegressor,
+    TransformerTagger,
+)
 from sktransformer._recipe import FINE_TUNING, FROM_SCRATCH
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "pretrained"

@@ -11,9 +11,10 @@ from .bert import BERT, DISTILBERT
 from .files import read_checkpoint, read_safetensors
 from .gpt2 import GPT2
 from .llama import LLAMA, MISTRAL, QWEN2
+from .roberta import ROBERTA
 
-FAMILIES = {"bert": BERT, "distilbert": DISTILBERT, "gpt2": GPT2, "llama": LLAMA, "qwen2": QWEN2,
-            "mistral": MISTRAL}
+FAMILIES = {"bert": BERT, "distilbert": DISTILBERT, "roberta": ROBERTA, "xlm-roberta": ROBERTA,
+            "gpt2": GPT2, "llama": LLAMA, "qwen2": QWEN2, "mistral": MISTRAL}
 _LOADER = {"encoder": "TransformerEncoder", "decoder": "TransformerLanguageModel"}
 
 

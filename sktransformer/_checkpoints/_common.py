@@ -32,6 +32,7 @@ class Family:
     options: Callable  # arch -> the ModelConfig options of this family (norms, embeddings, ...)
     pooler: Callable | None = None  # (arch, tensors) -> BERT's pooler layer, where there is one
     pooler_absent: str = "this model_type has none"  # why pooling="pooler" is refused
+    mask_token: str = "[MASK]"  # the tokenizer's mask token, whose vector starts ours
 
     def weights(self, tensors):
         return Weights(tensors, self.prefixes)

@@ -90,12 +90,16 @@ def distilbert_params(arch, tensors):
     return _encoder_params(DISTILBERT, "distilbert", arch, tensors)
 
 
-def bert_pooler(arch, tensors):
+def pooler_layer(w, arch):
     """BERT's pooler layer (``pooler.dense``: tanh of it over [CLS] is ``pooler_output``), or None."""
-    w = BERT.weights(tensors)
     if w.key("pooler.dense.weight") is None:
         return None
     return w.linear("pooler.dense", arch["d_model"], arch["d_model"])
+
+
+def bert_pooler(arch, tensors):
+    """BERT's pooler layer, or None."""
+    return pooler_layer(BERT.weights(tensors), arch)
 
 
 def _options(arch):
