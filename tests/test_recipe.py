@@ -118,3 +118,109 @@ def test_a_clone_resolves_auto_again():
     assert clone(clf).get_params()["max_iter"] == "auto"
     assert clone(clf)._recipe()["max_iter"] == 3
     assert clone(clf).set_params(encoder=None)._recipe()["max_iter"] == 100
+
+
+# ------------------------------------------------------------ frozen lower layers, LP-FT
+
+from autograd import grad  # noqa: E402
+
+from sktransformer._freezing import FrozenLower  # noqa: E402
+from sktransformer._tree import tree_leaves  # noqa: E402
+
+FROM_SCRATCH_TRAINING = dict(learning_rate_init=3e-3, learning_rate="constant", warmup_fraction=0.0,
+                             early_stopping=False, dropout=0.0, random_state=0)
+
+
+def leaves_equal(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(tree_leaves(a), tree_leaves(b), strict=True))
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_trainable_layers_freeze_what_is_below(k):
+    start = TransformerEncoder.from_pretrained(BERT).params_
+    clf = TransformerClassifier(encoder=str(BERT), trainable_layers=k, max_iter=40, linear_probe=False,
+                                **FROM_SCRATCH_TRAINING).fit(TEXTS, Y)
+    params = clf.params_
+    assert leaves_equal(params["embed"]["W"], start["embed"]["W"][: len(params["embed"]["W"])])
+    assert leaves_equal(params["embed"]["ln"], start["embed"]["ln"])
+    frozen_blocks = 2 - k
+    for i in range(2):
+        same = leaves_equal(params["encoder"]["blocks"][i], start["encoder"]["blocks"][i])
+        assert same == (i < frozen_blocks), i
+    assert clf.score(TEXTS, Y) == 1.0  # what is trained still learns the task
+
+
+def test_the_cached_lower_layers_give_the_whole_network_s_loss_and_gradient():
+    clf = TransformerClassifier(encoder=str(BERT), max_iter=1, linear_probe=False,
+                                **FROM_SCRATCH_TRAINING)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(TEXTS, Y)
+    data = clf._read(TEXTS, Y, None, fitting=False, classes=None, what="X")
+    batch = data.take(np.arange(10))
+    frozen = FrozenLower(clf, clf.params_, 1)
+    cached = frozen.cache(data).take(np.arange(10))
+    whole = clf._loss(clf.params_, batch, None)
+    assert cached["inputs"].states is not None and cached["inputs"].first_layer == 1
+    np.testing.assert_allclose(frozen.loss(frozen.trainable(), cached, None), whole, rtol=1e-5)
+    top = grad(lambda p: clf._loss(p, batch, None))(clf.params_)["encoder"]["blocks"][1]
+    top_cached = grad(lambda s: frozen.loss(s, cached, None))(frozen.trainable())["encoder"]["blocks"][0]
+    for a, b in zip(tree_leaves(top), tree_leaves(top_cached), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+
+
+def test_head_alone_equals_a_head_on_the_encoder_s_features():
+    clf = TransformerClassifier(encoder=str(BERT), trainable_layers=0, max_iter=20,
+                                **FROM_SCRATCH_TRAINING).fit(TEXTS, Y)
+    features = TransformerEncoder.from_pretrained(BERT).transform(TEXTS)
+    logits = features @ clf.params_["head"]["W"] + clf.params_["head"]["b"]
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(clf.predict_proba(TEXTS), expected / expected.sum(axis=1, keepdims=True),
+                               atol=1e-5)
+
+
+def test_head_first_then_everything_with_warm_start():
+    clf = TransformerClassifier(encoder=str(BERT), trainable_layers=0, max_iter=20,
+                                **FROM_SCRATCH_TRAINING).fit(TEXTS, Y)
+    head = clf.params_["head"]["W"].copy()
+    with pytest.warns(ConvergenceWarning):
+        clf.set_params(trainable_layers="all", warm_start=True, max_iter=2).fit(TEXTS, Y)
+    assert clf.n_iter_ > 2 and not np.array_equal(clf.params_["head"]["W"], head)
+    start = TransformerEncoder.from_pretrained(BERT).params_["encoder"]["blocks"][0]
+    assert not leaves_equal(clf.params_["encoder"]["blocks"][0], start)
+
+
+def test_frozen_layers_read_pairs_and_long_documents():
+    pairs = [(a, b) for a in TEXTS[:6] for b in TEXTS[-6:]]
+    y = [int(i % 2) for i in range(len(pairs))]
+    clf = TransformerClassifier(encoder=str(BERT), trainable_layers=1, max_iter=2,
+                                linear_probe=False, **FROM_SCRATCH_TRAINING)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(pairs, y)
+    assert clf.predict_proba(pairs).shape == (len(pairs), 2)
+    long_texts = [" ".join([t] * 6) for t in TEXTS]  # longer than max_len=16: windows
+    clf = TransformerClassifier(encoder=str(BERT), trainable_layers=1, max_iter=30, max_len=16,
+                                linear_probe=False, **FROM_SCRATCH_TRAINING).fit(long_texts, Y)
+    assert clf.score(long_texts, Y) == 1.0
+
+
+def test_linear_probe_trains_the_head_before_fine_tuning():
+    # a fine-tuning stage that cannot move anything: what the model knows, the probe taught it
+    still = dict(learning_rate_init=1e-12, max_iter=1, early_stopping=False, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        probed = TransformerClassifier(encoder=str(BERT), **still).fit(TEXTS, Y)
+    with pytest.warns(ConvergenceWarning):
+        unprobed = TransformerClassifier(encoder=str(BERT), linear_probe=False, **still).fit(TEXTS, Y)
+    assert probed.score(TEXTS, Y) == 1.0 and unprobed.score(TEXTS, Y) < 0.9
+    with pytest.warns(ConvergenceWarning):
+        scratch = TransformerClassifier(**SMALL, max_iter=1, linear_probe="auto").fit(TEXTS, Y)
+    assert scratch.n_iter_ == 1  # "auto" probes checkpoints only; nothing ran before the epoch
+
+
+def test_frozen_layers_refuse_a_learned_cls_vector():
+    encoder = TransformerEncoder(**SMALL, pooling="cls", max_iter=1)
+    with pytest.warns(ConvergenceWarning):
+        encoder.fit(TEXTS)
+    clf = TransformerClassifier(encoder=encoder, trainable_layers=0, max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="trainable_layers=0 needs pooling='mean'"):
+        clf.fit(TEXTS, Y)
+    assert not hasattr(clf, "params_")  # a failed fit leaves nothing half-made
