@@ -230,11 +230,11 @@ class _BaseTransformer(BaseEstimator):
 
     def _recipe(self):
         """The training hyperparameters with each "auto" resolved (:func:`~sktransformer._recipe.resolve`)."""
-        return resolve(self, self._fine_tunes_checkpoint())
+        return resolve(self, self._recipe_kind())
 
-    def _fine_tunes_checkpoint(self):
-        """Whether the network starts from a pretrained checkpoint (its "auto" recipe differs)."""
-        return False
+    def _recipe_kind(self):
+        """Which "auto" recipe fits: "scratch", "fine-tuning" (a checkpoint) or "head" (its head alone)."""
+        return "scratch"
 
     def _frozen_lower(self, params):
         """The frozen part of the network (:class:`~sktransformer._freezing.FrozenLower`), or None."""
@@ -287,7 +287,7 @@ class _BaseTransformer(BaseEstimator):
                 "learning_rate_init). The parameters of the last finite step are kept.",
                 RuntimeWarning, stacklevel=4)
         elif reason is None and not partial and not (
-                self._fine_tunes_checkpoint() and self.max_iter == "auto"):
+                self._recipe_kind() == "fine-tuning" and self.max_iter == "auto"):
             warnings.warn(
                 f"{type(self).__name__}: maximum iterations ({max_iter}) reached and the "
                 "optimization hasn't converged yet.",

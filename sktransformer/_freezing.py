@@ -24,6 +24,7 @@ from ._inputs import Inputs
 from ._loop import History, train
 from ._model import encode, pooled_features
 from ._optim import AdamW
+from ._recipe import HEAD_ALONE, HEAD_PATIENCE
 from ._windows import is_windowed, per_document, rows_of
 
 
@@ -102,13 +103,6 @@ class FrozenLower:
         return self.estimator._validation_score(self.merged(sub), data)
 
 
-# The head-alone stage of linear probing then fine-tuning (LP-FT): AdamW at this rate, constant,
-# for at most PROBE_EPOCHS epochs, stopped PROBE_PATIENCE epochs after the best validation score.
-PROBE_LEARNING_RATE = 1e-2
-PROBE_EPOCHS = 100
-PROBE_PATIENCE = 10
-
-
 def probe_head(estimator, params, data, val_data, settings, rng):
     """``params`` with the head trained alone on the frozen network's cached pooled vectors.
 
@@ -120,10 +114,10 @@ def probe_head(estimator, params, data, val_data, settings, rng):
     """
     frozen = FrozenLower(estimator, params, 0)
     head = frozen.trainable()
-    optimizer = AdamW(head, PROBE_LEARNING_RATE, estimator.alpha, estimator.max_grad_norm)
+    optimizer = AdamW(head, HEAD_ALONE["learning_rate_init"], estimator.alpha, estimator.max_grad_norm)
     history = History(0, [], None if val_data is None else [], float("inf"), None, 0)
     early_stopping = val_data is not None
-    settings = replace(settings, n_epochs=PROBE_EPOCHS, n_iter_no_change=PROBE_PATIENCE,
+    settings = replace(settings, n_epochs=HEAD_ALONE["max_iter"], n_iter_no_change=HEAD_PATIENCE,
                        early_stopping=early_stopping, verbose=0, stop_when_converged=True)
     train(frozen.loss, frozen.validation_score, head, optimizer, frozen.cache(data),
           frozen.cache(val_data), history, settings, rng)

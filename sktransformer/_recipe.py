@@ -9,41 +9,51 @@ pretrained weights are adjusted, not overwritten (Devlin et al. 2019, BERT,
 section 4 and appendix A.3: 2e-5 to 5e-5, 2-4 epochs; Howard & Ruder 2018 on
 warm-up), with the best epoch on a small validation split kept. The values
 below were chosen with ``benchmarks/finetune_recipe.py`` on four text tasks.
+A head trained alone on a checkpoint's frozen features (``trainable_layers=0``,
+and the first stage of LP-FT) is a linear model: it takes a large constant
+rate and as many epochs as its validation score keeps rising.
 
 :func:`resolve` is the one place an ``"auto"`` is turned into a value; the
 estimator's own hyperparameters are never changed (scikit-learn's rule).
 """
 
-# Hyperparameters that may be "auto" (classifier, regressor, tagger) and their two readings.
+# Hyperparameters that may be "auto" (classifier, regressor, tagger) and their readings.
 FROM_SCRATCH = {"learning_rate_init": 1e-3, "learning_rate": "constant", "warmup_fraction": 0.0,
                 "max_iter": 100}
 FINE_TUNING = {"learning_rate_init": 5e-5, "learning_rate": "linear", "warmup_fraction": 0.1,
                "max_iter": 3}
+HEAD_ALONE = {"learning_rate_init": 1e-2, "learning_rate": "constant", "warmup_fraction": 0.0,
+              "max_iter": 100}
+RECIPES = {"scratch": FROM_SCRATCH, "fine-tuning": FINE_TUNING, "head": HEAD_ALONE}
 RECIPE_PARAMS = tuple(FROM_SCRATCH)
+HEAD_PATIENCE = 10  # epochs without a better validation score before the head alone stops
 
 
-def resolve(estimator, fine_tuning):
+def resolve(estimator, kind):
     """The training hyperparameters of ``estimator`` with each ``"auto"`` replaced.
 
     Parameters
     ----------
     estimator : estimator
         Read with ``get_params`` (nothing is set on it).
-    fine_tuning : bool
-        Whether the network starts from a pretrained checkpoint.
+    kind : {"scratch", "fine-tuning", "head"}
+        A network from scratch (or from an encoder fitted here), a
+        checkpoint being fine-tuned, or a head trained alone on a
+        checkpoint's frozen features.
 
     Returns
     -------
     values : dict
         ``learning_rate_init``, ``learning_rate``, ``warmup_fraction``,
         ``max_iter`` and ``early_stopping`` (``"auto"`` stays ``"auto"``
-        from scratch, where the training set's size decides; it is True when
-        fine-tuning).
+        from scratch, where the training set's size decides; it is True from
+        a checkpoint).
     """
     params = estimator.get_params(deep=False)
-    recipe = FINE_TUNING if fine_tuning else FROM_SCRATCH
+    recipe = RECIPES[kind]
     values = {name: recipe[name] if params.get(name, recipe[name]) == "auto" else params[name]
               for name in RECIPE_PARAMS}
     early_stopping = params.get("early_stopping", False)
-    values["early_stopping"] = True if fine_tuning and early_stopping == "auto" else early_stopping
+    from_checkpoint = kind != "scratch" and early_stopping == "auto"
+    values["early_stopping"] = True if from_checkpoint else early_stopping
     return values

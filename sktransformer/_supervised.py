@@ -80,6 +80,11 @@ class _PooledEncoderModel(_BaseTransformer):
         return isinstance(self.encoder, str | os.PathLike) or isinstance(
             getattr(self.encoder, "_codec", None), TokenizerAdapter)
 
+    def _recipe_kind(self):
+        if not self._fine_tunes_checkpoint():
+            return "scratch"
+        return "head" if getattr(self, "trainable_layers", "all") == 0 else "fine-tuning"
+
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
         inputs = self._codec.read(self, X, fitting, what, training=True)
         if y is None:

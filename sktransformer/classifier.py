@@ -96,9 +96,11 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         when ``encoder`` is a checkpoint (a directory path, or an encoder
         loaded with :meth:`TransformerEncoder.from_pretrained`), so that
         fine-tuning adjusts the pretrained weights instead of overwriting
-        them. The four ``"auto"`` training hyperparameters (this one,
-        ``learning_rate``, ``warmup_fraction``, ``max_iter``) and
-        ``early_stopping`` follow the same two recipes, measured by
+        them, and 1e-2 for a head trained alone on a checkpoint's frozen
+        features (``trainable_layers=0``: a linear model). The four
+        ``"auto"`` training hyperparameters (this one, ``learning_rate``,
+        ``warmup_fraction``, ``max_iter``) and ``early_stopping`` follow
+        the same three recipes, measured by
         ``benchmarks/finetune_recipe.py`` (see the README).
     learning_rate : {"constant", "linear", "cosine", "auto"}, default="auto"
         Learning-rate schedule over the ``max_iter`` epochs of a fit: after
@@ -117,9 +119,10 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
     max_grad_norm : float or None, default=1.0
         Gradients are clipped to this global norm.
     max_iter : int or "auto", default="auto"
-        Maximum number of epochs. ``"auto"``: 100 from scratch; 3 from a
-        checkpoint, the length of its learning-rate schedule (reaching it
-        then raises no ``ConvergenceWarning``).
+        Maximum number of epochs. ``"auto"``: 100 from scratch and for a
+        head alone; 3 when fine-tuning a checkpoint, the length of its
+        learning-rate schedule (reaching it then raises no
+        ``ConvergenceWarning``).
     early_stopping : bool or "auto", default="auto"
         ``"auto"``: as True when ``fit`` gets at least 1,000 samples or
         explicit validation data, or starts from a checkpoint, else as

@@ -5,6 +5,7 @@ README, "Fine-tuning a checkpoint": from scratch the defaults are a constant lea
 and linear decay over 3 epochs, with the best epoch on a 10% validation split kept.
 """
 
+import argparse
 import pathlib
 import warnings
 
@@ -60,6 +61,25 @@ def test_a_checkpoint_is_fine_tuned_with_the_checkpoint_recipe(Estimator, as_obj
     assert len(model.validation_scores_) == model.n_iter_  # a validation split, early stopping
     n_batches = -(-int(0.9 * len(TEXTS)) // 32)
     assert model._optimizer.total_steps == 3 * n_batches  # the decay spans the 3 epochs
+
+
+def test_a_head_alone_on_a_checkpoint_is_trained_as_a_linear_model(monkeypatch):
+    from sktransformer import _base
+
+    made = []
+
+    class Spy(_base.AdamW):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(_base, "AdamW", Spy)
+    clf = TransformerClassifier(encoder=str(BERT), trainable_layers=0, random_state=0).fit(TEXTS, Y)
+    assert set(made[0].m) == {"head"}  # the optimizer sees the head alone
+    assert optimizer_settings(argparse.Namespace(_optimizer=made[0])) == dict(
+        learning_rate_init=1e-2, learning_rate="constant", warmup_fraction=0.0)
+    assert 3 < clf.n_iter_ <= 100 and clf.validation_scores_ is not None  # early stopping on
+    assert clf.score(TEXTS, Y) == 1.0
 
 
 def test_set_values_win_over_the_checkpoint_recipe():
