@@ -14,6 +14,7 @@ from ._inputs import (
     check_weights,
     is_ragged,
     per_token_labels,
+    per_word_labels,
     real_positions,
 )
 from ._model import DTYPE, encode, head_logits
@@ -143,7 +144,13 @@ n_iter_, t_, n_features_in_, max_ngram_
     # the classifier's label checks, classes_ and head width, for the labels of real tokens
     _encode_labels, _n_outputs = TransformerClassifier._encode_targets, TransformerClassifier._n_outputs
 
+    def _reads_words(self):
+        """Whether ``X`` holds sentences as words, each labelled at its first sub-word (a checkpoint)."""
+        return hasattr(self._codec, "read_words")
+
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
+        if self._reads_words():
+            return self._read_words(X, y, sample_weight, fitting=fitting, classes=classes, what=what)
         inputs = self._codec.read(self, X, fitting, what, training=True)
         labels, real = per_token_labels(self, X, y, inputs, "y" if what == "X" else "y_val")
         target = np.full(real.shape, -1, np.int32)  # -1: padding, nothing to predict
@@ -151,6 +158,23 @@ n_iter_, t_, n_features_in_, max_ngram_
         if what != "X":
             return TrainingData(inputs, target=target)
         weight = check_weights(sample_weight, inputs.X)
+        return TrainingData(inputs, target=target, weight=weight.astype(DTYPE))
+
+    def _read_words(self, X, y, sample_weight, *, fitting, classes, what):
+        """Training rows of sentences given as words: a word's label at its first sub-word token.
+
+        Rows are windows (one per sentence that fits in ``max_len``); each
+        row has its sentence's weight.
+        """
+        inputs = self._codec.read_words(self, X)
+        labels = per_word_labels(self, y, inputs.words_mask, "y" if what == "X" else "y_val")
+        target = np.full(inputs.X.shape, -1, np.int32)  # -1: other sub-words, special tokens, padding
+        real = inputs.words_mask
+        target[inputs.word_row[real], inputs.word_col[real]] = self._encode_labels(
+            labels, fitting=fitting, classes=classes, what=what)["target"]
+        if what != "X":
+            return TrainingData(inputs, target=target)
+        weight = check_weights(sample_weight, real)[inputs.sentence]
         return TrainingData(inputs, target=target, weight=weight.astype(DTYPE))
 
     def _pooling(self):
@@ -182,18 +206,30 @@ n_iter_, t_, n_features_in_, max_ngram_
         return float(np.mean(predicted[target >= 0] == target[target >= 0]))
 
     def _proba(self, X):
-        """Model inputs and (N, T, n_classes) probabilities, 0 at padding (T: array X's width)."""
+        """Model inputs, (N, T, n_classes) probabilities, 0 at padding (T: array X's width), and
+        their (N, T) real positions; for sentences given as words, T is their words."""
         check_is_fitted(self)
+        if self._reads_words():
+            inputs = self._codec.read_words(self, X)
+            proba = np.exp(log_softmax(self._logits(inputs).astype(np.float64)))
+            return inputs, inputs.at_words(proba), inputs.words_mask
         inputs = self._inputs(X)
         proba = np.exp(log_softmax(self._logits(inputs).astype(np.float64)))
         proba = proba * real_positions(inputs)[:, :, None]
         extra = 0 if is_ragged(self, X) else np.shape(X)[1] - proba.shape[1]  # NaN-padded steps
-        return inputs, np.pad(proba, [(0, 0), (0, extra), (0, 0)])
+        return inputs, np.pad(proba, [(0, 0), (0, extra), (0, 0)]), real_positions(inputs)
 
-    def _per_sequence(self, X, inputs, values):
+    def _per_sequence(self, X, real, values):
         """For ragged ``X``, each sequence's real positions of ``values`` in a list; else ``values``."""
-        lengths = real_positions(inputs).sum(axis=1)
-        return [v[:n] for v, n in zip(values, lengths, strict=True)] if is_ragged(self, X) else values
+        lengths = real.sum(axis=1)
+        ragged = self._reads_words() or is_ragged(self, X)
+        return [v[:n] for v, n in zip(values, lengths, strict=True)] if ragged else values
+
+    def _attention_inputs(self, X):
+        """Sentences given as words show their first window's sub-word tokens; else as the base."""
+        if self._reads_words():
+            return self._codec.read_words(self, X).first_windows()
+        return super()._attention_inputs(X)
 
     def predict_proba(self, X):
         """Class probabilities of every token, columns in the order of ``classes_``.
@@ -209,8 +245,8 @@ of shape (n_samples, seq_len, n_classes)
             A list for sequences in a list (``max_len`` rows for a sequence cut
             there); an array for an array ``X``, with rows of 0 at padding.
         """
-        inputs, proba = self._proba(X)
-        return self._per_sequence(X, inputs, proba)
+        _, proba, real = self._proba(X)
+        return self._per_sequence(X, real, proba)
 
     def predict(self, X):
         """The most probable label of every token.
@@ -224,8 +260,8 @@ of shape (n_samples, seq_len, n_classes)
         y : list of ndarray of shape (n_tokens_i,), or ndarray of shape (n_samples, seq_len)
             As in :meth:`predict_proba`; ``classes_[0]`` at padding.
         """
-        inputs, proba = self._proba(X)
-        return self._per_sequence(X, inputs, self.classes_[proba.argmax(axis=2)])
+        _, proba, real = self._proba(X)
+        return self._per_sequence(X, real, self.classes_[proba.argmax(axis=2)])
 
     def score(self, X, y, sample_weight=None):
         """Token accuracy: the (weighted) share of real tokens :meth:`predict` labels right.
@@ -240,8 +276,11 @@ of shape (n_samples, seq_len, n_classes)
         -------
         score : float
         """
-        inputs, proba = self._proba(X)
-        labels, real = per_token_labels(self, X, y, inputs, "y")
+        inputs, proba, real = self._proba(X)
+        if self._reads_words():
+            labels = per_word_labels(self, y, real)
+        else:
+            labels, real = per_token_labels(self, X, y, inputs, "y")
         truth = check_label_type(labels, self.classes_)
         weight = (check_weights(sample_weight, real)[:, None] * real)[real]
         predicted = self.classes_[proba[:, : real.shape[1]].argmax(axis=2)][real]
