@@ -181,7 +181,8 @@ def test_a_long_sentence_is_read_in_windows_each_word_once_with_context(fitted):
 
 
 def test_a_path_and_the_loaded_encoder_give_the_same_tagger():
-    X, y = plural(20, 0)
+    X = [r["words"] for r in records("bert")]  # a long sentence among them
+    y = parity_labels(X)
     encoder = TransformerEncoder.from_pretrained(BERT)
     embeddings = encoder.params_["embed"]["W"].copy()
     by_path = quietly(TransformerTagger(encoder=BERT, max_iter=2, **TRAIN).fit, X, y)
