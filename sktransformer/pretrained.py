@@ -138,6 +138,9 @@ class TokenizerAdapter(InputFamily):
     the token-type embedding of each position's segment. One ``X`` holds
     texts or pairs, not both; an estimator fitted on one kind (a fresh
     ``fit`` records which, ``_fitted_on_pairs``) reads only that kind.
+
+    The tagger reads sentences given as words instead (:meth:`read_words`):
+    each word tokenized on its own, read at its first sub-word token.
     """
 
     embedding = "tokens"

@@ -36,6 +36,20 @@ class TransformerTagger(_PooledEncoderModel):
     numeric rows. Labels at padding are ignored; sequences cut at ``max_len``
     lose their labels with them (with a warning).
 
+    With a checkpoint's ``encoder`` (a path, or an encoder loaded by
+    :meth:`TransformerEncoder.from_pretrained`), ``X`` holds sentences as
+    word lists and ``y`` one label per word, as in Hugging Face's token
+    classification: each word is tokenized on its own, as
+    ``tokenizer(words, is_split_into_words=True)`` tokenizes it (a byte-level
+    BPE, RoBERTa's, with a space before every word: ``add_prefix_space=True``);
+    a word's label goes to its first sub-word token, the other sub-words and
+    the special tokens carry none, and outputs are read there, one per word.
+    A text is split into words and symbols first (not lowercased: the
+    tokenizer normalises). A sentence longer than ``max_len`` tokens is read
+    in overlapping windows, each word in the window where it has the most
+    context (:mod:`sktransformer._words`): no word is dropped. Sentence
+    pairs are refused.
+
     Parameters
     ----------
     d_model, n_heads, n_layers, d_ff, dropout, attention_dropout, positional_encoding, \
@@ -44,10 +58,12 @@ warmup_fraction, label_smoothing, alpha, max_grad_norm, max_iter, early_stopping
 validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads, \
 encoder
         As in :class:`TransformerClassifier`; no ``pooling``. Validation scores
-        are token accuracies (the split is not stratified). An ``encoder``
+        are token accuracies (the split is not stratified; with a checkpoint it
+        is drawn over windows, so a long sentence's windows may fall on both
+        sides). An ``encoder``
         pretrained with ``pooling="cls"`` keeps its [CLS] position, untagged.
-        There is no ``long_documents``: a checkpoint's text longer than
-        ``max_len`` tokens is cut to its first ``max_len`` (with a warning).
+        There is no ``long_documents``: a checkpoint's sentence longer than
+        ``max_len`` tokens is read in windows, each word in one.
     max_ngram : int, default=1
         As in :class:`TransformerClassifier`, without ``"auto"`` (whose probe
         predicts a label per sequence).
@@ -105,10 +121,13 @@ n_iter_, t_, n_features_in_, max_ngram_
         Parameters
         ----------
         X : list of str or of token lists, array of token ids or features, or series
+            With a checkpoint's ``encoder``: a list of sentences, each a list
+            of words (str) or a text (split into words and symbols).
         y : list of label sequences, or array-like of shape (n_samples, seq_len)
-            One label per position of each sequence of ``X`` (see the class docstring).
+            One label per position of each sequence of ``X`` (see the class
+            docstring); with a checkpoint, one label per word of each sentence.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sequence weights, given to each of its tokens.
+            Per-sequence weights, given to each of its tokens (words).
         X_val, y_val : optional
             Validation data, scored (token accuracy) every epoch.
 
@@ -120,7 +139,13 @@ n_iter_, t_, n_features_in_, max_ngram_
         ------
         ValueError
             If labels are not one per position (naming the sequence and both
-            lengths), there are fewer than 2 classes, or ``X`` cannot be read.
+            lengths; with a checkpoint, one per word, naming the sample), there
+            are fewer than 2 classes, ``X`` cannot be read, or (checkpoint) a
+            word is missing or gives the tokenizer no token (naming the sample
+            and the word).
+        TypeError
+            With a checkpoint: for sentence pairs (a tuple of two strings), or
+            a word that is not a string.
         """
         return self._fit_template(X, y, sample_weight, X_val, y_val)
 
@@ -244,6 +269,8 @@ n_iter_, t_, n_features_in_, max_ngram_
 of shape (n_samples, seq_len, n_classes)
             A list for sequences in a list (``max_len`` rows for a sequence cut
             there); an array for an array ``X``, with rows of 0 at padding.
+            With a checkpoint: one array of shape (n_words_i, n_classes) per
+            sentence, each word's row read at its first sub-word token.
         """
         _, proba, real = self._proba(X)
         return self._per_sequence(X, real, proba)
@@ -258,13 +285,14 @@ of shape (n_samples, seq_len, n_classes)
         Returns
         -------
         y : list of ndarray of shape (n_tokens_i,), or ndarray of shape (n_samples, seq_len)
-            As in :meth:`predict_proba`; ``classes_[0]`` at padding.
+            As in :meth:`predict_proba` (with a checkpoint, (n_words_i,): the
+            shape of ``y``); ``classes_[0]`` at padding.
         """
         _, proba, real = self._proba(X)
         return self._per_sequence(X, real, self.classes_[proba.argmax(axis=2)])
 
     def score(self, X, y, sample_weight=None):
-        """Token accuracy: the (weighted) share of real tokens :meth:`predict` labels right.
+        """Token accuracy: the (weighted) share of real tokens (a checkpoint's: words) labelled right.
 
         Parameters
         ----------
