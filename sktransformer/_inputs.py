@@ -276,6 +276,38 @@ def real_positions(inputs):
     return inputs.mask if inputs.mask is not None else np.ones(inputs.X.shape[:2], bool)
 
 
+def _label_rows(estimator, y, n_sequences, name):
+    """``y`` as a list of label sequences, one per sequence of X (refused otherwise)."""
+    y = np.asarray(y) if hasattr(y, "__array__") and not hasattr(y, "__len__") else y
+    if y is None or isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
+        raise ValueError(f"{type(estimator).__name__} requires {name}: a sequence of labels for "
+                         f"each sequence of X, got {type(y).__name__}.")
+    rows = list(y.to_numpy() if hasattr(y, "iloc") and y.ndim == 2 else y)
+    if len(rows) != n_sequences:
+        raise ValueError(f"X has {n_sequences} sequences, {name} {len(rows)} label sequences.")
+    return rows
+
+
+def _check_label_row(estimator, row, i, name):
+    """Refuse a single label where label sequence ``i`` is expected."""
+    if isinstance(row, str | bytes | dict | set) or not hasattr(row, "__len__"):
+        raise ValueError(
+            f"{name}[{i}] is one label ({row}), not a sequence: {type(estimator).__name__} "
+            "takes one label per token (for one per sequence use TransformerClassifier).")
+
+
+def _kept_labels(rows, keeps, name):
+    """The labels of ``rows`` where ``keeps`` is True, in order, checked (naming a bad sequence)."""
+    labels = [label for row, keep in zip(rows, keeps, strict=True) for label in compress(row, keep)]
+    try:
+        check_labels(labels, name)
+    except ValueError:  # name the sequence with a missing label, or with labels of two types
+        for i, (row, keep) in enumerate(zip(rows, keeps, strict=True)):
+            check_labels(list(compress(row, keep)), f"{name}[{i}]")
+        raise
+    return labels
+
+
 def per_token_labels(estimator, X, y, inputs, name="y"):
     """(the labels of the real positions of ``inputs``, in row order; their (N, T) mask).
 
@@ -290,21 +322,12 @@ def per_token_labels(estimator, X, y, inputs, name="y"):
         lengths), a single label where a sequence is expected, missing or
         mixed labels (naming the sequence).
     """
-    y = np.asarray(y) if hasattr(y, "__array__") and not hasattr(y, "__len__") else y
-    if y is None or isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
-        raise ValueError(f"{type(estimator).__name__} requires {name}: a sequence of labels for "
-                         f"each sequence of X, got {type(y).__name__}.")
-    rows = list(y.to_numpy() if hasattr(y, "iloc") and y.ndim == 2 else y)
-    if len(rows) != len(inputs):
-        raise ValueError(f"X has {len(inputs)} sequences, {name} {len(rows)} label sequences.")
+    rows = _label_rows(estimator, y, len(inputs), name)
     real, ragged = real_positions(inputs), is_ragged(estimator, X)
     sequences = list(text_column(estimator, X)) if ragged else [()] * len(rows)
     ends = np.where(real.any(axis=1), real.shape[1] - np.argmax(real[:, ::-1], axis=1), 0)
     for i, (row, x) in enumerate(zip(rows, sequences, strict=True)):
-        if isinstance(row, str | bytes | dict | set) or not hasattr(row, "__len__"):
-            raise ValueError(
-                f"{name}[{i}] is one label ({row}), not a sequence: {type(estimator).__name__} "
-                "takes one label per token (for one per sequence use TransformerClassifier).")
+        _check_label_row(estimator, row, i, name)
         tokens = analyze(x, estimator._codec.analyzer, True, i) if isinstance(x, str) else x
         n = len(tokens) if ragged else np.shape(X)[1]  # an array's width (or up to padding)
         if len(row) != n and (ragged or len(row) != ends[i]):
@@ -313,14 +336,29 @@ def per_token_labels(estimator, X, y, inputs, name="y"):
             raise ValueError(f"{name}[{i}] has {len(row)} labels, but sequence {i} of X has "
                              f"{n} {'tokens' if ragged else 'positions'}: give one label per "
                              f"position.{hint}")
-    labels = [label for row, keep in zip(rows, real, strict=True) for label in compress(row, keep)]
-    try:
-        check_labels(labels, name)
-    except ValueError:  # name the sequence with a missing label, or with labels of two types
-        for i, (row, keep) in enumerate(zip(rows, real, strict=True)):
-            check_labels(list(compress(row, keep)), f"{name}[{i}]")
-        raise
-    return labels, real
+    return _kept_labels(rows, real, name), real
+
+
+def per_word_labels(estimator, y, words_mask, name="y"):
+    """The labels of every word of sentences given as words, in order (a checkpoint's tagger).
+
+    ``words_mask`` (n_sentences, max_words) is True at each sentence's words.
+
+    Raises
+    ------
+    ValueError
+        A label sequence of another length than its sentence's words (naming
+        the sample and both lengths), a single label where a sequence is
+        expected, missing or mixed labels (naming the sequence).
+    """
+    rows = _label_rows(estimator, y, len(words_mask), name)
+    for i, (row, n) in enumerate(zip(rows, words_mask.sum(axis=1), strict=True)):
+        _check_label_row(estimator, row, i, name)
+        if len(row) != n:
+            raise ValueError(f"{name}[{i}] has {len(row)} labels, but sample {i} of X has {n} words: "
+                             "give one label per word (a text is split into words and symbols: "
+                             "pass word lists to label your own words).")
+    return _kept_labels(rows, [np.ones(len(row), bool) for row in rows], name)
 
 
 def check_label_type(labels, classes, name="y"):

@@ -5,6 +5,7 @@ Used by :class:`~sktransformer.SequenceVectorizer` (``analyzer="bpe"`` /
 ``from_pretrained`` (:mod:`sktransformer.pretrained`).
 """
 
+import json
 import pathlib
 
 import numpy as np
@@ -130,6 +131,33 @@ class Tokenizer:
                              f"least {special + 2}.")
         return cut, True
 
+    def encode_words(self, words):
+        """The encoding of one sentence's words, as ``tokenizer(words, is_split_into_words=True)`` gives it.
+
+        Each word is tokenized on its own (``is_pretokenized``), the special
+        tokens are added around the sentence, and ``word_ids`` maps each
+        token to its word (None at the special tokens). A byte-level BPE
+        (RoBERTa, GPT-2: a ``ByteLevel`` pre-tokenizer) reads each word with a
+        space before it, as transformers' token-classification examples load
+        such a tokenizer (``add_prefix_space=True``, which its documentation
+        requires for ``is_split_into_words``): in running text, the
+        pretraining data, a word after another begins with a space.
+        SentencePiece tokenizers (Metaspace) put "\u2581" before every word
+        themselves; WordPiece (BERT) has no word-initial marker.
+        """
+        return self._word_backend().encode(list(words), is_pretokenized=True)
+
+    def _word_backend(self):
+        """A copy of the tokenizer whose byte-level pre-tokenizer adds a space before each word."""
+        if "_words" not in self.__dict__:
+            spec = json.loads(self.json_text)
+            _add_prefix_space(spec.get("pre_tokenizer"))
+            tokenizer = _require("tokenizers").Tokenizer.from_str(json.dumps(spec))
+            tokenizer.no_padding()
+            tokenizer.no_truncation()
+            self.__dict__["_words"] = tokenizer
+        return self.__dict__["_words"]
+
     def _truncating(self, max_len):
         """A copy of the tokenizer that cuts to ``max_len`` tokens, longest first (one per length)."""
         copies = self.__dict__.setdefault("_truncating_copies", {})
@@ -156,6 +184,16 @@ class Tokenizer:
 
     def __repr__(self):
         return f"Tokenizer(<{self.backend.get_vocab_size()} tokens>)"
+
+
+def _add_prefix_space(pre_tokenizer):
+    """Switch on ``add_prefix_space`` of a ``ByteLevel`` pre-tokenizer (in a ``Sequence`` too), in place."""
+    if not pre_tokenizer:
+        return
+    if pre_tokenizer.get("type") == "ByteLevel":
+        pre_tokenizer["add_prefix_space"] = True
+    for step in pre_tokenizer.get("pretokenizers") or ():
+        _add_prefix_space(step)
 
 
 def _truncate(ids, special, max_len):

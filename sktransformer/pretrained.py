@@ -54,8 +54,10 @@ from ._model import ModelConfig, init_linear
 from ._recipe import FINE_TUNING
 from ._runtime import make_rng
 from ._sequences import _check_sequences, is_missing
+from ._text import words
 from ._vocabulary import N_RESERVED, Vocabulary
 from ._windows import LONG_DOCUMENTS, document_windows, pair_inputs, split_document
+from ._words import word_inputs
 
 # Set by the checkpoint, refused as from_pretrained arguments
 _ARCHITECTURE = ("d_model", "n_heads", "n_layers", "d_ff", "norm_first", "activation",
@@ -116,7 +118,8 @@ def _check_kind(estimator, pairs):
 
         if isinstance(estimator, TransformerTagger):
             raise TypeError(f"{name} labels the tokens of one text; sentence pairs are read by "
-                            "TransformerEncoder, TransformerClassifier and TransformerRegressor.")
+                            "TransformerEncoder, TransformerClassifier and TransformerRegressor. "
+                            "Pass a sentence's words as a list (a tuple of two strings is a pair).")
 
 
 class TokenizerAdapter(InputFamily):
@@ -135,6 +138,9 @@ class TokenizerAdapter(InputFamily):
     the token-type embedding of each position's segment. One ``X`` holds
     texts or pairs, not both; an estimator fitted on one kind (a fresh
     ``fit`` records which, ``_fitted_on_pairs``) reads only that kind.
+
+    The tagger reads sentences given as words instead (:meth:`read_words`):
+    each word tokenized on its own, read at its first sub-word token.
     """
 
     embedding = "tokens"
@@ -196,6 +202,46 @@ class TokenizerAdapter(InputFamily):
                   "overlapping windows." if hasattr(estimator, "long_documents") else "")
         return document_windows([(e.ids, e.sequence_ids) for e in encodings], self.max_len, mode,
                                 advice)
+
+    def read_words(self, estimator, X):
+        """Sentences given as words -> :class:`~sktransformer._words.Words` (the tagger's input).
+
+        Each sample of ``X`` is a list of words (strings), tokenized as
+        ``tokenizer(words, is_split_into_words=True)`` tokenizes them
+        (:meth:`~sktransformer._tokenizer.Tokenizer.encode_words`), or a text,
+        split first into words and symbols as the tagger splits text
+        (:func:`~sktransformer._text.words`; not lowercased: the tokenizer
+        normalises). A sentence longer than ``max_len`` tokens is read in
+        windows, each word in one of them (:mod:`sktransformer._words`).
+
+        Raises
+        ------
+        TypeError
+            For a sentence pair (a tuple of two strings) or a sample that is
+            neither a text nor a list of strings.
+        ValueError
+            For a missing word, or a word that gives no token (naming the sample and the word).
+        """
+        sentences = [self._words_of(estimator, i, x) for i, x in enumerate(_sample_list(estimator, X))]
+        encodings = [self.tokenizer.encode_words(words) for words in sentences]
+        return word_inputs(encodings, [len(words) for words in sentences], self.max_len)
+
+    @staticmethod
+    def _words_of(estimator, i, x):
+        """The words of sample ``i``: a list of strings as it is, a text split into words and symbols."""
+        if isinstance(x, str):
+            return words(x)
+        if isinstance(x, tuple) and len(x) == 2 and all(isinstance(t, str) for t in x):
+            _check_kind(estimator, True)
+        for j, word in enumerate(x):
+            if is_missing(word):
+                raise ValueError(f"Word {j} of sample {i} of X is missing (None, NaN or NA); fill "
+                                 "missing words first.")
+            if not isinstance(word, str):
+                raise TypeError(f"{type(estimator).__name__} loaded from a checkpoint reads sentences "
+                                f"as lists of words (strings) or texts; word {j} of sample {i} of X "
+                                f"is a {type(word).__name__}.")
+        return list(x)
 
     def _samples(self, estimator, X):
         """(the texts or the (text_a, text_b) pairs of ``X`` as a list, whether they are pairs).

@@ -14,6 +14,7 @@ from ._inputs import (
     check_weights,
     is_ragged,
     per_token_labels,
+    per_word_labels,
     real_positions,
 )
 from ._model import DTYPE, encode, head_logits
@@ -35,6 +36,20 @@ class TransformerTagger(_PooledEncoderModel):
     numeric rows. Labels at padding are ignored; sequences cut at ``max_len``
     lose their labels with them (with a warning).
 
+    With a checkpoint's ``encoder`` (a path, or an encoder loaded by
+    :meth:`TransformerEncoder.from_pretrained`), ``X`` holds sentences as
+    word lists and ``y`` one label per word, as in Hugging Face's token
+    classification: each word is tokenized on its own, as
+    ``tokenizer(words, is_split_into_words=True)`` tokenizes it (a byte-level
+    BPE, RoBERTa's, with a space before every word: ``add_prefix_space=True``);
+    a word's label goes to its first sub-word token, the other sub-words and
+    the special tokens carry none, and outputs are read there, one per word.
+    A text is split into words and symbols first (not lowercased: the
+    tokenizer normalises). A sentence longer than ``max_len`` tokens is read
+    in overlapping windows, each word in the window where it has the most
+    context (:mod:`sktransformer._words`): no word is dropped. Sentence
+    pairs are refused.
+
     Parameters
     ----------
     d_model, n_heads, n_layers, d_ff, dropout, attention_dropout, positional_encoding, \
@@ -43,10 +58,12 @@ warmup_fraction, label_smoothing, alpha, max_grad_norm, max_iter, early_stopping
 validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads, \
 encoder
         As in :class:`TransformerClassifier`; no ``pooling``. Validation scores
-        are token accuracies (the split is not stratified). An ``encoder``
+        are token accuracies (the split is not stratified; with a checkpoint it
+        is drawn over windows, so a long sentence's windows may fall on both
+        sides). An ``encoder``
         pretrained with ``pooling="cls"`` keeps its [CLS] position, untagged.
-        There is no ``long_documents``: a checkpoint's text longer than
-        ``max_len`` tokens is cut to its first ``max_len`` (with a warning).
+        There is no ``long_documents``: a checkpoint's sentence longer than
+        ``max_len`` tokens is read in windows, each word in one.
     max_ngram : int, default=1
         As in :class:`TransformerClassifier`, without ``"auto"`` (whose probe
         predicts a label per sequence).
@@ -104,10 +121,13 @@ n_iter_, t_, n_features_in_, max_ngram_
         Parameters
         ----------
         X : list of str or of token lists, array of token ids or features, or series
+            With a checkpoint's ``encoder``: a list of sentences, each a list
+            of words (str) or a text (split into words and symbols).
         y : list of label sequences, or array-like of shape (n_samples, seq_len)
-            One label per position of each sequence of ``X`` (see the class docstring).
+            One label per position of each sequence of ``X`` (see the class
+            docstring); with a checkpoint, one label per word of each sentence.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sequence weights, given to each of its tokens.
+            Per-sequence weights, given to each of its tokens (words).
         X_val, y_val : optional
             Validation data, scored (token accuracy) every epoch.
 
@@ -119,7 +139,13 @@ n_iter_, t_, n_features_in_, max_ngram_
         ------
         ValueError
             If labels are not one per position (naming the sequence and both
-            lengths), there are fewer than 2 classes, or ``X`` cannot be read.
+            lengths; with a checkpoint, one per word, naming the sample), there
+            are fewer than 2 classes, ``X`` cannot be read, or (checkpoint) a
+            word is missing or gives the tokenizer no token (naming the sample
+            and the word).
+        TypeError
+            With a checkpoint: for sentence pairs (a tuple of two strings), or
+            a word that is not a string.
         """
         return self._fit_template(X, y, sample_weight, X_val, y_val)
 
@@ -143,7 +169,13 @@ n_iter_, t_, n_features_in_, max_ngram_
     # the classifier's label checks, classes_ and head width, for the labels of real tokens
     _encode_labels, _n_outputs = TransformerClassifier._encode_targets, TransformerClassifier._n_outputs
 
+    def _reads_words(self):
+        """Whether ``X`` holds sentences as words, each labelled at its first sub-word (a checkpoint)."""
+        return hasattr(self._codec, "read_words")
+
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
+        if self._reads_words():
+            return self._read_words(X, y, sample_weight, fitting=fitting, classes=classes, what=what)
         inputs = self._codec.read(self, X, fitting, what, training=True)
         labels, real = per_token_labels(self, X, y, inputs, "y" if what == "X" else "y_val")
         target = np.full(real.shape, -1, np.int32)  # -1: padding, nothing to predict
@@ -151,6 +183,23 @@ n_iter_, t_, n_features_in_, max_ngram_
         if what != "X":
             return TrainingData(inputs, target=target)
         weight = check_weights(sample_weight, inputs.X)
+        return TrainingData(inputs, target=target, weight=weight.astype(DTYPE))
+
+    def _read_words(self, X, y, sample_weight, *, fitting, classes, what):
+        """Training rows of sentences given as words: a word's label at its first sub-word token.
+
+        Rows are windows (one per sentence that fits in ``max_len``); each
+        row has its sentence's weight.
+        """
+        inputs = self._codec.read_words(self, X)
+        labels = per_word_labels(self, y, inputs.words_mask, "y" if what == "X" else "y_val")
+        target = np.full(inputs.X.shape, -1, np.int32)  # -1: other sub-words, special tokens, padding
+        real = inputs.words_mask
+        target[inputs.word_row[real], inputs.word_col[real]] = self._encode_labels(
+            labels, fitting=fitting, classes=classes, what=what)["target"]
+        if what != "X":
+            return TrainingData(inputs, target=target)
+        weight = check_weights(sample_weight, real)[inputs.sentence]
         return TrainingData(inputs, target=target, weight=weight.astype(DTYPE))
 
     def _pooling(self):
@@ -182,18 +231,30 @@ n_iter_, t_, n_features_in_, max_ngram_
         return float(np.mean(predicted[target >= 0] == target[target >= 0]))
 
     def _proba(self, X):
-        """Model inputs and (N, T, n_classes) probabilities, 0 at padding (T: array X's width)."""
+        """Model inputs, (N, T, n_classes) probabilities, 0 at padding (T: array X's width), and
+        their (N, T) real positions; for sentences given as words, T is their words."""
         check_is_fitted(self)
+        if self._reads_words():
+            inputs = self._codec.read_words(self, X)
+            proba = np.exp(log_softmax(self._logits(inputs).astype(np.float64)))
+            return inputs, inputs.at_words(proba), inputs.words_mask
         inputs = self._inputs(X)
         proba = np.exp(log_softmax(self._logits(inputs).astype(np.float64)))
         proba = proba * real_positions(inputs)[:, :, None]
         extra = 0 if is_ragged(self, X) else np.shape(X)[1] - proba.shape[1]  # NaN-padded steps
-        return inputs, np.pad(proba, [(0, 0), (0, extra), (0, 0)])
+        return inputs, np.pad(proba, [(0, 0), (0, extra), (0, 0)]), real_positions(inputs)
 
-    def _per_sequence(self, X, inputs, values):
+    def _per_sequence(self, X, real, values):
         """For ragged ``X``, each sequence's real positions of ``values`` in a list; else ``values``."""
-        lengths = real_positions(inputs).sum(axis=1)
-        return [v[:n] for v, n in zip(values, lengths, strict=True)] if is_ragged(self, X) else values
+        lengths = real.sum(axis=1)
+        ragged = self._reads_words() or is_ragged(self, X)
+        return [v[:n] for v, n in zip(values, lengths, strict=True)] if ragged else values
+
+    def _attention_inputs(self, X):
+        """Sentences given as words show their first window's sub-word tokens; else as the base."""
+        if self._reads_words():
+            return self._codec.read_words(self, X).first_windows()
+        return super()._attention_inputs(X)
 
     def predict_proba(self, X):
         """Class probabilities of every token, columns in the order of ``classes_``.
@@ -208,9 +269,11 @@ n_iter_, t_, n_features_in_, max_ngram_
 of shape (n_samples, seq_len, n_classes)
             A list for sequences in a list (``max_len`` rows for a sequence cut
             there); an array for an array ``X``, with rows of 0 at padding.
+            With a checkpoint: one array of shape (n_words_i, n_classes) per
+            sentence, each word's row read at its first sub-word token.
         """
-        inputs, proba = self._proba(X)
-        return self._per_sequence(X, inputs, proba)
+        _, proba, real = self._proba(X)
+        return self._per_sequence(X, real, proba)
 
     def predict(self, X):
         """The most probable label of every token.
@@ -222,13 +285,14 @@ of shape (n_samples, seq_len, n_classes)
         Returns
         -------
         y : list of ndarray of shape (n_tokens_i,), or ndarray of shape (n_samples, seq_len)
-            As in :meth:`predict_proba`; ``classes_[0]`` at padding.
+            As in :meth:`predict_proba` (with a checkpoint, (n_words_i,): the
+            shape of ``y``); ``classes_[0]`` at padding.
         """
-        inputs, proba = self._proba(X)
-        return self._per_sequence(X, inputs, self.classes_[proba.argmax(axis=2)])
+        _, proba, real = self._proba(X)
+        return self._per_sequence(X, real, self.classes_[proba.argmax(axis=2)])
 
     def score(self, X, y, sample_weight=None):
-        """Token accuracy: the (weighted) share of real tokens :meth:`predict` labels right.
+        """Token accuracy: the (weighted) share of real tokens (a checkpoint's: words) labelled right.
 
         Parameters
         ----------
@@ -240,8 +304,11 @@ of shape (n_samples, seq_len, n_classes)
         -------
         score : float
         """
-        inputs, proba = self._proba(X)
-        labels, real = per_token_labels(self, X, y, inputs, "y")
+        inputs, proba, real = self._proba(X)
+        if self._reads_words():
+            labels = per_word_labels(self, y, real)
+        else:
+            labels, real = per_token_labels(self, X, y, inputs, "y")
         truth = check_label_type(labels, self.classes_)
         weight = (check_weights(sample_weight, real)[:, None] * real)[real]
         predicted = self.classes_[proba[:, : real.shape[1]].argmax(axis=2)][real]
