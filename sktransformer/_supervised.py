@@ -125,6 +125,9 @@ class _PooledEncoderModel(_BaseTransformer):
     def _frozen_lower(self, params):
         """The frozen lower part of the network for ``trainable_layers`` (None: all of it trains)."""
         k = getattr(self, "trainable_layers", "all")
+        if isinstance(k, bool | np.bool_):  # an int to scikit-learn's validation
+            raise ValueError(f"trainable_layers must be an int >= 0 or 'all', not {k!r}: pass 0 to "
+                             "train the head alone, 'all' to train every layer.")
         n_layers = self.config_.n_layers
         if k == "all" or k >= n_layers:
             return None

@@ -236,6 +236,14 @@ def test_linear_probe_trains_the_head_before_fine_tuning():
     assert scratch.n_iter_ == 1  # "auto" probes checkpoints only; nothing ran before the epoch
 
 
+def test_trainable_layers_refuses_a_bool_and_leaves_the_model_as_it_was():
+    clf = TransformerClassifier(encoder=str(BERT), trainable_layers=0, random_state=0).fit(TEXTS, Y)
+    before = clf.predict_proba(TEXTS)
+    with pytest.raises(ValueError, match="trainable_layers must be an int >= 0 or 'all', not True"):
+        clf.set_params(trainable_layers=True, warm_start=True).fit(TEXTS, Y)
+    np.testing.assert_array_equal(clf.predict_proba(TEXTS), before)
+
+
 def test_frozen_layers_refuse_a_learned_cls_vector():
     encoder = TransformerEncoder(**SMALL, pooling="cls", max_iter=1)
     with pytest.warns(ConvergenceWarning):
