@@ -1,4 +1,5 @@
 """Where does a Transformer look to tell which of two tokens comes first?
+======================================================================
 
 Each sequence is 6 to 14 filler tokens ("x0" ... "x9") with one "A" and one
 "B" at random places; the label says which of the two comes first. The

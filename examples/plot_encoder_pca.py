@@ -1,4 +1,5 @@
 """Does an encoder trained without labels separate sequences by their order?
+=========================================================================
 
 Every sequence holds the same 10 tokens (ids 1 to 10), sorted either
 upwards or downwards, then two random pairs of tokens swapped. The two

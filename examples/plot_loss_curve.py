@@ -1,4 +1,5 @@
 """Training loss and validation accuracy per epoch, on one plot.
+=============================================================
 
 Handwritten digits are read as sequences of 8 rows of 8 pixels (as in
 ``quickstart.py``). Passing ``X_val, y_val`` to ``fit`` scores the model on

@@ -1,4 +1,5 @@
 """Tag the day, month and year of dates written in sentences, whatever the format.
+===============================================================================
 
 Each sentence holds one date in one of eight formats ("12 march 2024",
 "march 12 , 2024", "2024 - 03 - 12", "12 . 03 . 2024", "03 / 12 / 2024",

@@ -1,4 +1,5 @@
 """Fine-tune a pretrained BERT-family checkpoint on a small text task; compare with TF-IDF.
+========================================================================================
 
 The checkpoint is a local directory in the Hugging Face layout
 (config.json, model.safetensors, tokenizer.json), e.g. a saved

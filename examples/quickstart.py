@@ -1,4 +1,5 @@
 """Quickstart: classify handwritten digits with a Transformer, read as 8 rows of 8 pixels.
+=======================================================================================
 
 Each 8x8 image becomes a sequence of 8 positions (its rows), each carrying
 8 channels (the pixels of that row). Self-attention lets every row look at

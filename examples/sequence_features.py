@@ -1,4 +1,5 @@
 """Sequences -> features -> any scikit-learn model, and pretraining when labels are few.
+=====================================================================================
 
 The data: sequences of 10 distinct token ids sorted either upwards or
 downwards. Both classes contain exactly the same kinds of tokens, so a

@@ -1,9 +1,12 @@
 """A small translation with the encoder-decoder Transformer: numbers in words -> digits.
+=====================================================================================
 
 "three hundred forty two" -> "342". The order of the output does not follow
 the input word for word ("fourteen" -> "14", "forty" -> "40"), so the
 decoder must attend to the right source words (cross-attention). The model
-is tested on numbers it never saw in training.
+is tested on numbers it never saw in training. The script saves
+``translation.png``: the training loss per epoch, and how the encoder's
+last layer attends over the words of one number.
 
     python examples/translation.py
 """
@@ -11,12 +14,17 @@ is tested on numbers it never saw in training.
 import time
 import warnings
 
-import numpy as np
-from sklearn.exceptions import ConvergenceWarning
+import matplotlib
 
-from sktransformer import TransformerSeq2Seq
-from sktransformer.datasets import spell_number
-from sktransformer.performance import tune_allocator
+matplotlib.use("Agg")  # write files only, no window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+
+from sktransformer import TransformerSeq2Seq  # noqa: E402
+from sktransformer.datasets import spell_number  # noqa: E402
+from sktransformer.performance import tune_allocator  # noqa: E402
+from sktransformer.plot import plot_attention, plot_loss_curve  # noqa: E402
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)  # a fixed epoch budget below
 tune_allocator()  # opt-in: ~2x faster training steps (process-wide malloc settings)
@@ -46,5 +54,11 @@ for beam_width in (1, 4):
 
 for words, digits, predicted in zip(X_test[:6], y_test[:6], model.predict(X_test[:6]), strict=True):
     print(f"  {words!r:32} -> {predicted!r:6} (true {digits!r})")
+
+fig, (loss, attention) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
+plot_loss_curve(model, ax=loss)
+plot_attention(model, "three hundred forty two", head=0, ax=attention)
+fig.savefig("translation.png", dpi=110)
+print("saved translation.png")
 # one line for scripts (tests/test_examples.py compares it with the README)
 print("figures: " + " ".join(f"{name}={value:.3f}" for name, value in figures.items()))

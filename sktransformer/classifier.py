@@ -315,7 +315,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, seq_len, n_channels),
+        X : array-like of shape (n_samples, n_features) or (n_samples, seq_len, n_channels), \
                 or list of str, or list of token lists
             Training sequences (see the class docstring for how each is read).
         y : array-like of shape (n_samples,)

@@ -219,13 +219,13 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ids : ndarray of shape (n_samples, width_), dtype int32
+        ids : ndarray of shape (n_samples, ``width_``), dtype int32
         """
         token_lists = self._fit(self._analyze_all(X, reset=True))
         return to_id_matrix(token_lists, self.vocabulary_, self.width_)
 
     def transform(self, X):
-        """Sequences -> (n_samples, width_) int32 ids, padded with 0.
+        """Sequences -> (n_samples, ``width_``) int32 ids, padded with 0.
 
         Parameters
         ----------
@@ -233,7 +233,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ids : ndarray of shape (n_samples, width_), dtype int32
+        ids : ndarray of shape (n_samples, ``width_``), dtype int32
         """
         check_is_fitted(self)
         token_lists = self._analyze_all(X)
@@ -296,7 +296,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        names : ndarray of str, shape (width_,)
+        names : ndarray of str, shape (``width_``,)
         """
         check_is_fitted(self)
         return np.asarray([f"position_{i}" for i in range(self.width_)], dtype=object)

@@ -6,6 +6,11 @@ figures are checked at the precision it quotes them (a figure written as
 must still be in README.md, so the two cannot drift apart. A figure the
 README gets wrong is an expected failure naming what the example measures:
 it passes once the README and this table are corrected (strict xfail).
+
+Each example runs once per CI run: ``.ci/run`` first builds the documentation, whose gallery runs
+every example (sphinx-gallery) and records what it printed in ``docs/auto_examples/<name>.rst``,
+and sets ``SKTRANSFORMER_EXAMPLE_OUTPUTS`` to that directory, so these tests read the recorded
+output instead of running the example again. Without it they run each example themselves.
 """
 
 import os
@@ -27,12 +32,26 @@ def _normalized(text):
 
 
 README = _normalized((ROOT / "README.md").read_text(encoding="utf-8"))
+RECORDED = os.environ.get("SKTRANSFORMER_EXAMPLE_OUTPUTS")
+# sphinx-gallery writes what an example printed as an indented literal block after this header
+OUTPUT_BLOCK = re.compile(r"^\.\. rst-class:: sphx-glr-script-out\n\n \.\. code-block:: none\n\n"
+                          r"((?:(?: {4}.*)?\n)*)", flags=re.MULTILINE)
 
 
 def _run(script, cwd, *args):
     env = {**os.environ, "MPLBACKEND": "Agg"}
     return subprocess.run([sys.executable, str(script), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
+
+
+def _recorded_run(script):
+    """What ``script`` printed when the documentation build ran it, as a finished run."""
+    page = pathlib.Path(RECORDED) / f"{script[:-3]}.rst"
+    if not page.is_file():
+        raise ExampleFailed(f"{page} is missing: the documentation build did not run examples/{script}")
+    blocks = OUTPUT_BLOCK.findall(page.read_text(encoding="utf-8"))
+    stdout = "".join(line[4:] + "\n" for block in blocks for line in block.splitlines())
+    return subprocess.CompletedProcess([script], 0, stdout, "")
 
 
 class ExampleFailed(RuntimeError):
@@ -52,11 +71,13 @@ def _figures(result):
 
 @pytest.fixture(scope="module")
 def figures_of(tmp_path_factory):
-    """Run each example once per test session; its figures."""
+    """Run each example once per test session (or read its run by the documentation build); its figures."""
     runs = {}
 
     def figures(name):
-        if name not in runs:
+        if name not in runs and RECORDED:
+            runs[name] = _recorded_run(name)
+        elif name not in runs:
             runs[name] = _run(ROOT / "examples" / name, tmp_path_factory.mktemp(name[:-3]))
         return _figures(runs[name])
 

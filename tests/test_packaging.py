@@ -3,7 +3,7 @@
 - Only numpy, scipy, scikit-learn and autograd are needed: the package imports,
   trains and predicts with every optional package blocked from import, and
   pyproject.toml's dependencies are exactly those four.
-- ``.ci/run`` runs exactly the README's test command, and pytest's default
+- ``.ci/run`` runs exactly the README's docs command, then its test command, and pytest's default
   options do not leave the slow tests out.
 - ``requires-python`` agrees with the README's "Python ≥ 3.10".
 """
@@ -176,15 +176,21 @@ def _script_commands():
             if line.strip() and not line.lstrip().startswith("#")]
 
 
-def test_ci_script_runs_exactly_the_readme_test_command():
+def test_ci_script_runs_exactly_the_readme_docs_and_test_commands():
     readme_test = [c for c in _readme_commands() if "pytest" in c]
     assert readme_test == ['pip install -e ".[test]" && python -m pytest']
     assert "(`.ci/run` runs exactly this)" in " ".join(README.split())
+    readme_docs = [c for c in _readme_commands() if "sphinx-build" in c]
+    assert readme_docs == ['pip install -e ".[docs]" && sphinx-build -W --keep-going -b html docs '
+                           'docs/_build/html']
     commands = _script_commands()
     assert commands[-1] == readme_test[0]
-    # before it only shell options and a change to the repository root: nothing filters the run
+    # before it shell options, a change to the repository root, the docs build, and where the
+    # tests find what it built: nothing filters the run
     assert commands[0] == "set -euo pipefail"
-    assert commands[1:-1] == ['cd "$(dirname "$0")/.."']
+    assert commands[1:-1] == ['cd "$(dirname "$0")/.."', readme_docs[0] + " || exit 1",
+                              'export SKTRANSFORMER_DOCS_SITE="$PWD/docs/_build/html"',
+                              'export SKTRANSFORMER_EXAMPLE_OUTPUTS="$PWD/docs/auto_examples"']
     assert shlex.split(commands[-1]) == ["pip", "install", "-e", ".[test]", "&&", "python", "-m", "pytest"]
 
 
@@ -194,22 +200,28 @@ def _fake(bin_dir, name, log, status):
     path.chmod(0o755)
 
 
-@pytest.mark.parametrize("pip_status, pytest_status", [(0, 0), (0, 1), (1, 0)])
-def test_ci_script_installs_then_runs_pytest_from_the_root_and_fails_when_they_fail(
-        tmp_path, pip_status, pytest_status):
-    """.ci/run with pip and python replaced by recorders: what runs, where, and the exit status."""
+@pytest.mark.parametrize("pip_status, sphinx_status, pytest_status",
+                         [(0, 0, 0), (0, 0, 1), (0, 1, 0), (1, 0, 0)])
+def test_ci_script_builds_the_docs_then_runs_pytest_from_the_root_and_fails_when_one_fails(
+        tmp_path, pip_status, sphinx_status, pytest_status):
+    """.ci/run with pip, sphinx-build and python replaced by recorders: what runs, where, and the
+    exit status."""
     bin_dir, log = tmp_path / "bin", tmp_path / "log"
     bin_dir.mkdir()
     _fake(bin_dir, "pip", log, pip_status)
+    _fake(bin_dir, "sphinx-build", log, sphinx_status)
     _fake(bin_dir, "python", log, pytest_status)
     env = dict(_clean_env(), PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     result = subprocess.run(["bash", str(ROOT / ".ci" / "run")], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60)
     ran = log.read_text().splitlines()
-    expected = [f"{ROOT} pip install -e .[test]"] + (
-        [f"{ROOT} python -m pytest"] if pip_status == 0 else [])
+    expected = [f"{ROOT} pip install -e .[docs]"]
+    if pip_status == 0:
+        expected.append(f"{ROOT} sphinx-build -W --keep-going -b html docs docs/_build/html")
+    if pip_status == 0 and sphinx_status == 0:
+        expected += [f"{ROOT} pip install -e .[test]", f"{ROOT} python -m pytest"]
     assert ran == expected
-    assert (result.returncode == 0) == (pip_status == 0 and pytest_status == 0)
+    assert (result.returncode == 0) == (pip_status == sphinx_status == pytest_status == 0)
 
 
 def test_pytest_defaults_keep_the_slow_tests():

@@ -1,4 +1,5 @@
-"""Grid search on a dask.distributed cluster (a LocalCluster on loopback), and out-of-core partial_fit."""
+"""A dask.distributed cluster (a LocalCluster on loopback): grid search, out-of-core partial_fit, and
+batch prediction and embedding of dask collections: what a user who outgrows one machine does."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ joblib = pytest.importorskip("joblib")
 
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
-from sktransformer import TransformerClassifier  # noqa: E402
+from sktransformer import TransformerClassifier, TransformerEncoder  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +80,38 @@ def test_out_of_core_partial_fit_with_dask_ml_incremental(client):
     np.testing.assert_allclose(model.estimator_.predict_proba(X), local.predict_proba(X), rtol=1e-5)
     accuracy = np.mean(local.predict_proba(X).argmax(axis=1) == y)
     assert model.score(X_blocks, y_blocks) == pytest.approx(accuracy)
+
+
+def test_batch_prediction_of_a_dask_array_with_dask_ml_parallel_post_fit(client):
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    import dask.array as da
+
+    X, y = _data()
+    model = wrappers.ParallelPostFit(TransformerClassifier(**SMALL)).fit(X, y)
+    X_blocks = da.from_array(X, chunks=20)  # each block predicted by a worker
+    proba = model.predict_proba(X_blocks)
+    assert isinstance(proba, da.Array)
+    # bitwise: a sample's outputs do not depend on the rest of its block
+    np.testing.assert_array_equal(proba.compute(), model.estimator.predict_proba(X))
+    np.testing.assert_array_equal(model.predict(X_blocks).compute(), model.estimator.predict(X))
+
+
+def test_embedding_a_dask_dataframe_of_texts_with_map_partitions(client):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+
+    words = ["red", "green", "blue", "cat", "dog", "bird", "runs", "sleeps"]
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(words, size=rng.integers(2, 7))) for _ in range(45)]
+    encoder = TransformerEncoder(**SMALL).fit(texts)
+    columns = [f"embedding_{i}" for i in range(SMALL["d_model"])]
+
+    def embed(partition):
+        return pd.DataFrame(encoder.transform(partition["text"].tolist()), index=partition.index,
+                            columns=columns)
+
+    frame = dd.from_pandas(pd.DataFrame({"text": texts}), npartitions=3)
+    meta = pd.DataFrame({name: pd.Series(dtype=np.float32) for name in columns})
+    embedded = frame.map_partitions(embed, meta=meta).compute()
+    assert list(embedded.index) == list(range(len(texts)))
+    np.testing.assert_array_equal(embedded.to_numpy(), encoder.transform(texts))
