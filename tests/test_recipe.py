@@ -252,3 +252,18 @@ def test_frozen_layers_refuse_a_learned_cls_vector():
     with pytest.raises(ValueError, match="trainable_layers=0 needs pooling='mean'"):
         clf.fit(TEXTS, Y)
     assert not hasattr(clf, "params_")  # a failed fit leaves nothing half-made
+
+
+def test_the_readme_recipe_table_is_the_code_s():
+    from sktransformer._recipe import HEAD_ALONE
+
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    def number(v):  # as the README writes them: 1e-3, 5e-5, 0, 0.1
+        return f"{v:.0e}".replace("e-0", "e-") if 0 < v < 0.05 else f"{v:g}"
+
+    for name in ("learning_rate_init", "warmup_fraction"):
+        row = (f"| `{name}` | {number(FROM_SCRATCH[name])} | {number(FINE_TUNING[name])} | "
+               f"{number(HEAD_ALONE[name])} |")
+        assert row in readme, row
+    assert (f"| `max_iter` | {FROM_SCRATCH['max_iter']} | {FINE_TUNING['max_iter']} (reaching it"
+            in readme) and FINE_TUNING["learning_rate"] == "linear"
