@@ -179,18 +179,17 @@ class _PooledEncoderModel(_BaseTransformer):
         mean value), without the label noise of a few sampled documents, and
         a text of words never seen in fit gets about the class prior.
         """
-        drop = self._word_dropper()
-        if drop is None:
+        tokens_dropped = super()._with_word_dropout(loss)
+        if tokens_dropped is loss:
             return loss
         rate = DTYPE(self.word_dropout)
 
         def dropped(params, batch, rng):
+            tokens = tokens_dropped(params, batch, rng)
             inputs = batch["inputs"]
-            outputs = self._outputs(params, self.config_, replace(inputs, X=drop(inputs.X, rng)), rng)
             unknown = self._outputs(params, self.config_, unknown_document(inputs, rng))  # as predicted
             every_row = np.zeros(len(inputs), int)  # (N, n_outputs): the one document's, per row
-            return ((1 - rate) * self._output_loss(outputs, batch)
-                    + rate * self._output_loss(unknown[every_row], batch))
+            return (1 - rate) * tokens + rate * self._output_loss(unknown[every_row], batch)
 
         return dropped
 
