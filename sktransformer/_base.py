@@ -40,6 +40,7 @@ from ._positions import POSITIONAL_ENCODINGS
 from ._recipe import resolve
 from ._runtime import blas_limit, make_rng, map_samples
 from ._tree import tree_copy, tree_leaves
+from ._vocabulary import Vocabulary, drop_words
 
 DEFAULT_BATCH_SIZE = 32
 # Hyperparameters a fresh fit builds into the model (architecture, positions, what a token is).
@@ -94,6 +95,7 @@ class _BaseTransformer(BaseEstimator):
         "learning_rate": [StrOptions({"constant", "linear", "cosine"})],
         "warmup_fraction": [Interval(Real, 0, 1, closed="left")],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "word_dropout": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -202,8 +204,8 @@ class _BaseTransformer(BaseEstimator):
         if not partial and self.n_iter_ == 0:  # a new head: the probing stage of LP-FT, if any
             params = self._probe_head(params, data, val_data, settings)
         frozen = self._frozen_lower(params)  # trainable_layers: the lower part's outputs, cached
-        loss, score = self._loss, self._validation_score
-        if frozen is not None:
+        loss, score = self._with_word_dropout(self._loss), self._validation_score
+        if frozen is not None:  # the embeddings are frozen: the unknown row cannot learn
             data, val_data = frozen.cache(data), frozen.cache(val_data)
             params, loss, score = frozen.trainable(), frozen.loss, frozen.validation_score
         optimizer = self._new_optimizer(params, len(data), partial, recipe, frozen is None)
@@ -227,6 +229,36 @@ class _BaseTransformer(BaseEstimator):
         history.write_to(self)
         self._report(reason, partial, early_stopping, recipe["max_iter"])
         return self
+
+    def _word_dropper(self):
+        """``drop(ids, rng)``, word dropout at this fit's ``word_dropout`` rate; None where it does not apply.
+
+        It applies to a vocabulary learned in fit, whose unknown id reads the
+        tokens it never saw (see :func:`~sktransformer._vocabulary.drop_words`):
+        not to numbers, series, or a checkpoint's sub-word tokenizer.
+        """
+        rate = float(getattr(self, "word_dropout", 0.0))
+        codec = getattr(self, "_codec", None)
+        vocabulary = codec if isinstance(codec, Vocabulary) else getattr(codec, "vocabulary", None)
+        if rate == 0 or not isinstance(vocabulary, Vocabulary) or not vocabulary.reads_unknown:
+            return None
+        token_end = vocabulary.token_end
+        return lambda ids, rng: drop_words(ids, rate, token_end, rng)
+
+    def _with_word_dropout(self, loss):
+        """``loss`` on training minibatches whose tokens went through :meth:`_word_dropper`.
+
+        Only the training loss: validation and inference read the tokens as they are.
+        """
+        drop = self._word_dropper()
+        if drop is None:
+            return loss
+
+        def dropped(params, batch, rng):
+            inputs = batch["inputs"]
+            return loss(params, {**batch, "inputs": replace(inputs, X=drop(inputs.X, rng))}, rng)
+
+        return dropped
 
     def _recipe(self):
         """The training hyperparameters with each "auto" resolved (:func:`~sktransformer._recipe.resolve`)."""

@@ -31,6 +31,7 @@ from ._model import DTYPE, head_logits, init_linear, init_params, pooled_feature
 from ._ngrams import fit_ngrams
 from ._probe import ngrams_help
 from ._tree import tree_copy
+from ._vocabulary import unknown_document
 from ._windows import LONG_DOCUMENTS, is_windowed, per_document, rows_of
 
 AUTO_MAX_NGRAM = 4  # the n-gram order max_ngram="auto" uses when a probe finds n-grams pay
@@ -165,6 +166,40 @@ class _PooledEncoderModel(_BaseTransformer):
     def _attention_init(self):
         # Mimetic: measured on a query-order task, 0.996 against 0.50 (memorised) with glorot.
         return "mimetic"
+
+    # ------------------------------------------------------------ the loss
+
+    def _loss(self, params, batch, rng):
+        """The subclass's loss (``_output_loss``) of a minibatch's head outputs (dropout on)."""
+        return self._output_loss(self._outputs(params, self.config_, batch["inputs"], rng), batch)
+
+    def _with_word_dropout(self, loss):
+        """Word dropout on the tokens, and its expected loss when it takes a whole document.
+
+        ``word_dropout = r``: each token becomes the unknown token with
+        probability ``r`` (:meth:`_word_dropper`), and each document is, with
+        probability ``r``, replaced by unknown tokens as a whole. A document
+        of unknown tokens is the same input whatever it replaced, so that part
+        is computed exactly, in expectation, instead of sampled: one such
+        document per minibatch (as long as a row of it, drawn at random) is
+        scored against every row's target, weighted ``r`` against ``1 - r``.
+        Its training target is thus the minibatch's mean target (class shares,
+        mean value), without the label noise of a few sampled documents, and
+        a text of words never seen in fit gets about the class prior.
+        """
+        tokens_dropped = super()._with_word_dropout(loss)
+        if tokens_dropped is loss:
+            return loss
+        rate = DTYPE(self.word_dropout)
+
+        def dropped(params, batch, rng):
+            tokens = tokens_dropped(params, batch, rng)
+            inputs = batch["inputs"]
+            unknown = self._outputs(params, self.config_, unknown_document(inputs, rng))  # as predicted
+            every_row = np.zeros(len(inputs), int)  # (N, n_outputs): the one document's, per row
+            return (1 - rate) * tokens + rate * self._output_loss(unknown[every_row], batch)
+
+        return dropped
 
     # ------------------------------------------------------------ the network
 

@@ -5,6 +5,7 @@ Ids ``0`` (padding) and ``1`` (unknown) are reserved in every vocabulary
 """
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 
@@ -59,6 +60,37 @@ def to_id_matrix(token_lists, vocabulary, width):
     return ids
 
 
+def drop_words(ids, rate, token_end, rng):
+    """``ids`` with each token id (``N_RESERVED .. token_end - 1``) made UNKNOWN_ID with probability ``rate``.
+
+    Word dropout as Bowman et al. (2016, "Generating Sentences from a
+    Continuous Space") apply it, and fairseq's ``WordDropout`` noising: a
+    training token becomes the unknown token, so the unknown embedding is
+    trained on every class and target alike and learns to mean "a word we do
+    not know" (Iyyer et al. 2015 drop the word instead). Padding, the unknown
+    id itself and special ids (``>= token_end``) are never replaced. Plain
+    numpy on integer ids, before the forward pass.
+
+    Examples
+    --------
+    >>> drop_words(np.array([[2, 3, 0]]), 1.0, 4, np.random.default_rng(0))
+    array([[1, 1, 0]])
+    """
+    ids = np.asarray(ids)
+    drop = (rng.random(ids.shape) < rate) & (ids >= N_RESERVED) & (ids < token_end)
+    return np.where(drop, UNKNOWN_ID, ids).astype(ids.dtype)
+
+
+def unknown_document(inputs, rng):
+    """One row of ``inputs`` (drawn with ``rng``) with every token the unknown token: (1, T) ``Inputs``.
+
+    Padding stays padding, so the document is as long as the row.
+    """
+    row = inputs.take(np.array([rng.integers(len(inputs))]))
+    real = row.mask if row.mask is not None else np.ones(row.X.shape, bool)
+    return replace(row, X=np.where(real, UNKNOWN_ID, PAD_ID).astype(row.X.dtype))
+
+
 class Vocabulary:
     """Token <-> id, each special id named once (as Hugging Face tokenizers name theirs).
 
@@ -76,6 +108,7 @@ class Vocabulary:
 
     pad_id, unknown_id = PAD_ID, UNKNOWN_ID
     END_TOKEN = "<eos>"
+    reads_unknown = True  # tokens never seen in fit read unknown_id (word dropout trains its row)
 
     def __init__(self, tokens, specials=(), aliases=None):
         self.vocabulary = dict(tokens)
@@ -98,6 +131,11 @@ class Vocabulary:
     eos = property(lambda self: self.special("eos"), doc="End of sequence (generative models).")
     bos = property(lambda self: self.special("bos"), doc="Beginning of sequence (generative models).")
     end = property(lambda self: self.special("end"), doc="End marker after every seq2seq source.")
+
+    @property
+    def token_end(self):
+        """One past the last token id: the special ids (and [MASK]) come after it."""
+        return max(self.vocabulary.values(), default=N_RESERVED - 1) + 1
 
     @property
     def mask_id(self):

@@ -37,6 +37,23 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         Dropout rate on embeddings and on every sub-layer's output.
     attention_dropout : float, default=0.0
         Dropout rate on the attention weights (after the softmax).
+    word_dropout : float, default=0.1
+        Token input with a vocabulary learned in ``fit`` (text, token lists,
+        id arrays): while training, each token is read as the unknown token
+        with this probability (word dropout, Bowman et al. 2016; fairseq's
+        ``WordDropout``), and each document, in expectation, as a whole (the
+        loss of one document of unknown tokens against every row's target,
+        weighted ``word_dropout``). The unknown token, which every word
+        never seen in ``fit`` becomes, thus learns to mean "a word we do
+        not know": a text of unseen words gets about the class prior, and an
+        unseen word added to a text moves its prediction little. Without
+        it, the unknown embedding is never trained and such texts get
+        confident, arbitrary predictions (measured on a balanced toy over six
+        seeds: P(pos) 0.00 or 0.94-1.00 without, 0.34-0.62 with 0.1;
+        ``benchmarks/unknown_tokens.py``).
+        Prediction never drops tokens. Numeric and series input, and a
+        checkpoint's sub-word tokenizer (no unknown token), ignore it; so
+        does ``trainable_layers`` below ``n_layers`` (frozen embeddings).
     positional_encoding : {"sinusoidal", "learned", "rotary", "alibi"} or None, \
             default="sinusoidal"
         How positions are encoded: the paper's fixed sinusoids, a learned
@@ -271,6 +288,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         long_documents="mean",
         trainable_layers="all",
         linear_probe="auto",
+        word_dropout=0.1,
     ):
         self.d_model = d_model
         self.n_heads = n_heads
@@ -305,6 +323,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         self.long_documents = long_documents
         self.trainable_layers = trainable_layers
         self.linear_probe = linear_probe
+        self.word_dropout = word_dropout
 
     # --------------------------------------------------------------- fitting
 
@@ -402,12 +421,10 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
 
     # -------------------------------------------------------------- the loss
 
-    def _loss(self, params, batch, rng):
-        """Sample-weighted mean cross-entropy of a minibatch (dropout on)."""
+    def _output_loss(self, logits, batch):
+        """Sample-weighted mean cross-entropy of a minibatch's logits."""
         weight = batch["weight"]
-        logits = self._outputs(params, self.config_, batch["inputs"], rng)
-        total = softmax_cross_entropy(logits, batch["target"], weight,
-                                      self.label_smoothing)
+        total = softmax_cross_entropy(logits, batch["target"], weight, self.label_smoothing)
         return total / DTYPE(max(float(weight.sum()), 1e-12))
 
     def _validation_score(self, params, data):

@@ -130,6 +130,13 @@ label_smoothing, alpha, max_grad_norm, max_iter, early_stopping, \
 validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, blas_threads
         Training, as in :class:`TransformerClassifier`. The validation score
         for early stopping is :meth:`score` on held-out data.
+    word_dropout : float, default=0.1
+        Token input with a vocabulary learned in ``fit``: while training,
+        each visible (not hidden) token is read as the unknown token with
+        this probability (word dropout, as in :class:`TransformerClassifier`;
+        the hidden tokens stay the targets), so the unknown token, which
+        every word never seen in ``fit`` becomes, is trained as "a word we
+        do not know". ``transform`` and ``score`` never drop tokens.
 
     Attributes
     ----------
@@ -189,6 +196,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         verbose=0,
         warm_start=False,
         blas_threads=1,
+        word_dropout=0.1,
     ):
         self.d_model = d_model
         self.n_heads = n_heads
@@ -220,6 +228,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         self.verbose = verbose
         self.warm_start = warm_start
         self.blas_threads = blas_threads
+        self.word_dropout = word_dropout
 
     @classmethod
     def from_pretrained(cls, path, **params):
@@ -350,7 +359,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     # ------------------------------------------------------- the objective
 
-    def _masked_objective(self, params, config, inputs, rng, training):
+    def _masked_objective(self, params, config, inputs, rng, training, drop=None):
         """Score of the hidden positions of one batch; higher is better.
 
         The score is the log-likelihood of each hidden token, or minus the
@@ -358,6 +367,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         positions, BERT's corruption mix, dropout): ``(sum of scores, number
         of values)``. Scoring (positions from each sequence's content): an
         (N, 2) array of each sample's sum of scores and number of values.
+        ``drop`` (word dropout, training only) turns visible tokens into the
+        unknown token; the hidden ones stay the targets they are.
         """
         X = inputs.X
         real = inputs.mask if inputs.mask is not None else np.ones(X.shape[:2], bool)
@@ -371,6 +382,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         if self._codec.vocabulary is not None:  # tokens: hidden behind [MASK]
             mask_id = self._codec.mask_id
             corrupted = corrupt_tokens(X, hidden, mask_id, rng, bert_mix=training)
+            if drop is not None:
+                corrupted = np.where(hidden, corrupted, drop(corrupted, rng))
             h, _ = encode(params, config, corrupted, inputs.mask, dropout_rng,
                           token_types=inputs.token_types)
             picked, targets = h[rows, cols + offset], X[rows, cols]
@@ -391,11 +404,18 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return np.stack([np.bincount(rows, weights=scores, minlength=len(X)),
                          per_value * np.bincount(rows, minlength=len(X))], axis=1)
 
-    def _loss(self, params, batch, rng):
+    def _loss(self, params, batch, rng, drop=None):
         """Mean negative log-likelihood of the hidden tokens (or mean squared error of values)."""
         total, count = self._masked_objective(params, self.config_, batch["inputs"], rng,
-                                              training=True)
+                                              training=True, drop=drop)
         return -total / DTYPE(max(count, 1))
+
+    def _with_word_dropout(self, loss):
+        """Word dropout on the visible tokens only (in :meth:`_masked_objective`): targets stay."""
+        drop = self._word_dropper()
+        if drop is None:
+            return loss
+        return lambda params, batch, rng: self._loss(params, batch, rng, drop)
 
     def _validation_score(self, params, data):
         return self._mean_score(params, data.inputs, "X_val")

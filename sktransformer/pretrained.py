@@ -306,6 +306,8 @@ class CheckpointVocabulary(Vocabulary):
     as the tokenizer reads a text (:meth:`encode_text`).
     """
 
+    reads_unknown = False  # a sub-word tokenizer reads every text: no unknown id to train
+
     def __init__(self, tokenizer, end_id, start_id=None):
         end = end_id + N_RESERVED
         start = end if start_id is None else start_id + N_RESERVED

@@ -26,7 +26,7 @@ class TransformerRegressor(RegressorMixin, _PooledEncoderModel):
 activation, max_len, input_type, attention_dropout, batch_size, learning_rate_init, \
 learning_rate, warmup_fraction, alpha, max_grad_norm, \
 max_iter, early_stopping, validation_fraction, n_iter_no_change, tol, random_state, verbose, \
-warm_start, blas_threads, encoder, long_documents, trainable_layers, linear_probe
+warm_start, blas_threads, encoder, long_documents, trainable_layers, linear_probe, word_dropout
         As in :class:`TransformerClassifier`. The validation score (early
         stopping) is R² on the held-out data.
 
@@ -62,7 +62,8 @@ n_iter_, t_, n_features_in_, max_ngram_
                  warmup_fraction="auto", alpha=0.01, max_grad_norm=1.0, max_iter="auto",
                  early_stopping="auto", validation_fraction=0.1, n_iter_no_change=20, tol=5e-3,
                  random_state=None, verbose=0, warm_start=False, blas_threads=1, encoder=None,
-                 long_documents="mean", trainable_layers="all", linear_probe="auto"):
+                 long_documents="mean", trainable_layers="all", linear_probe="auto",
+                 word_dropout=0.1):
         self.d_model = d_model
         self.n_heads = n_heads
         self.n_layers = n_layers
@@ -95,6 +96,7 @@ n_iter_, t_, n_features_in_, max_ngram_
         self.long_documents = long_documents
         self.trainable_layers = trainable_layers
         self.linear_probe = linear_probe
+        self.word_dropout = word_dropout
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic
@@ -166,10 +168,10 @@ n_iter_, t_, n_features_in_, max_ngram_
     def _n_outputs(self):
         return self.n_outputs_
 
-    def _loss(self, params, batch, rng):
-        """Sample-weighted mean squared error of the standardised targets (dropout on)."""
+    def _output_loss(self, outputs, batch):
+        """Sample-weighted mean squared error of the standardised targets."""
         weight = batch["weight"]
-        diff = self._outputs(params, self.config_, batch["inputs"], rng) - batch["target"]
+        diff = outputs - batch["target"]
         return (weight[:, None] * diff * diff).sum() / DTYPE(max(float(weight.sum()), 1e-12))
 
     def _validation_score(self, params, data):

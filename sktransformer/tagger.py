@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
-from ._base import TrainingData
+from ._base import TrainingData, _BaseTransformer
 from ._inputs import (
     check_label_type,
     check_weights,
@@ -67,6 +67,11 @@ encoder
     max_ngram : int, default=1
         As in :class:`TransformerClassifier`, without ``"auto"`` (whose probe
         predicts a label per sequence).
+    word_dropout : float, default=0.1
+        As in :class:`TransformerClassifier`, token by token only: each
+        training token is read as the unknown token with this probability
+        (its label stays), so a word never seen in ``fit`` is tagged from
+        its context.
 
     Attributes
     ----------
@@ -100,7 +105,7 @@ n_iter_, t_, n_features_in_, max_ngram_
                  warmup_fraction="auto", label_smoothing=0.0, alpha=0.01, max_grad_norm=1.0,
                  max_iter="auto", early_stopping="auto", validation_fraction=0.1,
                  n_iter_no_change=20, tol=5e-3, random_state=None, verbose=0, warm_start=False,
-                 blas_threads=1, encoder=None):
+                 blas_threads=1, encoder=None, word_dropout=0.1):
         self.d_model, self.n_heads, self.n_layers, self.d_ff = d_model, n_heads, n_layers, d_ff
         self.dropout, self.attention_dropout = dropout, attention_dropout
         self.positional_encoding, self.max_ngram = positional_encoding, max_ngram
@@ -112,6 +117,7 @@ n_iter_, t_, n_features_in_, max_ngram_
         self.validation_fraction, self.n_iter_no_change = validation_fraction, n_iter_no_change
         self.random_state, self.verbose, self.warm_start = random_state, verbose, warm_start
         self.blas_threads, self.encoder = blas_threads, encoder
+        self.word_dropout = word_dropout
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic
@@ -209,6 +215,9 @@ n_iter_, t_, n_features_in_, max_ngram_
         """Class scores (N, T, n_classes) at every position."""
         h, _ = encode(params, config, inputs.X, inputs.mask, rng)
         return head_logits(params, config, h[:, 1:] if config.pooling == "cls" else h)
+
+    # token by token: a whole document of unknown tokens has no one target
+    _with_word_dropout = _BaseTransformer._with_word_dropout
 
     def _loss(self, params, batch, rng):
         """Mean token cross-entropy, each token weighted by its sequence's weight (dropout on)."""
