@@ -29,7 +29,8 @@ where it only records scores), the final accuracy and the fit time::
 ``--configs`` names entries of ``CONFIGS`` (``tfidf`` is the baseline,
 ``frozen`` the checkpoint's mean-pooled vectors + logistic regression). The
 README's table is ``--summarize`` of the JSON lines of such runs (median
-accuracy over seeds, its range, median fit seconds, [number of runs]).
+accuracy over seeds, its range, median fit seconds, [number of runs]);
+the lines behind it are ``benchmarks/results/finetune_recipe.jsonl``.
 """
 
 import argparse
