@@ -76,10 +76,8 @@ class _PooledEncoderModel(_BaseTransformer):
 
     def _fine_tunes_checkpoint(self):
         """Whether ``encoder`` is a checkpoint: a path, or an encoder loaded by ``from_pretrained``."""
-        from .pretrained import TokenizerAdapter
-
-        return isinstance(self.encoder, str | os.PathLike) or isinstance(
-            getattr(self.encoder, "_codec", None), TokenizerAdapter)
+        return isinstance(self.encoder, str | os.PathLike) or getattr(
+            getattr(self.encoder, "_codec", None), "from_checkpoint", False)
 
     def _recipe_kind(self):
         if not self._fine_tunes_checkpoint():

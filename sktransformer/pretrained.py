@@ -113,13 +113,10 @@ def _check_kind(estimator, pairs):
         kind = {True: "sentence pairs (text_a, text_b)", False: "single texts"}
         raise ValueError(f"{name} was fitted on {kind[fitted]}, but X holds {kind[pairs]}: "
                          f"pass {kind[fitted]}, as in fit.")
-    if pairs:
-        from .tagger import TransformerTagger
-
-        if isinstance(estimator, TransformerTagger):
-            raise TypeError(f"{name} labels the tokens of one text; sentence pairs are read by "
-                            "TransformerEncoder, TransformerClassifier and TransformerRegressor. "
-                            "Pass a sentence's words as a list (a tuple of two strings is a pair).")
+    if pairs and not getattr(estimator, "_reads_pairs", True):
+        raise TypeError(f"{name} labels the tokens of one text; sentence pairs are read by "
+                        "TransformerEncoder, TransformerClassifier and TransformerRegressor. "
+                        "Pass a sentence's words as a list (a tuple of two strings is a pair).")
 
 
 class TokenizerAdapter(InputFamily):
@@ -144,6 +141,7 @@ class TokenizerAdapter(InputFamily):
     """
 
     embedding = "tokens"
+    from_checkpoint = True
 
     def __init__(self, tokenizer, max_len, n_ids, n_token_types=None):
         super().__init__(max_len=max_len)

@@ -92,6 +92,8 @@ n_iter_, t_, n_features_in_, max_ngram_
     ['Y', 'D', 'M']
     """
 
+    _reads_pairs = False  # it labels the tokens of one text: a checkpoint's family refuses pairs
+
     _parameter_constraints: dict = {
         **{k: v for k, v in _PooledEncoderModel._parameter_constraints.items()
            if k not in ("pooling", "long_documents", "trainable_layers", "linear_probe")},

@@ -25,7 +25,9 @@ class InputFamily:
       and ``mask_id``, the [MASK] id of masked-token pretraining;
     - ``position_labels(estimator, X, n_positions)``: what each position is,
       for attention plots;
-    - ``fixed_width``: inputs are as wide as the training array (id matrices).
+    - ``fixed_width``: inputs are as wide as the training array (id matrices);
+    - ``from_checkpoint``: the family is a pretrained checkpoint's tokenizer
+      (its network is fine-tuned with the checkpoint recipe, ``_recipe.py``).
 
     A new family is one module: a subclass with ``claims``, ``learn`` and
     ``transform``, listed in the registry.
@@ -34,6 +36,7 @@ class InputFamily:
     embedding = None
     vocabulary = None
     fixed_width = False
+    from_checkpoint = False
 
     def __init__(self, input_type="auto", max_len=512, analyzer="word"):
         self.input_type = input_type
