@@ -209,6 +209,7 @@ class _BaseTransformer(BaseEstimator):
             data, val_data = frozen.cache(data), frozen.cache(val_data)
             params, loss, score = frozen.trainable(), frozen.loss, frozen.validation_score
         optimizer = self._new_optimizer(params, len(data), partial, recipe, frozen is None)
+        steps_before = optimizer.t  # 0 for new moments: t_ counts this model's steps all the same
         early_stopping = self._early_stopping(val_data, recipe)
         history = History.from_estimator(self)
         if val_data is not None and history.validation_scores is None:
@@ -225,7 +226,7 @@ class _BaseTransformer(BaseEstimator):
             params = history.best_params
         self.params_ = params if frozen is None else frozen.merged(params)
         self._optimizer = optimizer if frozen is None else None  # moments of a part: not kept
-        self.t_ = optimizer.t
+        self.t_ = self.t_ + optimizer.t - steps_before
         history.write_to(self)
         self._report(reason, partial, early_stopping, recipe["max_iter"])
         return self
@@ -297,6 +298,8 @@ class _BaseTransformer(BaseEstimator):
                           warmup_fraction=recipe["warmup_fraction"])
         if self._optimizer is not None and continues:  # the moments of earlier training
             optimizer.load_state(self._optimizer)
+        elif partial:  # new moments (a frozen part's are not kept): the schedule still counts t_
+            optimizer.schedule_start = -self.t_
         if not partial:
             optimizer.schedule_start = optimizer.t
         return optimizer
