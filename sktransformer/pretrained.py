@@ -342,6 +342,9 @@ def _estimator_params(arch, params, estimator, positional_encoding="learned"):
     if fixed:
         raise ValueError(f"{estimator}.from_pretrained: {', '.join(fixed)} come(s) from the checkpoint "
                          "and cannot be set.")
+    if isinstance(params.get("max_len"), bool | np.bool_):  # an int to scikit-learn's validation
+        raise ValueError(f"{estimator}.from_pretrained: max_len must be an int >= 1, not "
+                         f"{params['max_len']!r}.")
     window = arch.get("window")
     max_len = params.pop("max_len", min(arch["n_positions"], window or arch["n_positions"]))
     if max_len > arch["n_positions"]:
@@ -356,6 +359,18 @@ def _estimator_params(arch, params, estimator, positional_encoding="learned"):
     return dict(params, d_model=arch["d_model"], n_heads=arch["n_heads"], n_layers=arch["n_layers"],
                 d_ff=arch["d_ff"], positional_encoding=positional_encoding, max_len=max_len,
                 activation=arch["activation"] if arch["activation"] in ("relu", "swiglu") else "gelu")
+
+
+def _check_given(cls, params):
+    """Validate the hyperparameters given to ``cls.from_pretrained`` as ``fit`` would.
+
+    A loaded estimator is fitted, so a value refused only at the next ``fit``
+    (``max_len=0``, ``batch_size=0``, ...) would otherwise reach inference.
+    """
+    constraints = {k: cls._parameter_constraints[k] for k in params
+                   if k in cls._parameter_constraints and k != "pooling"}  # pooling: load_encoder's
+    validate_parameter_constraints(constraints, {k: params[k] for k in constraints},
+                                   caller_name=f"{cls.__name__}.from_pretrained")
 
 
 def _model_config(arch, estimator, **options):
@@ -402,6 +417,7 @@ def load_encoder(cls, path, params):
     _, family = family_of(config, "encoder", cls.__name__)
     arch = family.architecture(config)
     arch["tokens"] = check_weights(family, arch, tensors, tokenizer)
+    _check_given(cls, params)
     params = {**FINE_TUNING, "warm_start": True, **params}  # fit continues from the checkpoint's weights
     options = family.options(arch)
     estimator = cls(**_estimator_params(arch, params, cls.__name__), norm_first=options["norm_first"])
@@ -494,6 +510,7 @@ def load_language_model(cls, path, params):
     params = {**FINE_TUNING, "warm_start": True, **params}
     if "analyzer" in params:
         raise ValueError(f"{cls.__name__}.from_pretrained: the analyzer is the checkpoint's tokenizer.")
+    _check_given(cls, params)
     options = family.options(arch)
     estimator = cls(**_estimator_params(arch, params, cls.__name__,
                                         options.get("positional_encoding", "learned")),
