@@ -181,6 +181,15 @@ n_iter_, t_, n_features_in_, max_ngram_
         """Whether ``X`` holds sentences as words, each labelled at its first sub-word (a checkpoint)."""
         return hasattr(self._codec, "read_words")
 
+    def _validation_data(self, X_val, y_val):
+        """Explicit validation data, refused when it holds no word or token to score."""
+        data = super()._validation_data(X_val, y_val)
+        if data is not None and not (data.arrays["target"] >= 0).any():
+            raise ValueError("X_val holds no word or token (every sentence is empty), so the "
+                             "token accuracy on it is undefined: pass sentences with words, or "
+                             "no X_val and y_val.")
+        return data
+
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
         if self._reads_words():
             return self._read_words(X, y, sample_weight, fitting=fitting, classes=classes, what=what)

@@ -106,3 +106,18 @@ def test_from_pretrained_still_takes_good_values():
 
     assert TransformerEncoder.from_pretrained(BERT, max_len=np.int64(8)).max_len == 8
     assert TransformerLanguageModel.from_pretrained(FIXTURES / "llama", max_len=4).max_len == 4
+
+
+@pytest.mark.parametrize("encoder", [str(BERT), None], ids=["checkpoint", "scratch"])
+def test_tagger_refuses_validation_data_without_a_word(encoder):
+    # X_val of empty sentences has no token to score: validation_scores_ used to be [nan, ...],
+    # which early stopping compared silently.
+    from sktransformer import TransformerTagger
+
+    settings = dict(max_iter=1) if encoder else dict(d_model=8, n_heads=2, n_layers=1, max_iter=2)
+    tagger = TransformerTagger(encoder=encoder, random_state=0, **settings)
+    with pytest.raises(ValueError, match="X_val holds no word"):
+        quietly(tagger.fit, WORDS, TAGS, X_val=[[], []], y_val=[[], []])
+    scores = quietly(tagger.fit, WORDS, TAGS, X_val=[[], ["cats"]], y_val=[[], ["N"]]
+                     ).validation_scores_
+    assert np.isfinite(scores).all()
