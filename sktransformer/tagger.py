@@ -330,6 +330,9 @@ of shape (n_samples, seq_len, n_classes)
             labels = per_word_labels(self, y, real)
         else:
             labels, real = per_token_labels(self, X, y, inputs, "y")
+        if not real.any():
+            raise ValueError("X holds no word or token (every sentence is empty), so its token "
+                             "accuracy is undefined: score sentences with words.")
         truth = check_label_type(labels, self.classes_)
         weight = (check_weights(sample_weight, real)[:, None] * real)[real]
         predicted = self.classes_[proba[:, : real.shape[1]].argmax(axis=2)][real]

@@ -121,3 +121,15 @@ def test_tagger_refuses_validation_data_without_a_word(encoder):
     scores = quietly(tagger.fit, WORDS, TAGS, X_val=[[], ["cats"]], y_val=[[], ["N"]]
                      ).validation_scores_
     assert np.isfinite(scores).all()
+
+
+@pytest.mark.parametrize("encoder", [str(BERT), None], ids=["checkpoint", "scratch"])
+def test_tagger_score_of_sentences_without_a_word_says_so(encoder):
+    # It used to say "y holds numbers, but the classes are [...]" of y=[[]].
+    from sktransformer import TransformerTagger
+
+    settings = dict(max_iter=1) if encoder else dict(d_model=8, n_heads=2, n_layers=1, max_iter=2)
+    tagger = quietly(TransformerTagger(encoder=encoder, random_state=0, **settings).fit, WORDS, TAGS)
+    with pytest.raises(ValueError, match="X holds no word or token"):
+        tagger.score([[], []], [[], []])
+    assert 0 <= tagger.score([[], ["cats"]], [[], ["N"]]) <= 1
