@@ -388,6 +388,13 @@ class _BaseTransformer(BaseEstimator):
         if not early_stopping or (early_stopping == "auto"
                                   and len(data) < AUTO_EARLY_STOPPING_MIN_SAMPLES):
             return data, None
+        if len(data) < 2:
+            why = ("early_stopping='auto' fine-tuning a checkpoint" if self.early_stopping == "auto"
+                   else f"early_stopping={self.early_stopping!r}")
+            raise ValueError(
+                f"{type(self).__name__}: fit got {len(data)} sample(s), too few to hold out "
+                f"validation_fraction={self.validation_fraction} of them for {why}: pass "
+                "early_stopping=False, or validation data as X_val and y_val.")
         index = np.arange(len(data))
         seed = int(rng.integers(2**31 - 1))
         try:

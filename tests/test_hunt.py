@@ -133,3 +133,18 @@ def test_tagger_score_of_sentences_without_a_word_says_so(encoder):
     with pytest.raises(ValueError, match="X holds no word or token"):
         tagger.score([[], []], [[], []])
     assert 0 <= tagger.score([[], ["cats"]], [[], ["N"]]) <= 1
+
+
+def test_early_stopping_on_a_single_sample_is_refused_by_name():
+    # Fitting one sentence from a checkpoint (early stopping holds out a split by default)
+    # failed in train_test_split, naming its test_size and train_size, not our parameters.
+    from sktransformer import TransformerRegressor, TransformerTagger
+
+    with pytest.raises(ValueError, match="early_stopping='auto'.*X_val"):
+        quietly(TransformerTagger(encoder=str(BERT), max_iter=1).fit, [["a", "cat"]], [["D", "N"]])
+    with pytest.raises(ValueError, match="early_stopping=True.*early_stopping=False"):
+        quietly(TransformerRegressor(d_model=8, n_heads=2, n_layers=1, early_stopping=True).fit,
+                ["a cat"], [1.0])
+    tagger = quietly(TransformerTagger(encoder=str(BERT), max_iter=1, early_stopping=False).fit,
+                     [["a", "cat"]], [["D", "N"]])
+    assert tagger.n_iter_ == 1
