@@ -37,7 +37,7 @@ from ._loop import History, LoopSettings, print_header, train
 from ._model import ModelConfig, encode, new_cache
 from ._optim import AdamW
 from ._positions import POSITIONAL_ENCODINGS
-from ._recipe import resolve
+from ._recipe import AUTO_EARLY_STOPPING_FROM, resolve
 from ._runtime import blas_limit, make_rng, map_samples
 from ._tree import tree_copy, tree_leaves
 from ._vocabulary import Vocabulary, drop_words
@@ -50,7 +50,8 @@ STRUCTURAL_PARAMS = ("d_model", "n_heads", "n_layers", "d_ff", "positional_encod
                      "target_analyzer", "encoder")
 # Hyperparameters inference reads: checked at every call, since set_params after fit is not.
 INFERENCE_PARAMS = ("beam_width", "max_output_len", "blas_threads")
-AUTO_EARLY_STOPPING_MIN_SAMPLES = 1000  # early_stopping="auto" holds out validation data from here
+# early_stopping="auto" holds out validation data from here (from scratch; see _recipe.py)
+AUTO_EARLY_STOPPING_MIN_SAMPLES = AUTO_EARLY_STOPPING_FROM["scratch"]
 
 
 class TrainingData:
@@ -384,13 +385,13 @@ class _BaseTransformer(BaseEstimator):
         """(training data, validation data or None): the explicit validation data, a split, or none."""
         if val_data is not None:
             return data, val_data
-        early_stopping = self._recipe()["early_stopping"]
+        recipe = self._recipe()
+        early_stopping = recipe["early_stopping"]
         if not early_stopping or (early_stopping == "auto"
-                                  and len(data) < AUTO_EARLY_STOPPING_MIN_SAMPLES):
+                                  and len(data) < recipe["early_stopping_from"]):
             return data, None
         if len(data) < 2:
-            why = ("early_stopping='auto' fine-tuning a checkpoint" if self.early_stopping == "auto"
-                   else f"early_stopping={self.early_stopping!r}")
+            why = f"early_stopping={self.early_stopping!r}"
             raise ValueError(
                 f"{type(self).__name__}: fit got {len(data)} sample(s), too few to hold out "
                 f"validation_fraction={self.validation_fraction} of them for {why}: pass "

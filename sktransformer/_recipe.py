@@ -27,6 +27,11 @@ HEAD_ALONE = {"learning_rate_init": 1e-2, "learning_rate": "constant", "warmup_f
 RECIPES = {"scratch": FROM_SCRATCH, "fine-tuning": FINE_TUNING, "head": HEAD_ALONE}
 RECIPE_PARAMS = tuple(FROM_SCRATCH)
 HEAD_PATIENCE = 10  # epochs without a better validation score before the head alone stops
+# early_stopping="auto" holds out validation_fraction of the training data from this many samples:
+# from scratch as HistGradientBoosting does; from a checkpoint from 100 (10 held out at the default
+# 10%), below which a validation score of a few samples would choose the epoch by noise (a
+# regressor's R2 of one sample is 0 at every epoch).
+AUTO_EARLY_STOPPING_FROM = {"scratch": 1000, "fine-tuning": 100, "head": 100}
 
 
 def resolve(estimator, kind):
@@ -45,15 +50,14 @@ def resolve(estimator, kind):
     -------
     values : dict
         ``learning_rate_init``, ``learning_rate``, ``warmup_fraction``,
-        ``max_iter`` and ``early_stopping`` (``"auto"`` stays ``"auto"``
-        from scratch, where the training set's size decides; it is True from
-        a checkpoint).
+        ``max_iter``, ``early_stopping`` (``"auto"`` stays ``"auto"``: the
+        training set's size decides) and ``early_stopping_from``, the size
+        from which ``"auto"`` holds out validation data.
     """
     params = estimator.get_params(deep=False)
     recipe = RECIPES[kind]
     values = {name: recipe[name] if params.get(name, recipe[name]) == "auto" else params[name]
               for name in RECIPE_PARAMS}
-    early_stopping = params.get("early_stopping", False)
-    from_checkpoint = kind != "scratch" and early_stopping == "auto"
-    values["early_stopping"] = True if from_checkpoint else early_stopping
+    values["early_stopping"] = params.get("early_stopping", False)
+    values["early_stopping_from"] = AUTO_EARLY_STOPPING_FROM[kind]
     return values

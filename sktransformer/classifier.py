@@ -141,9 +141,9 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         learning-rate schedule (reaching it then raises no
         ``ConvergenceWarning``).
     early_stopping : bool or "auto", default="auto"
-        ``"auto"``: as True when ``fit`` gets at least 1,000 samples or
-        explicit validation data, or starts from a checkpoint, else as
-        False. Stop when the validation
+        ``"auto"``: as True when ``fit`` gets at least 1,000 samples (100
+        when it starts from a checkpoint, whose few epochs want the best
+        one kept) or explicit validation data, else as False. Stop when the validation
         accuracy has not improved by ``tol`` for ``n_iter_no_change``
         epochs, and restore the best parameters. The validation data are
         ``X_val, y_val`` if given to ``fit``, else a stratified

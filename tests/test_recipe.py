@@ -52,14 +52,15 @@ def test_from_scratch_auto_is_the_scratch_recipe():
 def test_a_checkpoint_is_fine_tuned_with_the_checkpoint_recipe(Estimator, as_object):
     encoder = TransformerEncoder.from_pretrained(BERT) if as_object else str(BERT)
     model = Estimator(encoder=encoder, random_state=0)
+    texts, y = TEXTS * 3, Y * 3  # 120: "auto" holds out a validation split from 100 samples
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # 3 epochs are a schedule, not a cap
-        model.fit(TEXTS, np.array(Y, float) if Estimator is TransformerRegressor else Y)
+        model.fit(texts, np.array(y, float) if Estimator is TransformerRegressor else y)
     assert optimizer_settings(model) == dict(learning_rate_init=5e-5, learning_rate="linear",
                                              warmup_fraction=0.1)
     assert model.n_iter_ <= FINE_TUNING["max_iter"] == 3
     assert len(model.validation_scores_) == model.n_iter_  # a validation split, early stopping
-    n_batches = -(-int(0.9 * len(TEXTS)) // 32)
+    n_batches = -(-int(0.9 * len(texts)) // 32)
     assert model._optimizer.total_steps == 3 * n_batches  # the decay spans the 3 epochs
 
 
@@ -74,12 +75,23 @@ def test_a_head_alone_on_a_checkpoint_is_trained_as_a_linear_model(monkeypatch):
             made.append(self)
 
     monkeypatch.setattr(_base, "AdamW", Spy)
-    clf = TransformerClassifier(encoder=str(BERT), trainable_layers=0, random_state=0).fit(TEXTS, Y)
+    clf = TransformerClassifier(encoder=str(BERT), trainable_layers=0, random_state=0).fit(TEXTS * 3,
+                                                                                           Y * 3)
     assert set(made[0].m) == {"head"}  # the optimizer sees the head alone
     assert optimizer_settings(argparse.Namespace(_optimizer=made[0])) == dict(
         learning_rate_init=1e-2, learning_rate="constant", warmup_fraction=0.0)
     assert 3 < clf.n_iter_ <= 100 and clf.validation_scores_ is not None  # early stopping on
     assert clf.score(TEXTS, Y) == 1.0
+
+
+def test_auto_early_stopping_from_a_checkpoint_needs_100_samples():
+    small = TransformerClassifier(encoder=str(BERT), random_state=0).fit(TEXTS, Y)  # 40 samples
+    assert small.validation_scores_ is None  # a few held-out samples would pick the epoch by noise
+    texts, y = (TEXTS * 3)[:100], (Y * 3)[:100]
+    assert len(TransformerClassifier(encoder=str(BERT), random_state=0).fit(
+        texts, y).validation_scores_) >= 1
+    assert TransformerClassifier(encoder=str(BERT), random_state=0).fit(
+        texts[:99], y[:99]).validation_scores_ is None
 
 
 def test_set_values_win_over_the_checkpoint_recipe():
