@@ -18,14 +18,12 @@ decays) only trainable weights.
 
 from dataclasses import replace
 
-import numpy as np
-
 from ._inputs import Inputs
 from ._loop import History, train
-from ._model import encode, pooled_features
+from ._model import encode
 from ._optim import AdamW
 from ._recipe import HEAD_ALONE, HEAD_PATIENCE
-from ._windows import is_windowed, per_document, rows_of
+from ._windows import is_windowed, rows_of
 
 
 class PooledFeatures(Inputs):
@@ -53,9 +51,9 @@ class FrozenLower:
         self.estimator, self.params = estimator, params
         self.first_layer = estimator.config_.n_layers - n_trainable
 
-    def trainable(self, params=None):
+    def trainable(self):
         """The sub-tree that is trained: the head, and the top blocks (with the final norm and pooler)."""
-        params = self.params if params is None else params
+        params = self.params
         if self.first_layer == self.estimator.config_.n_layers:
             return {"head": params["head"]}
         encoder = dict(params["encoder"], blocks=params["encoder"]["blocks"][self.first_layer:])
@@ -74,27 +72,17 @@ class FrozenLower:
             return None
         inputs = data.inputs
         if self.first_layer == self.estimator.config_.n_layers:
-            cached = PooledFeatures(self._pooled(inputs))
+            cached = PooledFeatures(self.estimator._document_vectors(inputs, self.params))
         else:
             states = self.estimator._map_batches(self._lower, rows_of(inputs), self.params,
                                                  width_axes=(1,))
-            cached = _with_states(inputs, states.astype(inputs_dtype(self.params)),
-                                  self.first_layer)
-        data = type(data)(cached, **data.arrays)
-        return data
+            cached = _with_states(inputs, states, self.first_layer)
+        return type(data)(cached, **data.arrays)
 
     def _lower(self, params, config, chunk):
         h, _ = encode(params, config, chunk.X, chunk.mask, token_types=chunk.token_types,
                       layers=range(self.first_layer))
         return h
-
-    def _pooled(self, inputs):
-        def features(params, config, chunk):
-            return pooled_features(params, config, chunk.X, chunk.mask,
-                                   token_types=chunk.token_types)
-
-        pooled = self.estimator._map_batches(features, rows_of(inputs), self.params)
-        return per_document(inputs, pooled) if is_windowed(inputs) else pooled
 
     def loss(self, sub, batch, rng):
         return self.estimator._loss(self.merged(sub), batch, rng)
@@ -126,13 +114,9 @@ def probe_head(estimator, params, data, val_data, settings, rng):
     return frozen.merged(head)
 
 
-def inputs_dtype(params):
-    return params["head"]["W"].dtype
-
-
 def _with_states(inputs, states, first_layer):
     """``inputs`` (plain or windows) carrying the hidden states its rows start from."""
     if is_windowed(inputs):
         return type(inputs)(inputs.X, inputs.mask, inputs.starts, inputs.position, inputs.lengths,
                             inputs.combine, states, first_layer)
-    return Inputs(inputs.X, inputs.mask, inputs.token_types, np.asarray(states), first_layer)
+    return Inputs(inputs.X, inputs.mask, inputs.token_types, states, first_layer)

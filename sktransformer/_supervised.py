@@ -225,14 +225,19 @@ class _PooledEncoderModel(_BaseTransformer):
             return super()._map_batches(fn, inputs, params, **options)
         if fn != self._outputs:
             raise NotImplementedError("Only head outputs are computed for documents in windows.")
-
-        def features(params, config, chunk):
-            return pooled_features(params, config, chunk.X, chunk.mask, states=chunk.states,
-                                   first_layer=chunk.first_layer)
-
-        pooled = per_document(inputs, super()._map_batches(features, rows_of(inputs), params))
+        pooled = self._document_vectors(inputs, params)
         return super()._map_batches(lambda params, config, chunk: head_logits(params, config, chunk.X),
                                     Inputs(pooled), params)
+
+    def _document_vectors(self, inputs, params=None):
+        """(N, D) pooled vectors, one per document (its windows' combined), batch-invariantly."""
+
+        def features(params, config, chunk):
+            return pooled_features(params, config, chunk.X, chunk.mask,
+                                   token_types=chunk.token_types, states=chunk.states,
+                                   first_layer=chunk.first_layer)
+
+        return per_document(inputs, super()._map_batches(features, rows_of(inputs), params))
 
     def _attention_inputs(self, X):
         """A checkpoint's long text shows its first window (with the truncation warning)."""

@@ -210,6 +210,17 @@ def test_head_alone_equals_a_head_on_the_encoder_s_features():
                                atol=1e-5)
 
 
+def test_the_head_alone_trains_on_the_vectors_transform_gives_sentence_pairs():
+    pairs = [(a, b) for a in TEXTS[:6] for b in TEXTS[-6:]]
+    y = [int(i % 2) for i in range(len(pairs))]
+    clf = TransformerClassifier(encoder=str(BERT), trainable_layers=0, max_iter=3,
+                                **FROM_SCRATCH_TRAINING).fit(pairs, y)
+    data = clf._read(pairs, y, None, fitting=False, classes=None, what="X")
+    cached = FrozenLower(clf, clf.params_, 0).cache(data).inputs.X
+    expected = TransformerEncoder.from_pretrained(BERT).transform(pairs)  # segments 0 and 1
+    np.testing.assert_allclose(cached, expected, atol=1e-5)
+
+
 def test_head_first_then_everything_with_warm_start():
     clf = TransformerClassifier(encoder=str(BERT), trainable_layers=0, max_iter=20,
                                 **FROM_SCRATCH_TRAINING).fit(TEXTS, Y)
