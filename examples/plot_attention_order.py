@@ -64,8 +64,9 @@ def mean_attention(weights, tokens, query):
 X_train, y_train = a_before_b(2000, seed=0)
 X_test, y_test = a_before_b(500, seed=1)
 
+# the network alone (no linear model beside it): attention is what this example shows
 settings = dict(d_model=32, n_heads=2, n_layers=1, pooling="cls", max_ngram=1, max_iter=15,
-                random_state=0)
+                linear_blend=False, random_state=0)
 start = time.perf_counter()
 clf = TransformerClassifier(**settings).fit(X_train, y_train)
 seconds = time.perf_counter() - start

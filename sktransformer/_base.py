@@ -68,6 +68,10 @@ class TrainingData:
         """A TrainingData of the rows at ``index``."""
         return TrainingData(self.inputs.take(index), **{k: v[index] for k, v in self.arrays.items()})
 
+    def with_arrays(self, **arrays):
+        """The same rows with more (or other) per-sample arrays."""
+        return TrainingData(self.inputs, **{**self.arrays, **arrays})
+
     def take(self, index):
         """The minibatch at ``index``: an ``Inputs`` plus the sliced arrays, as a dict."""
         batch = {k: v[index] for k, v in self.arrays.items()}
@@ -133,7 +137,10 @@ class _BaseTransformer(BaseEstimator):
                 self._initialize(*self._init_model(data, rng, source), rng)
             else:  # dropout may change between fits: it is not part of the fitted network
                 self.config_ = self._with_dropout(self.config_)
-            return self._train(data, val, partial)
+            data, val = self._with_offsets(X, X_val, data, val, fresh, partial)
+            self._train(data, val, partial)
+            self._after_training(val)
+            return self
 
     def _with_dropout(self, config):
         """``config`` (and its encoder's, for seq2seq) with today's ``dropout`` and ``attention_dropout``."""
@@ -261,6 +268,13 @@ class _BaseTransformer(BaseEstimator):
             return loss(params, {**batch, "inputs": replace(inputs, X=drop(inputs.X, rng))}, rng)
 
         return dropped
+
+    def _with_offsets(self, X, X_val, data, val_data, fresh, partial):
+        """(data, val_data) with per-row output offsets the head adds to (none here; see ``linear_blend``)."""
+        return data, val_data
+
+    def _after_training(self, val_data):
+        """What ``fit`` and ``partial_fit`` do once the network is trained (nothing here)."""
 
     def _recipe(self):
         """The training hyperparameters with each "auto" resolved (:func:`~sktransformer._recipe.resolve`)."""

@@ -211,6 +211,26 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         LP-FT (Kumar et al. 2022, "Fine-Tuning can Distort Pretrained
         Features and Underperform Out-of-Distribution"). ``"auto"``: when
         ``encoder`` is a checkpoint and ``trainable_layers`` is not 0.
+    linear_blend : bool or "auto", default="auto"
+        Fit a linear model first and let the network learn what it leaves
+        over (wide and deep, Cheng et al. 2016; :mod:`sktransformer._wide`):
+        logistic regression on TF-IDF-weighted n-grams (text: word 1-2-grams
+        and the character 2-5-grams of each word, or character 1-5-grams when
+        the tokens are characters) or on the standardised features (numeric
+        rows); ridge for a regressor. Its outputs (log-probabilities, or
+        standardised values) are added to the head's, out-of-fold (3 folds)
+        for the training rows, and its regularisation (C in 0.1, 1, 10, 100)
+        is the one with the lowest out-of-fold loss. After training the
+        network is kept only if it lowers the validation loss (log loss, or
+        squared error) by three standard errors of the per-row gains;
+        otherwise its head is zeroed and the predictions are the linear
+        model's, refitted on the validation rows too. Needs validation rows:
+        with ``early_stopping="auto"`` they are held out from ``100``
+        training samples (``validation_fraction`` of them), or pass
+        ``X_val``. ``"auto"``: for a network from scratch (``encoder=None``)
+        on token sequences, token ids or numeric rows, in ``fit`` (not the
+        first ``partial_fit``). ``True`` raises a ValueError for input it
+        cannot read (series, a checkpoint). ``False``: the network alone.
 
     Attributes
     ----------
@@ -237,6 +257,10 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         ``"auto"`` chose; 1 for numeric or series input and transfer).
     t_ : int
         Optimizer steps taken.
+    linear_model_ : Pipeline or None
+        The fitted vectorizer and linear model of ``linear_blend`` (None:
+        the network alone). When its head is all zeros, the network added
+        nothing and the predictions are this model's.
 
     See Also
     --------
@@ -289,6 +313,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         trainable_layers="all",
         linear_probe="auto",
         word_dropout=0.1,
+        linear_blend="auto",
     ):
         self.d_model = d_model
         self.n_heads = n_heads
@@ -324,6 +349,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         self.trainable_layers = trainable_layers
         self.linear_probe = linear_probe
         self.word_dropout = word_dropout
+        self.linear_blend = linear_blend
 
     # --------------------------------------------------------------- fitting
 
@@ -427,9 +453,14 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         total = softmax_cross_entropy(logits, batch["target"], weight, self.label_smoothing)
         return total / DTYPE(max(float(weight.sum()), 1e-12))
 
+    def _row_losses(self, logits, data):
+        """Log loss of each row of ``data`` given its ``logits``."""
+        log_p = log_softmax(np.asarray(logits, np.float64))
+        return -log_p[np.arange(len(data)), data.arrays["target"]]
+
     def _validation_score(self, params, data):
         """Accuracy on the validation data."""
-        logits = self._map_batches(self._outputs, data.inputs, params)
+        logits = self._validation_outputs(params, data)
         return float(np.mean(logits.argmax(axis=1) == data.arrays["target"]))
 
     # ------------------------------------------------------------ prediction

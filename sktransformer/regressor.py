@@ -26,7 +26,8 @@ class TransformerRegressor(RegressorMixin, _PooledEncoderModel):
 activation, max_len, input_type, attention_dropout, batch_size, learning_rate_init, \
 learning_rate, warmup_fraction, alpha, max_grad_norm, \
 max_iter, early_stopping, validation_fraction, n_iter_no_change, tol, random_state, verbose, \
-warm_start, blas_threads, encoder, long_documents, trainable_layers, linear_probe, word_dropout
+warm_start, blas_threads, encoder, long_documents, trainable_layers, linear_probe, word_dropout, \
+linear_blend
         As in :class:`TransformerClassifier`. The validation score (early
         stopping) is R² on the held-out data.
 
@@ -63,7 +64,7 @@ n_iter_, t_, n_features_in_, max_ngram_
                  early_stopping="auto", validation_fraction=0.1, n_iter_no_change=20, tol=5e-3,
                  random_state=None, verbose=0, warm_start=False, blas_threads=1, encoder=None,
                  long_documents="mean", trainable_layers="all", linear_probe="auto",
-                 word_dropout=0.1):
+                 word_dropout=0.1, linear_blend="auto"):
         self.d_model = d_model
         self.n_heads = n_heads
         self.n_layers = n_layers
@@ -97,6 +98,7 @@ n_iter_, t_, n_features_in_, max_ngram_
         self.trainable_layers = trainable_layers
         self.linear_probe = linear_probe
         self.word_dropout = word_dropout
+        self.linear_blend = linear_blend
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic
@@ -174,9 +176,13 @@ n_iter_, t_, n_features_in_, max_ngram_
         diff = outputs - batch["target"]
         return (weight[:, None] * diff * diff).sum() / DTYPE(max(float(weight.sum()), 1e-12))
 
+    def _row_losses(self, outputs, data):
+        """Squared error of each row of ``data`` (standardised units, summed over targets)."""
+        return np.square(np.asarray(outputs, np.float64) - data.arrays["target"]).sum(axis=1)
+
     def _validation_score(self, params, data):
         """R² of the validation targets (standardised units: the same R²)."""
-        predicted = self._map_batches(self._outputs, data.inputs, params).astype(np.float64)
+        predicted = self._validation_outputs(params, data).astype(np.float64)
         target = data.arrays["target"].astype(np.float64)
         residual = ((target - predicted) ** 2).sum()
         total = ((target - target.mean(axis=0)) ** 2).sum()

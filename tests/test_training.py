@@ -134,22 +134,26 @@ def test_linear_schedule_spans_every_batch_and_ends_at_ten_percent(monkeypatch):
 # ------------------------------------------------------------ early stopping and validation data
 
 
-@pytest.mark.parametrize("n_samples, validated", [(999, False), (1000, True)])
+@pytest.mark.parametrize("n_samples, validated, blend", [
+    (999, False, False), (1000, True, False), (99, False, "auto"), (100, True, "auto")])
 def test_auto_early_stopping_holds_out_validation_data_from_1000_training_rows(n_samples,
-                                                                               validated):
+                                                                               validated, blend):
+    """From 1,000 rows; with linear_blend (the default), from 100 (its share needs them)."""
     X, y = _numeric(n_samples)
     clf = TransformerClassifier(d_model=8, n_heads=1, n_layers=1, max_iter=1, batch_size=100,
-                                random_state=0)
+                                random_state=0, linear_blend=blend)
     assert clf.early_stopping == "auto"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(X, y)
     if validated:
         assert isinstance(clf.validation_scores_, list) and len(clf.validation_scores_) == 1
-        assert clf.t_ == 9  # 900 rows trained, 100 held out
+        assert clf.t_ == -(-(n_samples - n_samples // 10) // 100)  # 10% held out
+        assert (clf.linear_model_ is not None) == (blend == "auto")
     else:
         assert clf.validation_scores_ is None and clf.best_validation_score_ is None
-        assert clf.t_ == 10  # every row trained
+        assert clf.t_ == -(-n_samples // 100)  # every row trained
+        assert clf.linear_model_ is None
 
 
 def test_auto_early_stopping_with_explicit_validation_data_keeps_the_best_epoch():

@@ -26,28 +26,46 @@ def classifiers():
         return {s: TransformerClassifier(random_state=s).fit(*sentiment_toy(200, s)) for s in SEEDS}
 
 
+@pytest.fixture(scope="module")
+def networks():
+    """The network alone (``linear_blend=False``): what word dropout gives it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return {s: TransformerClassifier(random_state=s, linear_blend=False).fit(
+            *sentiment_toy(200, s)) for s in SEEDS}
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_a_text_of_unseen_words_gets_about_the_class_prior(classifiers, seed):
+def test_a_text_of_unseen_words_gets_the_class_prior_within_the_issues_bound(classifiers, seed):
     p = classifiers[seed].predict_proba(unseen_documents(5, seed))[:, 1]
-    # measured: 0.34, 0.46, 0.45 (0.00 on every seed without word dropout); the issue asks 0.15
+    # measured (seeds 0-5): 0.54, 0.57, 0.58, 0.52, 0.47, 0.55 (the network alone: 0.34-0.62)
+    assert np.all(np.abs(p - 0.5) <= 0.15), p
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_network_alone_gives_unseen_words_about_the_class_prior(networks, seed):
+    p = networks[seed].predict_proba(unseen_documents(5, seed))[:, 1]
+    # measured: 0.34, 0.46, 0.45 (0.00 on every seed without word dropout)
     assert np.all(np.abs(p - 0.5) <= 0.2), p
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_unseen_words_appended_move_a_prediction_little(classifiers, seed):
-    p = classifiers[seed].predict_proba([AWFUL, AWFUL + UNSEEN, GREAT, GREAT + UNSEEN])[:, 1]
-    # without word dropout, seed 2 turned "great" from 1.00 to 0.41
-    assert abs(p[1] - p[0]) <= 0.15 and abs(p[3] - p[2]) <= 0.15, p
+def test_unseen_words_appended_move_a_prediction_little(classifiers, networks, seed):
+    for model in (classifiers[seed], networks[seed]):
+        p = model.predict_proba([AWFUL, AWFUL + UNSEEN, GREAT, GREAT + UNSEEN])[:, 1]
+        # without word dropout, seed 2 turned "great" from 1.00 to 0.41
+        assert abs(p[1] - p[0]) <= 0.15 and abs(p[3] - p[2]) <= 0.15, p
 
 
+@pytest.mark.parametrize("blend", [True, False])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_the_regressor_predicts_inside_the_training_targets_for_unseen_words(seed):
+def test_the_regressor_predicts_inside_the_training_targets_for_unseen_words(seed, blend):
     X, y = sentiment_toy(200, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        reg = TransformerRegressor(random_state=seed).fit(X, 10.0 * y)
+        reg = TransformerRegressor(random_state=seed, linear_blend=blend).fit(X, 10.0 * y)
     predicted = reg.predict(unseen_documents(5, seed))
-    # without word dropout: 1.35, 3.50, -1.39 (seed 3: 16.7); with it 4.3-5.2
+    # without word dropout: 1.35, 3.50, -1.39 (seed 3: 16.7); with it 4.3-5.2 (network alone)
     assert np.all((predicted >= 0) & (predicted <= 10)), predicted
     assert np.all(np.abs(predicted - 5) <= 2.5), predicted
 

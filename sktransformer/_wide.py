@@ -1,0 +1,202 @@
+"""The linear model beside the network (``linear_blend``): the network learns what it leaves over.
+
+A classic linear model is fitted first, on the training rows: logistic
+regression (classes) or ridge (values) on TF-IDF-weighted n-grams of the
+tokens (text), or on the standardised features (numeric rows). Its outputs
+(log-probabilities, or standardised values) are then an offset the network's
+head adds to its own,
+
+    logits(x) = linear(x) + network(x),
+
+as gradient boosting starts from an initial prediction (``init_score``): the
+network learns the residual of the linear model. For the training rows the
+offset is the linear model's out-of-fold prediction (``FOLDS``-fold
+cross-fitting, as in stacking; Wolpert 1992), so the network learns what the
+linear model gets wrong on rows it did not see, not on rows it has fitted;
+the regularisation strength is the one with the lowest out-of-fold loss, and
+the linear model that makes the offsets of the validation rows and of
+``predict`` is refitted on every training row (and, with the validation split,
+on those rows too for ``predict``). After training, the estimator keeps the
+network only where it lowers the validation loss below the linear model's by
+a margin (three standard errors of the per-row gains); otherwise its head is
+set to zero and the linear model's predictions stand alone.
+
+Why: a network trained from scratch on a few thousand short texts or a few
+hundred table rows learns what a linear model on n-gram counts or on the
+features learns, less reliably; the network is what learns order,
+interactions and attention. The wide and deep split is Cheng et al. 2016,
+"Wide & Deep Learning for Recommender Systems".
+
+How the text is read: when (nearly) every token is one character (a
+character vectorizer in front), the linear model reads character 1-5-grams
+of the joined characters; otherwise word 1-2-grams and the character 2-5-grams
+inside each word (as scikit-learn's ``char_wb``), so words never seen in fit
+still count through their pieces. The vectorizers and models are
+scikit-learn's.
+"""
+
+import warnings
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline, make_union
+from sklearn.preprocessing import StandardScaler
+
+from ._inputs import text_column
+
+# Inverse regularisation strengths tried (ridge: alpha = 1 / C); the out-of-fold loss chooses.
+STRENGTHS = (0.1, 1.0, 10.0, 100.0)
+FOLDS = 3  # cross-fitting folds of the training rows' offsets
+FLOOR = -30.0  # log-probability offsets are kept above this (a class a fold never saw: about 1e-13)
+CHARACTER_TOKENS = 0.9  # this share of one-character tokens (or more): the tokens are characters
+MAX_ITER = 1000  # lbfgs iterations of the logistic regression
+
+
+def reads(codec):
+    """Which reading of ``X`` the linear model takes for ``codec``'s family, or None (none fits).
+
+    "numeric", "ids", or "tokens" (decided at fit by :func:`documents`: "characters" or "words").
+    """
+    if getattr(codec, "from_checkpoint", False):
+        return None
+    embedding = getattr(codec, "embedding", None)
+    if embedding == "numeric":
+        return "numeric"
+    if embedding == "tokens":
+        return "ids" if hasattr(codec, "_seen") else "tokens"
+    return None
+
+
+def documents(codec, estimator, X, kind):
+    """(``X`` as the linear model's vectorizers read it, the reading): floats, or a string per sample.
+
+    Token lists (``kind="tokens"`` at fit) are read as "characters" when at
+    least ``CHARACTER_TOKENS`` of their tokens are one character long, else
+    as "words"; later calls pass the reading fit chose.
+    """
+    if kind == "numeric":
+        return codec.read(estimator, X).X.astype(np.float64), kind
+    if kind == "ids":
+        ids = np.asarray(codec.read(estimator, X).X)
+        return [" ".join(map(str, row[row != 0].tolist())) for row in ids], kind
+    token_lists = codec.analyze(text_column(estimator, X))
+    if kind == "tokens":
+        n_tokens = sum(map(len, token_lists))
+        single = sum(len(t) == 1 for tokens in token_lists for t in tokens)
+        kind = "characters" if n_tokens and single >= CHARACTER_TOKENS * n_tokens else "words"
+    if kind == "characters":  # spaces among them separate words, as in the text they came from
+        return ["".join(tokens) for tokens in token_lists], kind
+    return [" ".join(t.replace(" ", "_") for t in tokens) for tokens in token_lists], kind
+
+
+def _vectorizer(kind):
+    """The feature extractor of reading ``kind`` (unfitted)."""
+    if kind == "numeric":
+        return StandardScaler()
+    if kind == "ids":
+        return TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2),
+                               lowercase=False, sublinear_tf=True, dtype=np.float64)
+    if kind == "characters":  # n-grams within words, each padded by a space (suffixes count)
+        return TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), lowercase=False,
+                               sublinear_tf=True, dtype=np.float64)
+    return make_union(
+        TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2), lowercase=False,
+                        sublinear_tf=True, dtype=np.float64),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False, sublinear_tf=True,
+                        dtype=np.float64))
+
+
+def _linear(classification, strength, seed):
+    if classification:
+        return LogisticRegression(C=strength, max_iter=MAX_ITER, random_state=seed)
+    return Ridge(alpha=1.0 / strength)
+
+
+def _fit(model, features, target, weight):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(features, target, sample_weight=weight)
+    return model
+
+
+def offsets(model, features, n_outputs):
+    """(N, n_outputs) float32 outputs of a fitted linear model, in the network's units.
+
+    Logistic regression: log-probabilities of every class (a class it never
+    saw: ``FLOOR``), kept above ``FLOOR``; ridge: its (standardised) values.
+    """
+    if isinstance(model, LogisticRegression):
+        out = np.full((features.shape[0], n_outputs), FLOOR)
+        with np.errstate(divide="ignore"):  # a probability of 0 (log: -inf) is kept at FLOOR
+            out[:, model.classes_] = np.maximum(model.predict_log_proba(features), FLOOR)
+    else:
+        out = model.predict(features).reshape(features.shape[0], -1)
+    return out.astype(np.float32)
+
+
+def _fold_offsets(features, target, weight, train, test, classification, strength, seed,
+                  n_outputs):
+    """Offsets of rows ``test`` from a model fitted on rows ``train`` (one class: that class)."""
+    if classification and len(np.unique(target[train])) < 2:
+        out = np.full((len(test), n_outputs), FLOOR, np.float32)
+        if len(train):
+            out[:, target[train][0]] = 0.0
+        return out
+    model = _fit(_linear(classification, strength, seed), features[train], target[train],
+                 weight[train])
+    return offsets(model, features[test], n_outputs)
+
+
+def _loss(outputs, target, weight, classification):
+    """Sample-weighted mean log loss (offsets as logits) or squared error."""
+    outputs = outputs.astype(np.float64)
+    if classification:
+        outputs = outputs - logsumexp(outputs, axis=1, keepdims=True)
+        per_row = -outputs[np.arange(len(target)), target]
+    else:
+        per_row = np.square(outputs - target.reshape(len(target), -1)).sum(axis=1)
+    return float(np.average(per_row, weights=weight)) if weight.sum() > 0 else float(per_row.mean())
+
+
+def fit_linear(kind, docs, target, weight, classification, n_outputs, seed):
+    """(pipeline fitted on every row, the rows' out-of-fold offsets (N, n_outputs) float32), or None.
+
+    ``docs`` as :func:`documents` gives them, ``target`` class indices or
+    standardised values, ``weight`` sample weights. The strength of
+    ``STRENGTHS`` with the lowest out-of-fold loss is kept. None when the
+    rows hold a single class.
+    """
+    if classification and len(np.unique(target[weight > 0])) < 2:
+        return None
+    vectorizer = _vectorizer(kind)
+    features = vectorizer.fit_transform(docs)
+    fold = np.random.default_rng(seed).permutation(len(target)) % min(FOLDS, len(target))
+    best = (np.inf, None, None)
+    for strength in STRENGTHS:
+        out = np.zeros((len(target), n_outputs), np.float32)
+        for k in range(fold.max() + 1):
+            test = np.flatnonzero(fold == k)
+            out[test] = _fold_offsets(features, target, weight, np.flatnonzero(fold != k), test,
+                                      classification, strength, seed, n_outputs)
+        loss = _loss(out, target, weight, classification)
+        if loss < best[0]:
+            best = (loss, strength, out)
+    _, strength, out_of_fold = best
+    model = _fit(_linear(classification, strength, seed), features, target, weight)
+    return make_pipeline(vectorizer, model), out_of_fold
+
+
+def refit(pipeline, docs, target, weight):
+    """A fresh copy of ``pipeline`` (same strength) fitted on ``docs``: the training and validation rows."""
+    vectorizer = clone(pipeline[:-1])
+    features = vectorizer.fit_transform(docs)
+    return make_pipeline(*vectorizer, _fit(clone(pipeline[-1]), features, target, weight))
+
+
+def predict_offsets(pipeline, docs, n_outputs):
+    """The offsets of ``docs`` from a pipeline of :func:`fit_linear`."""
+    return offsets(pipeline[-1], pipeline[:-1].transform(docs), n_outputs)
