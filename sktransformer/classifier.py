@@ -213,7 +213,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         ``encoder`` is a checkpoint and ``trainable_layers`` is not 0.
     linear_blend : bool or "auto", default="auto"
         Fit a linear model first and let the network learn what it leaves
-        over (wide and deep, Cheng et al. 2016; :mod:`sktransformer._wide`):
+        over (wide and deep, Cheng et al. 2016; ``sktransformer/_wide.py``):
         logistic regression on TF-IDF-weighted n-grams (text: word 1-2-grams
         and the character 2-5-grams of each word, or character 1-5-grams when
         the tokens are characters) or on the standardised features (numeric
