@@ -48,8 +48,9 @@ from sklearn.preprocessing import StandardScaler
 
 from ._inputs import text_column
 
-# Inverse regularisation strengths tried (ridge: alpha = 1 / C); the out-of-fold loss chooses.
-STRENGTHS = (0.1, 1.0, 10.0, 100.0)
+# Inverse regularisation strengths tried (ridge: alpha = 1 / C); the out-of-fold error chooses.
+# By log loss alone, language of a word chose C=100 (test accuracy 0.865), by error rate 3 (0.867).
+STRENGTHS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 FOLDS = 3  # cross-fitting folds of the training rows' offsets
 FLOOR = -30.0  # log-probability offsets are kept above this (a class a fold never saw: about 1e-13)
 CHARACTER_TOKENS = 0.9  # this share of one-character tokens (or more): the tokens are characters
@@ -138,17 +139,26 @@ def offsets(model, features, n_outputs):
     return out.astype(np.float32)
 
 
-def _fold_offsets(features, target, weight, train, test, classification, strength, seed,
-                  n_outputs):
-    """Offsets of rows ``test`` from a model fitted on rows ``train`` (one class: that class)."""
+def _fold_offsets(features, target, weight, train, test, classification, seed, n_outputs):
+    """Offsets of rows ``test``, one (len(test), n_outputs) array per strength, fitted on ``train``.
+
+    The strengths are fitted in increasing order, each starting from the
+    previous one's coefficients (warm start). A fold whose training rows
+    hold one class predicts that class.
+    """
     if classification and len(np.unique(target[train])) < 2:
         out = np.full((len(test), n_outputs), FLOOR, np.float32)
         if len(train):
             out[:, target[train][0]] = 0.0
-        return out
-    model = _fit(_linear(classification, strength, seed), features[train], target[train],
-                 weight[train])
-    return offsets(model, features[test], n_outputs)
+        return [out] * len(STRENGTHS)
+    model, outputs = _linear(classification, STRENGTHS[0], seed), []
+    if classification:
+        model.set_params(warm_start=True)
+    for strength in STRENGTHS:
+        model.set_params(**{"C": strength} if classification else {"alpha": 1.0 / strength})
+        _fit(model, features[train], target[train], weight[train])
+        outputs.append(offsets(model, features[test], n_outputs))
+    return outputs
 
 
 def _loss(outputs, target, weight, classification):
@@ -167,24 +177,26 @@ def fit_linear(kind, docs, target, weight, classification, n_outputs, seed):
 
     ``docs`` as :func:`documents` gives them, ``target`` class indices or
     standardised values, ``weight`` sample weights. The strength of
-    ``STRENGTHS`` with the lowest out-of-fold loss is kept. None when the
-    rows hold a single class.
+    ``STRENGTHS`` with the lowest out-of-fold error rate (ties: log loss) or
+    squared error is kept. None when the rows hold a single class.
     """
     if classification and len(np.unique(target[weight > 0])) < 2:
         return None
     vectorizer = _vectorizer(kind)
     features = vectorizer.fit_transform(docs)
     fold = np.random.default_rng(seed).permutation(len(target)) % min(FOLDS, len(target))
-    best = (np.inf, None, None)
-    for strength in STRENGTHS:
-        out = np.zeros((len(target), n_outputs), np.float32)
-        for k in range(fold.max() + 1):
-            test = np.flatnonzero(fold == k)
-            out[test] = _fold_offsets(features, target, weight, np.flatnonzero(fold != k), test,
-                                      classification, strength, seed, n_outputs)
-        loss = _loss(out, target, weight, classification)
-        if loss < best[0]:
-            best = (loss, strength, out)
+    out = np.zeros((len(STRENGTHS), len(target), n_outputs), np.float32)
+    for k in range(fold.max() + 1):
+        test = np.flatnonzero(fold == k)
+        out[:, test] = _fold_offsets(features, target, weight, np.flatnonzero(fold != k), test,
+                                     classification, seed, n_outputs)
+    best = (None, None, None)
+    for strength, outputs in zip(STRENGTHS, out, strict=True):
+        loss = _loss(outputs, target, weight, classification)
+        if classification:  # the error rate first (what predict is judged by), then log loss
+            loss = (np.average(outputs.argmax(axis=1) != target, weights=weight), loss)
+        if best[1] is None or loss < best[0]:
+            best = (loss, strength, outputs)
     _, strength, out_of_fold = best
     model = _fit(_linear(classification, strength, seed), features, target, weight)
     return make_pipeline(vectorizer, model), out_of_fold

@@ -219,8 +219,9 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         the tokens are characters) or on the standardised features (numeric
         rows); ridge for a regressor. Its outputs (log-probabilities, or
         standardised values) are added to the head's, out-of-fold (3 folds)
-        for the training rows, and its regularisation (C in 0.1, 1, 10, 100)
-        is the one with the lowest out-of-fold loss. After training the
+        for the training rows, and its regularisation (C from 0.1 to 100) is
+        the one with the lowest out-of-fold error rate (ties: log loss; ridge:
+        squared error). After training the
         network is kept only if it lowers the validation loss (log loss, or
         squared error) by three standard errors of the per-row gains;
         otherwise its head is zeroed and the predictions are the linear
