@@ -47,7 +47,7 @@ DEFAULT_BATCH_SIZE = 32
 # Changed with set_params after fit, they take a new fit: warm_start and partial_fit refuse.
 STRUCTURAL_PARAMS = ("d_model", "n_heads", "n_layers", "d_ff", "positional_encoding", "pooling",
                      "norm_first", "activation", "max_len", "input_type", "max_ngram", "analyzer",
-                     "target_analyzer", "encoder")
+                     "target_analyzer", "encoder", "linear_blend")
 # Hyperparameters inference reads: checked at every call, since set_params after fit is not.
 INFERENCE_PARAMS = ("beam_width", "max_output_len", "blas_threads")
 # early_stopping="auto" holds out validation data from here (from scratch; see _recipe.py)

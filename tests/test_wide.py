@@ -91,3 +91,15 @@ def test_a_blended_model_saves_and_loads(tmp_path):
     loaded = load(tmp_path / "model.skops")
     Xs = StandardScaler().fit_transform(X)
     np.testing.assert_array_equal(loaded.predict_proba(Xs), clf.predict_proba(Xs))
+
+
+def test_warm_start_keeps_the_linear_model_and_refuses_a_changed_linear_blend():
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = _fit(TransformerClassifier(max_iter=2, warm_start=True, random_state=0), X, y)
+    linear = clf.linear_model_
+    assert _fit(clf, X, y).linear_model_ is linear  # fitted once, at the fresh fit
+    clf.set_params(linear_blend=False)
+    with pytest.raises(ValueError, match="linear_blend=False"):
+        clf.fit(X, y)
+    assert clf.linear_model_ is linear  # the failed fit left the model as it was
