@@ -5,9 +5,16 @@ Run from the repository root::
     python benchmarks/defaults_table.py                        # every task, seeds 0 1 2, defaults
     python benchmarks/defaults_table.py --quick --seeds 0      # smoke test: small sizes, 20 epochs
     python benchmarks/defaults_table.py --tasks wine a_before_b --seeds 0 1 --jobs 2
-    python benchmarks/defaults_table.py --set linear_blend=False max_ngram=1 --label no_blend \\
+    python benchmarks/defaults_table.py --set max_ngram=1 dropout=0.2 --label ngram1_d02 \\
         --no-baselines                                         # another configuration, same tasks
     python benchmarks/defaults_table.py --summarize benchmarks/results/defaults_table.jsonl
+
+A full run (18 tasks x 3 seeds) spent 90 minutes in the Transformer's fits
+(about 45 minutes of wall time with ``--jobs 2``) on a two-core machine
+that another run of this benchmark shared, so its fit seconds are about
+1.5-2x those of an idle core; the baselines take seconds. ``--quick`` with
+one seed runs in about 2 minutes with ``--jobs 2``. The records of that
+run are ``benchmarks/results/defaults_table.jsonl``.
 
 Each (task, seed) pair fits ``TransformerClassifier(random_state=seed,
 **config)`` (``TransformerRegressor`` for regression) for each configuration
@@ -26,10 +33,15 @@ seconds are then indicative (they are anyway on a shared machine).
 Configurations: ``CONFIGS`` below (``defaults`` is ``{}``: the
 estimators' defaults), chosen with ``--configs``; ``--set k=v ...`` adds one
 whose keyword arguments are read with ``ast.literal_eval`` (a value that is
-no Python literal stays a string: ``linear_blend=auto``), labelled
-``--label``. With ``--set`` and no ``--configs``, only that configuration
-runs. ``--no-baselines`` skips the baselines (they do not depend on the
-configuration); ``--baselines-only`` skips the Transformer.
+no Python literal stays a string: ``learning_rate=cosine``), labelled
+``--label``; any parameter of either estimator passes (one the other
+estimator has not is left out of its fits and listed in the record's
+``config_ignored``), and an unknown name stops the run before it
+starts. With ``--set`` and no ``--configs``, only that configuration runs.
+``--no-baselines`` skips the baselines (they do not depend on the
+configuration); ``--baselines-only`` skips the Transformer. ``--resume``
+skips every fit that ``--out`` already holds a score of (an interrupted
+run goes on where it stopped).
 
 Tasks (``TASKS``; sizes are training / test samples of a full run; every
 task draws its data, or its split, from the seed; ``--quick`` shrinks
@@ -621,12 +633,23 @@ def baselines(task, X_train, seed):
     return models
 
 
+def _estimator_class(task):
+    return TransformerClassifier if TASKS[task].kind == "classification" else TransformerRegressor
+
+
 def transformer(task, seed, config):
-    estimator = (TransformerClassifier if TASKS[task].kind == "classification"
-                 else TransformerRegressor)(random_state=seed, **config)
+    """The unfitted Transformer of a task, and the keys of ``config`` its class has not.
+
+    A parameter of one estimator only (``label_smoothing``: the classifier's)
+    is passed where it exists and listed as ignored elsewhere.
+    """
+    cls = _estimator_class(task)
+    accepted = cls().get_params()
+    estimator = cls(random_state=seed, **{k: v for k, v in config.items() if k in accepted})
+    ignored = sorted(set(config) - set(accepted))
     if TASKS[task].family == "table":
-        return make_pipeline(StandardScaler(), estimator)
-    return estimator
+        return make_pipeline(StandardScaler(), estimator), ignored
+    return estimator, ignored
 
 
 # ------------------------------------------------------------------- running
@@ -688,16 +711,23 @@ def _append(out, record):
         fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def run_pair(task, seed, configs, run_baselines, quick, out, meta):
-    """Fit and score every configuration and baseline on one (task, seed); append the records."""
+def run_pair(task, seed, configs, run_baselines, quick, out, meta, done=frozenset()):
+    """Fit and score every configuration and baseline on one (task, seed); append the records.
+
+    ``done`` holds (task, seed, model) triples to skip (``--resume``).
+    """
     with threadpool_limits(1):
         base = {"task": task, "kind": TASKS[task].kind, "family": TASKS[task].family,
                 "seed": seed, "quick": quick, **meta}
+        labels = list(configs) + ([name for name, _ in baselines(task, [""], seed)]
+                                  if run_baselines else [])
+        if all((task, seed, label) in done for label in labels):
+            return []
         try:
             X_train, y_train, X_test, y_test = TASKS[task].make(seed, quick)
         except TaskSkipped as skipped:
             return [f"{task} seed {seed}: skipped: {skipped}"]
-        except BaseException as error:  # noqa: B036 (a data loader's SystemExit too)
+        except BaseException as error:  # a data loader's SystemExit too
             _append(out, {**base, "model": "(data)", "model_type": "data", "score": None,
                           "error": f"{type(error).__name__}: {error}"})
             return [f"{task} seed {seed}: the data failed: {type(error).__name__}: {error}"]
@@ -706,13 +736,16 @@ def run_pair(task, seed, configs, run_baselines, quick, out, meta):
         if run_baselines:
             jobs += [(name, "baseline", None, model)
                      for name, model in baselines(task, X_train, seed)]
+        jobs = [job for job in jobs if (task, seed, job[0]) not in done]
         lines = []
         for label, model_type, config, model in jobs:
             record = {**base, "model": label, "model_type": model_type}
             if model_type == "transformer":
                 config = {**config, **(QUICK_EXTRA if quick else {})}
                 record["config"] = {k: _jsonable(v) for k, v in config.items()}
-                model = transformer(task, seed, config)
+                model, ignored = transformer(task, seed, config)
+                if ignored:
+                    record["config_ignored"] = ignored
             try:
                 record.update(fit_and_score(model, X_train, y_train, X_test, y_test))
             except Exception as error:  # keep the run going; the record says what failed
@@ -761,6 +794,11 @@ def _load(paths):
                     label = r["model"] + (" (quick)" if r.get("quick") else "")
                     latest[(r["task"], label, r["seed"])] = {**r, "label": label}
     return list(latest.values())
+
+
+def _cell(text):
+    """Text for a markdown table cell (a ``|`` escaped)."""
+    return str(text).replace("|", r"\|")
 
 
 def _fmt_scores(scores):
@@ -822,7 +860,7 @@ def summarize(paths):
                       f"{median(r['fit_seconds'] for r in b.values()):.1f}"]
         else:
             cells += ["", "", ""]
-        print("| " + " | ".join(cells) + " |")
+        print("| " + " | ".join(_cell(c) for c in cells) + " |")
         for (model_type, label), runs in sorted(by_model.items()):
             per_seed = ", ".join(f"{s}: {runs[s]['score']:.3f}" for s in sorted(runs))
             epochs = ", ".join(str(runs[s].get("n_iter")) for s in sorted(runs))
@@ -834,7 +872,7 @@ def summarize(paths):
             conv = sum(r.get("convergence_warnings", 0) for r in runs.values())
             if conv:
                 extra += f"{'; ' if extra else ''}{conv} ConvergenceWarning"
-            detail.append(f"| {task} | {label}{' (best)' if label == best else ''} | "
+            detail.append(f"| {task} | {_cell(label)}{' (best)' if label == best else ''} | "
                           f"{per_seed} | {extra} |")
     print()
     for label, c in counts.items():
@@ -870,6 +908,8 @@ def main(argv=None):
                         help="smaller tasks and max_iter=20: a smoke test")
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--baselines-only", action="store_true")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip fits that --out already holds a score of (same quick setting)")
     args = parser.parse_args(argv)
     if args.summarize:
         summarize(args.summarize)
@@ -881,12 +921,11 @@ def main(argv=None):
         extra = _parse_set(args.set)
         label = args.label or ",".join(f"{k}={v}" for k, v in extra.items())
         configs[label] = extra
+    known = set(TransformerClassifier().get_params()) | set(TransformerRegressor().get_params())
     for label, config in configs.items():  # unknown parameters fail here, not in a worker
-        try:
-            TransformerClassifier(**config)
-            TransformerRegressor(**config)
-        except TypeError as error:
-            parser.error(f"configuration {label!r}: {error}")
+        if set(config) - known:
+            parser.error(f"configuration {label!r}: neither estimator has the parameter(s) "
+                         f"{sorted(set(config) - known)}")
     if args.baselines_only:
         configs = {}
     out = pathlib.Path(args.out or (QUICK_OUT if args.quick else DEFAULT_OUT))
@@ -896,18 +935,27 @@ def main(argv=None):
                    key=lambda pair: -COST.get(pair[0], 1))
     print(f"{len(pairs)} (task, seed) pairs, configurations {list(configs)}, baselines "
           f"{'off' if args.no_baselines else 'on'}, {args.jobs} process(es); records -> {out}")
+    done = set()
+    if args.resume and out.exists():
+        done = {(r["task"], r["seed"], r["model"]) for r in map(json.loads, out.open())
+                if r.get("score") is not None and bool(r.get("quick")) == args.quick}
+        print(f"--resume: {len(done)} fits already in {out.name} are skipped")
     print(f"{'task':<25} {'seed':>4} {'model':<34} {'score':>7} {'fit s':>9}", flush=True)
-    arguments = [(t, s, configs, not args.no_baselines, args.quick, str(out), meta)
+    arguments = [(t, s, configs, not args.no_baselines, args.quick, str(out), meta, done)
                  for t, s in pairs]
     start = time.perf_counter()
     if args.jobs > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             futures = [pool.submit(run_pair, *a) for a in arguments]
             for future in as_completed(futures):
-                print("\n".join(future.result()), flush=True)
+                lines = future.result()
+                if lines:
+                    print("\n".join(lines), flush=True)
     else:
         for a in arguments:
-            print("\n".join(run_pair(*a)), flush=True)
+            lines = run_pair(*a)
+            if lines:
+                print("\n".join(lines), flush=True)
     print(f"done in {(time.perf_counter() - start) / 60:.1f} min; "
           f"summary: python benchmarks/defaults_table.py --summarize {out}")
     return 0

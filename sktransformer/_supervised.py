@@ -238,7 +238,8 @@ class _PooledEncoderModel(_BaseTransformer):
         """Keep the network beside the linear model only if it helps by ``NETWORK_T`` standard errors.
 
         Per validation row, the loss of the linear model alone (the offsets)
-        minus the loss with the network (log loss, or squared error); unless
+        minus the loss with the network (0/1 loss, or squared error: what the
+        validation score of early stopping counts); unless
         their mean exceeds ``NETWORK_T`` (3) standard errors, the head is set
         to zero, so predictions are the linear model's. Early stopping has
         already chosen the epoch on these rows, which flatters the network,
