@@ -222,8 +222,8 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         for the training rows, and its regularisation (C from 0.1 to 100) is
         the one with the lowest out-of-fold error rate (ties: log loss; ridge:
         squared error). After training the
-        network is kept only if it lowers the validation loss (log loss, or
-        squared error) by three standard errors of the per-row gains;
+        network is kept only if it lowers the validation rows' 0/1 loss (a
+        regressor's: squared error) by three standard errors of the per-row gains;
         otherwise its head is zeroed and the predictions are the linear
         model's, refitted on the validation rows too. Needs validation rows:
         with ``early_stopping="auto"`` they are held out from ``100``
