@@ -36,9 +36,9 @@ from ._wide import documents, fit_linear, predict_offsets, reads, refit
 from ._windows import LONG_DOCUMENTS, is_windowed, per_document, rows_of
 
 AUTO_MAX_NGRAM = 4  # the n-gram order max_ngram="auto" uses when a probe finds n-grams pay
-# linear_blend holds out validation data (for the blend's share and for early stopping) from this
-# many training samples, as a checkpoint's fine-tuning does: below, a share chosen on a handful of
-# rows would be noise.
+# linear_blend holds out validation data (to judge the network against the linear model, and for
+# early stopping) from this many training samples, as a checkpoint's fine-tuning does: below, a
+# judgement on a handful of rows would be noise.
 BLEND_FROM = 100
 # The network stays beside the linear model when it lowers the validation loss by this many standard
 # errors of the per-row gains. Early stopping chose its epoch on those rows (the best of up to
@@ -200,6 +200,7 @@ class _PooledEncoderModel(_BaseTransformer):
         (``warm_start``, ``partial_fit``) keep it and offset their rows by
         its outputs. Sets ``linear_model_`` (None: the network alone).
         """
+        docs = None  # X as the linear model reads it, made once per call
         if fresh:
             self.linear_model_, self._blend_kind = None, None
             kind = self._blend_reading()
@@ -219,19 +220,24 @@ class _PooledEncoderModel(_BaseTransformer):
                         self.linear_model_, [""], self._n_outputs())[0]
         if getattr(self, "linear_model_", None) is None:
             return data, val_data
+        if docs is None:
+            docs = documents(self._codec, self, X, self._blend_kind)[0]
+        n_outputs = self._n_outputs()
         if "offset" not in data.arrays:
-            data = data.with_arrays(offset=self._linear_offsets(X, data.arrays["row"]))
+            data = data.with_arrays(offset=predict_offsets(
+                self.linear_model_, _rows(docs, data.arrays["row"]), n_outputs))
         if val_data is not None:
-            val_data = val_data.with_arrays(offset=self._linear_offsets(
-                X if X_val is None else X_val, val_data.arrays["row"]))
-        if fresh and self._blend_kind is not None and X_val is None:
+            val_docs = docs if X_val is None else documents(self._codec, self, X_val,
+                                                            self._blend_kind)[0]
+            val_data = val_data.with_arrays(offset=predict_offsets(
+                self.linear_model_, _rows(val_docs, val_data.arrays["row"]), n_outputs))
+        if fresh and X_val is None:
             # predictions come from the linear model refitted on the validation rows as well
             rows = np.concatenate([data.arrays["row"], val_data.arrays["row"]])
             targets = [np.concatenate(pair) for pair in zip(self._blend_targets(data),
                                                              self._blend_targets(val_data),
                                                              strict=True)]
-            docs = _rows(documents(self._codec, self, X, self._blend_kind)[0], rows)
-            self.linear_model_ = refit(self.linear_model_, docs, *targets)
+            self.linear_model_ = refit(self.linear_model_, _rows(docs, rows), *targets)
         return data, val_data
 
     def _after_training(self, val_data):
