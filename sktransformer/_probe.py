@@ -57,28 +57,44 @@ def ngrams_help(ids, y, max_ngram, n_ids, classification):
     numbers are drawn). Per row, the difference of the two models' loss
     (0/1 error for classes, squared error otherwise) is taken; n-grams pay
     when they remove at least ``PROBE_REDUCTION`` (a fifth) of the single
-    tokens' mean loss, and by at least ``PROBE_T`` (3) standard errors. With
-    fewer than 40 rows, or a fold whose training part has one class, there
-    is no evidence and the answer is no.
+    tokens' mean loss, and by at least ``PROBE_T`` (3) standard errors
+    (:func:`probe_gain` gives both figures). With fewer than 40 rows, or a
+    fold whose training part has one class, there is no evidence and the
+    answer is no.
 
     On text, where neighbouring tokens form words and phrases, n-grams pay;
     on tasks whose tokens count one at a time (order and content puzzles,
     shuffled symbols) they do not, and there n-gram vectors let the network
     memorise the training rows instead of learning attention.
     """
+    return pays(probe_gain(ids, y, max_ngram, n_ids, classification))
+
+
+def pays(gain):
+    """True if a probe's ``gain`` (:func:`probe_gain`) clears both thresholds."""
+    return gain is not None and gain[0] >= PROBE_REDUCTION and gain[1] >= PROBE_T
+
+
+def probe_gain(ids, y, max_ngram, n_ids, classification):
+    """(share of the single tokens' loss n-grams remove, in standard errors of the mean gain), or None.
+
+    The probe of :func:`ngrams_help`; None when there is no evidence (fewer
+    than 40 rows, or a fold's training rows of one class).
+    """
     if len(ids) > PROBE_ROWS:
         spread = np.linspace(0, len(ids) - 1, PROBE_ROWS).round().astype(int)
         ids, y = ids[spread], y[spread]
     folds = np.arange(len(ids)) % PROBE_FOLDS
     if len(ids) < 10 * PROBE_FOLDS:
-        return False
+        return None
     losses = [_probe_losses(ids, y, order, n_ids, classification, folds) for order in (1, max_ngram)]
     if losses[0] is None or losses[1] is None:
-        return False
+        return None
     gain = losses[0] - losses[1]
     standard_error = gain.std() / np.sqrt(len(gain))
-    return bool(gain.mean() > 0 and gain.mean() >= PROBE_REDUCTION * losses[0].mean()
-                and gain.mean() >= PROBE_T * standard_error)
+    share = gain.mean() / losses[0].mean() if losses[0].mean() > 0 else 0.0
+    t = gain.mean() / standard_error if standard_error > 0 else (np.inf if gain.mean() > 0 else 0.0)
+    return float(share), float(t)
 
 
 def _probe_losses(ids, y, order, n_ids, classification, folds):

@@ -29,10 +29,10 @@ from ._freezing import FrozenLower, PooledFeatures, probe_head
 from ._inputs import Inputs, check_weights
 from ._model import DTYPE, head_logits, init_linear, init_params, pooled_features
 from ._ngrams import fit_ngrams
-from ._probe import ngrams_help
+from ._probe import pays, probe_gain
 from ._tree import tree_copy, tree_map
 from ._vocabulary import unknown_document
-from ._wide import documents, fit_linear, predict_offsets, reads, refit
+from ._wide import boosting_if_better, documents, fit_linear, predict_offsets, reads, refit
 from ._windows import LONG_DOCUMENTS, is_windowed, per_document, rows_of
 
 AUTO_MAX_NGRAM = 4  # the n-gram order max_ngram="auto" uses when a probe finds n-grams pay
@@ -126,7 +126,7 @@ class _PooledEncoderModel(_BaseTransformer):
             return config, init_params(config, rng)
         config = replace(encoder.config_, n_outputs=n_outputs, dropout=float(self.dropout),
                          attention_dropout=float(self.attention_dropout))
-        self.max_ngram_ = 1  # the encoder was pretrained without n-grams
+        self.max_ngram_, self.ngram_probe_ = 1, None  # the encoder was pretrained without n-grams
         params = {"embed": tree_copy(encoder.params_["embed"]),
                   "encoder": tree_copy(encoder.params_["encoder"]),
                   "head": init_linear(rng, config.d_model, n_outputs)}
@@ -198,11 +198,11 @@ class _PooledEncoderModel(_BaseTransformer):
         on every training row; ``predict`` reads the one refitted on the
         validation rows too (unless they are an explicit ``X_val``). Later fits
         (``warm_start``, ``partial_fit``) keep it and offset their rows by
-        its outputs. Sets ``linear_model_`` (None: the network alone).
+        its outputs. Sets ``blend_model_`` (None: the network alone).
         """
         docs = None  # X as the linear model reads it, made once per call
         if fresh:
-            self.linear_model_, self._blend_kind = None, None
+            self.blend_model_, self._blend_kind, self._rival = None, None, None
             kind = self._blend_reading()
             n_samples = len(data) + (len(val_data) if X_val is None and val_data else 0)
             if (kind is not None and not partial and val_data is not None and len(val_data)
@@ -212,32 +212,42 @@ class _PooledEncoderModel(_BaseTransformer):
                                     *self._blend_targets(data), is_classifier(self),
                                     self._n_outputs(), int(self._rng.integers(2**31 - 1)))
                 if fitted is not None:
-                    self.linear_model_, out_of_fold = fitted
+                    self.blend_model_, out_of_fold = fitted
                     self._blend_kind = kind
+                    if kind == "numeric":  # what the network must beat: boosting, if better
+                        self._rival = boosting_if_better(
+                            self.blend_model_, _rows(docs, data.arrays["row"]),
+                            *self._blend_targets(data), out_of_fold, is_classifier(self),
+                            self._n_outputs(), int(self._rng.integers(2**31 - 1)))
                     data = data.with_arrays(offset=out_of_fold)
                     # a text of unknown tokens (word dropout's whole document) reads as no text
                     self._empty_offset = None if kind == "numeric" else predict_offsets(
-                        self.linear_model_, [""], self._n_outputs())[0]
-        if getattr(self, "linear_model_", None) is None:
+                        self.blend_model_, [""], self._n_outputs())[0]
+        if getattr(self, "blend_model_", None) is None:
             return data, val_data
         if docs is None:
             docs = documents(self._codec, self, X, self._blend_kind)[0]
         n_outputs = self._n_outputs()
         if "offset" not in data.arrays:
             data = data.with_arrays(offset=predict_offsets(
-                self.linear_model_, _rows(docs, data.arrays["row"]), n_outputs))
+                self.blend_model_, _rows(docs, data.arrays["row"]), n_outputs))
         if val_data is not None:
             val_docs = docs if X_val is None else documents(self._codec, self, X_val,
                                                             self._blend_kind)[0]
-            val_data = val_data.with_arrays(offset=predict_offsets(
-                self.linear_model_, _rows(val_docs, val_data.arrays["row"]), n_outputs))
+            val_rows = _rows(val_docs, val_data.arrays["row"])
+            val_data = val_data.with_arrays(
+                offset=predict_offsets(self.blend_model_, val_rows, n_outputs),
+                **({} if getattr(self, "_rival", None) is None else
+                   {"rival": predict_offsets(self._rival, val_rows, n_outputs)}))
         if fresh and X_val is None:
-            # predictions come from the linear model refitted on the validation rows as well
+            # predictions come from the models refitted on the validation rows as well
             rows = np.concatenate([data.arrays["row"], val_data.arrays["row"]])
             targets = [np.concatenate(pair) for pair in zip(self._blend_targets(data),
                                                              self._blend_targets(val_data),
                                                              strict=True)]
-            self.linear_model_ = refit(self.linear_model_, _rows(docs, rows), *targets)
+            self.blend_model_ = refit(self.blend_model_, _rows(docs, rows), *targets)
+            if self._rival is not None:
+                self._rival = refit(self._rival, _rows(docs, rows), *targets)
         return data, val_data
 
     def _after_training(self, val_data):
@@ -245,32 +255,43 @@ class _PooledEncoderModel(_BaseTransformer):
 
         Per validation row, the loss of the linear model alone (the offsets)
         minus the loss with the network (0/1 loss, or squared error: what the
-        validation score of early stopping counts); unless
-        their mean exceeds ``NETWORK_T`` (3) standard errors, the head is set
-        to zero, so predictions are the linear model's. Early stopping has
-        already chosen the epoch on these rows, which flatters the network,
-        hence three standard errors where the one-standard-error rule of model
-        selection (Breiman et al. 1984) takes one: both lean to the simpler
-        model when the data cannot tell them apart.
+        validation score of early stopping counts); unless their mean exceeds
+        ``NETWORK_T`` (3) standard errors, the head is set to zero, so
+        predictions are the linear model's. Early stopping has already chosen
+        the epoch on these rows, which flatters the network, hence three
+        standard errors where the one-standard-error rule of model selection
+        (Breiman et al. 1984) takes one: both lean to the simpler model when
+        the data cannot tell them apart. On numeric rows where gradient
+        boosting beat the linear model out of fold
+        (:func:`~sktransformer._wide.boosting_if_better`), the network (still
+        the linear model's residual) must beat boosting alone by that margin,
+        or boosting alone stands in ``blend_model_``.
         """
-        if getattr(self, "linear_model_", None) is None or val_data is None:
+        rival, self._rival = getattr(self, "_rival", None), None  # not kept in the fitted model
+        if getattr(self, "blend_model_", None) is None or val_data is None:
             return
         if "offset" not in val_data.arrays or len(val_data) < 2:
             return
-        offset = val_data.arrays["offset"]
-        gain = (self._row_losses(offset, val_data)
-                - self._row_losses(self._validation_outputs(self.params_, val_data), val_data))
         weight = self._blend_targets(val_data)[1]
-        gain = gain * weight / max(weight.mean(), 1e-12)
-        if gain.mean() <= NETWORK_T * gain.std() / np.sqrt(len(gain)):
-            self.params_ = {**self.params_, "head": tree_map(np.zeros_like, self.params_["head"])}
+        weight = weight / max(weight.mean(), 1e-12)
+
+        def losses(outputs):
+            return self._row_losses(outputs, val_data) * weight
+
+        classic = val_data.arrays["offset" if rival is None else "rival"]  # the best one alone
+        gain = losses(classic) - losses(self._validation_outputs(self.params_, val_data))
+        if gain.mean() > NETWORK_T * gain.std() / np.sqrt(len(gain)):
+            return
+        self.params_ = {**self.params_, "head": tree_map(np.zeros_like, self.params_["head"])}
+        if rival is not None:  # gradient boosting alone
+            self.blend_model_ = rival
 
     def _linear_offsets(self, X, rows=None):
-        """(N, n_outputs) outputs of ``linear_model_`` for raw ``X`` (its ``rows``), as offsets."""
+        """(N, n_outputs) outputs of ``blend_model_`` for raw ``X`` (its ``rows``), as offsets."""
         docs = documents(self._codec, self, X, self._blend_kind)[0]
         if rows is not None:
             docs = _rows(docs, rows)
-        return predict_offsets(self.linear_model_, docs, self._n_outputs())
+        return predict_offsets(self.blend_model_, docs, self._n_outputs())
 
     def _blend_targets(self, data):
         """(targets, sample weights) of ``data`` as the linear model fits them."""
@@ -280,7 +301,13 @@ class _PooledEncoderModel(_BaseTransformer):
                 np.ones(len(target)) if weight is None else weight.astype(np.float64))
 
     def _ngram_order(self, data, config):
-        """``max_ngram``, or for "auto" what a linear probe on the training rows finds pays."""
+        """``max_ngram``, or for "auto" what a linear probe on the training rows finds pays.
+
+        Sets ``ngram_probe_``: the probe's (share of the single tokens'
+        error n-grams remove, standard errors), or None where it did not run
+        or found no evidence (:func:`~sktransformer._probe.probe_gain`).
+        """
+        self.ngram_probe_ = None
         if isinstance(self.max_ngram, bool | np.bool_):  # an int to scikit-learn's validation
             raise ValueError(f"max_ngram must be an int in [1, 8] or 'auto', not {self.max_ngram!r}:"
                              " pass 4 to embed 2-4-grams, 1 for tokens only.")
@@ -288,9 +315,9 @@ class _PooledEncoderModel(_BaseTransformer):
             return 1
         if self.max_ngram != "auto":
             return int(self.max_ngram)
-        pays = ngrams_help(data.inputs.X, data.arrays["target"], AUTO_MAX_NGRAM, config.input_size,
-                           classification=is_classifier(self))
-        return AUTO_MAX_NGRAM if pays else 1
+        self.ngram_probe_ = probe_gain(data.inputs.X, data.arrays["target"], AUTO_MAX_NGRAM,
+                                       config.input_size, classification=is_classifier(self))
+        return AUTO_MAX_NGRAM if pays(self.ngram_probe_) else 1
 
     def _attention_init(self):
         # Mimetic: measured on a query-order task, 0.996 against 0.50 (memorised) with glorot.
@@ -347,7 +374,7 @@ class _PooledEncoderModel(_BaseTransformer):
     def _predict_outputs(self, X):
         """Head outputs of raw ``X``, batch-invariantly (plus the linear model's, ``linear_blend``)."""
         outputs = self._map_batches(self._outputs, self._inputs(X))
-        if getattr(self, "linear_model_", None) is None:
+        if getattr(self, "blend_model_", None) is None:
             return outputs
         return outputs + self._linear_offsets(X)
 

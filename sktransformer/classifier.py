@@ -220,18 +220,22 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         rows); ridge for a regressor. Its outputs (log-probabilities, or
         standardised values) are added to the head's, out-of-fold (3 folds)
         for the training rows, and its regularisation (C from 0.1 to 100) is
-        the one with the lowest out-of-fold error rate (ties: log loss; ridge:
-        squared error). After training the
-        network is kept only if it lowers the validation rows' 0/1 loss (a
-        regressor's: squared error) by three standard errors of the per-row gains;
-        otherwise its head is zeroed and the predictions are the linear
-        model's, refitted on the validation rows too. Needs validation rows:
-        with ``early_stopping="auto"`` they are held out from ``100``
-        training samples (``validation_fraction`` of them), or pass
-        ``X_val``. ``"auto"``: for a network from scratch (``encoder=None``)
-        on token sequences, token ids or numeric rows, in ``fit`` (not the
-        first ``partial_fit``). ``True`` raises a ValueError for input it
-        cannot read (series, a checkpoint). ``False``: the network alone.
+        chosen by the one-standard-error rule on out-of-fold error rate and
+        log loss (ridge: squared error). On numeric rows, gradient boosting
+        (scikit-learn's ``HistGradientBoostingClassifier``/``Regressor``,
+        defaults) is fitted on the same folds too, and becomes the model to
+        beat when its out-of-fold loss is lower by a standard error. After
+        training the network is kept only if it lowers the validation rows'
+        0/1 loss (a regressor's: squared error) below the best of these
+        models alone by three standard errors of the per-row gains;
+        otherwise its head is zeroed and the predictions are that model's,
+        refitted on the validation rows too. Needs validation rows: with
+        ``early_stopping="auto"`` they are held out from ``100`` training
+        samples (``validation_fraction`` of them), or pass ``X_val``.
+        ``"auto"``: for a network from scratch (``encoder=None``) on token
+        sequences, token ids or numeric rows, in ``fit`` (not the first
+        ``partial_fit``). ``True`` raises a ValueError for input it cannot
+        read (series, a checkpoint). ``False``: the network alone.
 
     Attributes
     ----------
@@ -256,12 +260,19 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
     max_ngram_ : int
         The n-gram order the network embeds (``max_ngram``, or what
         ``"auto"`` chose; 1 for numeric or series input and transfer).
+    ngram_probe_ : tuple of (float, float) or None
+        What ``max_ngram="auto"``'s linear probe measured on the training
+        rows: the share of the single tokens' cross-validated error that
+        n-grams removed, and that gain in standard errors (n-grams are
+        embedded from 0.2 and 3). None where the probe did not run.
     t_ : int
         Optimizer steps taken.
-    linear_model_ : Pipeline or None
-        The fitted vectorizer and linear model of ``linear_blend`` (None:
-        the network alone). When its head is all zeros, the network added
-        nothing and the predictions are this model's.
+    blend_model_ : Pipeline or None
+        The fitted vectorizer and model whose outputs the head adds to its
+        own (``linear_blend``; None: the network alone): the linear model,
+        or gradient boosting where that alone stands. When the head is all
+        zeros, the network added nothing and the predictions are this
+        model's.
 
     See Also
     --------

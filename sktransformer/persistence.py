@@ -10,7 +10,8 @@ files from a newer format, and then lets skops rebuild the object.
 What a file may contain: sktransformer's own classes, and what skops itself
 trusts by default (scikit-learn's estimators, such as ``Pipeline``,
 ``ColumnTransformer``, ``LogisticRegression``, ``StandardScaler`` or
-``TfidfVectorizer``, and numpy, scipy and builtin data types), except
+``TfidfVectorizer``, and numpy, scipy and builtin data types), the trees of a
+fitted ``HistGradientBoostingClassifier`` (``TRUSTED_TYPES``), except
 ``FunctionTransformer``, whose purpose is to call whatever function it is
 given. A file naming any other type is refused before anything in it is
 constructed, and ``save`` refuses to write such a file in the first place.
@@ -45,6 +46,10 @@ SCHEMA = "schema.json"  # skops's description of the object: every type in the f
 # scikit-learn types skops trusts that a model file may still not contain, with the reason
 REFUSED_TYPES = {
     "sklearn.preprocessing._function_transformer.FunctionTransformer": "it calls arbitrary functions",
+}
+# scikit-learn types skops does not trust by default that a model file may contain, with the reason
+TRUSTED_TYPES = {  # the fitted trees of HistGradientBoosting (linear_blend on numeric rows)
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": "arrays of tree nodes only",
 }
 # what reading a damaged zip may raise (ValueErrors of load's own are not among them)
 READ_ERRORS = (zipfile.BadZipFile, zlib.error, json.JSONDecodeError, UnicodeDecodeError,
@@ -84,11 +89,11 @@ def _types_in(schema):
 
 
 def _audit(sio, data):
-    """(foreign type names, sktransformer type names) of a skops file's bytes."""
+    """(foreign type names, names to trust: sktransformer's and TRUSTED_TYPES) of a skops file."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         named = _types_in(json.loads(archive.read(SCHEMA)))
     untrusted = set(sio.get_untrusted_types(data=data))
-    own = {name for name in untrusted | named if _is_own_type(name)}
+    own = {name for name in untrusted | named if _is_own_type(name) or name in TRUSTED_TYPES}
     foreign = (untrusted - own) | (named & set(REFUSED_TYPES))
     return sorted(foreign), sorted(own)
 

@@ -36,7 +36,7 @@ linear_blend
     n_outputs_ : int
         Number of targets (1 for a 1-D ``y``).
     params_, config_, loss_curve_, validation_scores_, best_loss_, best_validation_score_, \
-n_iter_, t_, n_features_in_, max_ngram_
+n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
         As in :class:`TransformerClassifier`; ``loss_curve_`` is in
         standardised units.
 

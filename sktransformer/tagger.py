@@ -78,7 +78,7 @@ encoder
     classes_ : ndarray of shape (n_classes,)
         Token labels.
     params_, config_, loss_curve_, validation_scores_, best_loss_, best_validation_score_, \
-n_iter_, t_, n_features_in_, max_ngram_
+n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
         As in :class:`TransformerClassifier`.
 
     Examples

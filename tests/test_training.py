@@ -149,11 +149,11 @@ def test_auto_early_stopping_holds_out_validation_data_from_1000_training_rows(n
     if validated:
         assert isinstance(clf.validation_scores_, list) and len(clf.validation_scores_) == 1
         assert clf.t_ == -(-(n_samples - n_samples // 10) // 100)  # 10% held out
-        assert (clf.linear_model_ is not None) == (blend == "auto")
+        assert (clf.blend_model_ is not None) == (blend == "auto")
     else:
         assert clf.validation_scores_ is None and clf.best_validation_score_ is None
         assert clf.t_ == -(-n_samples // 100)  # every row trained
-        assert clf.linear_model_ is None
+        assert clf.blend_model_ is None
 
 
 def test_auto_early_stopping_with_explicit_validation_data_keeps_the_best_epoch():

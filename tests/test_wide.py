@@ -43,8 +43,8 @@ def test_the_network_stays_where_it_learns_what_a_linear_model_cannot():
     X, y = order_task(1200, seed=0)
     X_test, y_test = order_task(500, seed=1)
     clf = _fit(TransformerClassifier(d_model=32, n_heads=2, max_iter=30, random_state=0), X, y)
-    assert clf.linear_model_ is not None and np.any(clf.params_["head"]["W"])
-    linear = clf.linear_model_.predict([" ".join(map(str, row)) for row in X_test])
+    assert clf.blend_model_ is not None and np.any(clf.params_["head"]["W"])
+    linear = clf.blend_model_.predict([" ".join(map(str, row)) for row in X_test])
     assert np.mean(linear == y_test) < 0.65  # the linear model alone is near chance
     assert clf.score(X_test, y_test) >= 0.9
 
@@ -56,9 +56,35 @@ def test_where_the_network_adds_nothing_the_linear_model_predicts_alone():
     reg = _fit(TransformerRegressor(random_state=0), X, y)
     assert not np.any(reg.params_["head"]["W"])  # the network's head is set to zero
     X_new = rng.normal(size=(50, 5))
-    standardised = reg.linear_model_.predict(X_new)
+    standardised = reg.blend_model_.predict(X_new)
     np.testing.assert_allclose(reg.predict(X_new), standardised * reg._y_scale[0] + reg._y_mean[0],
                                rtol=1e-5, atol=1e-6)
+
+
+def _xor(n, seed):
+    """Numeric rows whose class is the XOR of two signs: a linear model is at chance, trees are not."""
+    X = np.random.default_rng(seed).uniform(-1, 1, size=(n, 4))
+    return X, ((X[:, 0] > 0) ^ (X[:, 1] > 0)).astype(int)
+
+
+def test_on_numeric_rows_gradient_boosting_stands_where_the_network_does_not_beat_it(tmp_path):
+    X, y = _xor(600, seed=0)
+    X_test, y_test = _xor(400, seed=1)
+    clf = _fit(TransformerClassifier(max_iter=2, random_state=0), X, y)  # a network of 2 epochs
+    assert isinstance(clf.blend_model_[-1], HistGradientBoostingClassifier)
+    assert not np.any(clf.params_["head"]["W"])
+    np.testing.assert_allclose(clf.predict_proba(X_test), clf.blend_model_.predict_proba(X_test),
+                               atol=1e-6)
+    assert clf.score(X_test, y_test) >= 0.9  # logistic regression: about 0.5
+    save(clf, tmp_path / "model.skops")  # the trees are among the types a model file may hold
+    np.testing.assert_array_equal(load(tmp_path / "model.skops").predict_proba(X_test),
+                                  clf.predict_proba(X_test))
+    reg = _fit(TransformerRegressor(max_iter=2, random_state=0), X, 2.0 * y)
+    assert isinstance(reg.blend_model_[-1], HistGradientBoostingRegressor)
+    assert reg.score(X_test, 2.0 * y_test) >= 0.8
+    oblique = (X @ np.array([1.0, 1.0, -1.0, 0.5]) > 0).astype(int)  # a linear boundary
+    linear = _fit(TransformerClassifier(max_iter=2, random_state=0), X, oblique)
+    assert isinstance(linear.blend_model_[-1], LogisticRegression)  # boosting is no better there
 
 
 def test_training_rows_get_out_of_fold_offsets():
@@ -73,11 +99,11 @@ def test_training_rows_get_out_of_fold_offsets():
 
 def test_linear_blend_is_off_from_scratch_below_100_samples_and_for_series():
     X, y = order_task(60, seed=0)
-    assert _fit(TransformerClassifier(max_iter=2, random_state=0), X, y).linear_model_ is None
+    assert _fit(TransformerClassifier(max_iter=2, random_state=0), X, y).blend_model_ is None
     series = np.random.default_rng(0).normal(size=(120, 6, 2))
     labels = np.arange(120) % 2
     assert _fit(TransformerClassifier(max_iter=2, random_state=0), series,
-                labels).linear_model_ is None
+                labels).blend_model_ is None
     with pytest.raises(ValueError, match="linear_blend=True"):
         TransformerClassifier(max_iter=2, linear_blend=True).fit(series, labels)
 
@@ -86,7 +112,7 @@ def test_a_blended_model_saves_and_loads(tmp_path):
     X, y = load_wine(return_X_y=True)
     clf = _fit(TransformerClassifier(max_iter=3, random_state=0), StandardScaler().fit_transform(X),
                y)
-    assert clf.linear_model_ is not None
+    assert clf.blend_model_ is not None
     save(clf, tmp_path / "model.skops")
     loaded = load(tmp_path / "model.skops")
     Xs = StandardScaler().fit_transform(X)
@@ -97,12 +123,12 @@ def test_warm_start_keeps_the_linear_model_and_refuses_a_changed_linear_blend():
     X, y = load_wine(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     clf = _fit(TransformerClassifier(max_iter=2, warm_start=True, random_state=0), X, y)
-    linear = clf.linear_model_
-    assert _fit(clf, X, y).linear_model_ is linear  # fitted once, at the fresh fit
+    linear = clf.blend_model_
+    assert _fit(clf, X, y).blend_model_ is linear  # fitted once, at the fresh fit
     clf.set_params(linear_blend=False)
     with pytest.raises(ValueError, match="linear_blend=False"):
         clf.fit(X, y)
-    assert clf.linear_model_ is linear  # the failed fit left the model as it was
+    assert clf.blend_model_ is linear  # the failed fit left the model as it was
 
 
 def test_short_text_topics_reach_character_tfidf():
