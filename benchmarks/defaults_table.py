@@ -689,6 +689,8 @@ def _attributes(model):
             found[name] = int(value.max())
         elif name == "ngram_probe_" and value is not None:
             found[name] = [round(float(v), 3) for v in value]
+        elif name == "validation_scores_" and value:  # the epoch early stopping kept (1-based)
+            found["best_epoch"] = int(np.argmax(value)) + 1
     blend = getattr(last, "blend_model_", None)
     if blend is not None:  # which classic model the network learned the residual of, and if kept
         found["blend"] = type(blend[-1]).__name__
@@ -897,6 +899,9 @@ def summarize(paths):
                 attrs = {s: runs[s].get("attributes", {}) for s in sorted(runs)}
                 ngram = ", ".join(str(a.get("max_ngram_")) for a in attrs.values())
                 extra = f"epochs {epochs}; max_ngram_ {ngram}"
+                best = [str(a["best_epoch"]) for a in attrs.values() if "best_epoch" in a]
+                if best:
+                    extra += "; best epoch " + ", ".join(best)
                 probes = [a["ngram_probe_"] for a in attrs.values() if "ngram_probe_" in a]
                 if probes:
                     extra += "; probe " + ", ".join(f"{p[0]:.2f}/{p[1]:.0f}" for p in probes)

@@ -208,21 +208,7 @@ class _PooledEncoderModel(_BaseTransformer):
             if (kind is not None and not partial and val_data is not None and len(val_data)
                     and n_samples >= BLEND_FROM):
                 docs, kind = documents(self._codec, self, X, kind)
-                fitted = fit_linear(kind, _rows(docs, data.arrays["row"]),
-                                    *self._blend_targets(data), is_classifier(self),
-                                    self._n_outputs(), int(self._rng.integers(2**31 - 1)))
-                if fitted is not None:
-                    self.blend_model_, out_of_fold = fitted
-                    self._blend_kind = kind
-                    if kind == "numeric":  # what the network must beat: boosting, if better
-                        self._rival = boosting_if_better(
-                            self.blend_model_, _rows(docs, data.arrays["row"]),
-                            *self._blend_targets(data), out_of_fold, is_classifier(self),
-                            self._n_outputs(), int(self._rng.integers(2**31 - 1)))
-                    data = data.with_arrays(offset=out_of_fold)
-                    # a text of unknown tokens (word dropout's whole document) reads as no text
-                    self._empty_offset = None if kind == "numeric" else predict_offsets(
-                        self.blend_model_, [""], self._n_outputs())[0]
+                data = self._fit_blend(_rows(docs, data.arrays["row"]), kind, data)
         if getattr(self, "blend_model_", None) is None:
             return data, val_data
         if docs is None:
@@ -239,8 +225,7 @@ class _PooledEncoderModel(_BaseTransformer):
                 offset=predict_offsets(self.blend_model_, val_rows, n_outputs),
                 **({} if getattr(self, "_rival", None) is None else
                    {"rival": predict_offsets(self._rival, val_rows, n_outputs)}))
-        if fresh and X_val is None:
-            # predictions come from the models refitted on the validation rows as well
+        if fresh and X_val is None:  # predictions: the models refitted on the validation rows too
             rows = np.concatenate([data.arrays["row"], val_data.arrays["row"]])
             targets = [np.concatenate(pair) for pair in zip(self._blend_targets(data),
                                                              self._blend_targets(val_data),
@@ -249,6 +234,28 @@ class _PooledEncoderModel(_BaseTransformer):
             if self._rival is not None:
                 self._rival = refit(self._rival, _rows(docs, rows), *targets)
         return data, val_data
+
+    def _fit_blend(self, docs, kind, data):
+        """Fit the linear model (and boosting, its rival on numeric rows) on ``docs``, ``data``'s rows.
+
+        Returns ``data`` with the out-of-fold offsets; sets ``blend_model_``,
+        ``_blend_kind``, ``_rival`` and ``_empty_offset`` (the outputs for a
+        text of unknown tokens: word dropout's whole document reads as no text).
+        """
+        targets, classification = self._blend_targets(data), is_classifier(self)
+        fitted = fit_linear(kind, docs, *targets, classification, self._n_outputs(),
+                            int(self._rng.integers(2**31 - 1)))
+        if fitted is None:
+            return data
+        self.blend_model_, out_of_fold = fitted
+        self._blend_kind = kind
+        if kind == "numeric":  # what the network must beat: boosting, if better out of fold
+            self._rival = boosting_if_better(self.blend_model_, docs, *targets, out_of_fold,
+                                             classification, self._n_outputs(),
+                                             int(self._rng.integers(2**31 - 1)))
+        self._empty_offset = None if kind == "numeric" else predict_offsets(
+            self.blend_model_, [""], self._n_outputs())[0]
+        return data.with_arrays(offset=out_of_fold)
 
     def _after_training(self, val_data):
         """Keep the network beside the linear model only if it helps by ``NETWORK_T`` standard errors.

@@ -76,7 +76,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         get their own. 1: tokens only, the paper's model. ``"auto"``: 4 if
         a quick linear probe on up to 4,000 training rows (ridge on
         TF-IDF counts, 4-fold cross-validated, a few seconds) finds that
-        1-4-grams remove at least a fifth of single tokens' error (0/1
+        1-4-grams remove at least half of single tokens' error (0/1
         error, or squared error), by 3 standard errors, else 1 (also with
         fewer than 40 rows); ``max_ngram_`` says which. On characters of
         text n-grams raise accuracy (word-level language ID: 0.63 to 0.74);
@@ -264,7 +264,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         What ``max_ngram="auto"``'s linear probe measured on the training
         rows: the share of the single tokens' cross-validated error that
         n-grams removed, and that gain in standard errors (n-grams are
-        embedded from 0.2 and 3). None where the probe did not run.
+        embedded from 0.5 and 3). None where the probe did not run.
     t_ : int
         Optimizer steps taken.
     blend_model_ : Pipeline or None

@@ -1,7 +1,6 @@
 """TransformerTagger: one label per token, for every input family that has positions."""
 
 import pickle
-import time
 import warnings
 
 import numpy as np
@@ -124,9 +123,7 @@ def test_each_expected_failure_is_the_refused_one_label_per_row():
 def test_learns_a_task_that_needs_attention():
     X, y = repeats(1000, seed=0)
     X_test, y_test = repeats(500, seed=1)
-    start = time.perf_counter()
-    tagger = TransformerTagger(max_iter=30, random_state=0).fit(X, y)
-    assert time.perf_counter() - start < 60
+    tagger = TransformerTagger(max_iter=30, random_state=0).fit(X, y)  # speed: benchmarks/, not here
     accuracy = tagger.score(X_test, y_test)
     assert accuracy >= 0.95, accuracy
 

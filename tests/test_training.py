@@ -249,10 +249,10 @@ def test_the_defaults_the_readme_states(Estimator):
 
     assert _base.AUTO_EARLY_STOPPING_MIN_SAMPLES == 1000  # "on from 1,000 training samples"
     assert _supervised.AUTO_MAX_NGRAM == 4  # "the 2-4-grams ending there"
-    # the probe: "4-fold cross-validated on at most 4,000 rows", "at least a fifth of the single
+    # the probe: "4-fold cross-validated on at most 4,000 rows", "at least half of the single
     # tokens' error, by 3 standard errors"
     assert (_probe.PROBE_FOLDS, _probe.PROBE_ROWS) == (4, 4000)
-    assert (_probe.PROBE_REDUCTION, _probe.PROBE_T) == (0.2, 3.0)
+    assert (_probe.PROBE_REDUCTION, _probe.PROBE_T) == (0.5, 3.0)
 
 
 # ------------------------------------------------------------ the runtime of a training step
