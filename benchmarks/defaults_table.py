@@ -74,7 +74,7 @@ Text and token sequences (classification unless said):
   small enough for about a minute's fit.
 - ``sentiment_negation``: generated one-clause reviews, e.g. "the movie
   was not very good at all", from neutral filler words, 10 positive and 10
-  negative adjectives (``unknown_tokens.py``'s), intensifiers and
+  negative adjectives (``sktransformer.datasets.make_negation_reviews``), intensifiers and
   downtoners between a negation and the adjective; the label (positive /
   negative) is the adjective's polarity flipped by a negation. A bag of
   words (even word bigrams, since modifiers separate "not" from the
@@ -199,10 +199,10 @@ sys.path.insert(0, str(HERE.parent))  # benchmark this working tree
 sys.path.insert(0, str(HERE))  # the task generators of the other benchmarks
 import defaults  # noqa: E402
 import real_text  # noqa: E402
-import unknown_tokens  # noqa: E402
 
 import sktransformer  # noqa: E402
 from sktransformer import TransformerClassifier, TransformerRegressor  # noqa: E402
+from sktransformer.datasets import make_negation_reviews, make_review_ratings  # noqa: E402
 
 DEFAULT_OUT = HERE / "results" / "defaults_table.jsonl"
 QUICK_OUT = HERE / "results" / "defaults_table_quick.jsonl"
@@ -300,73 +300,17 @@ def topic_long(seed, quick=False, min_words=30, n_words=120):
     return X[:cut], y[:cut], X[cut:], y[cut:]
 
 
-FILLER = [w for w in unknown_tokens.NEUTRAL if w not in ("very", "quite")]
-STRONG = {"excellent", "wonderful", "brilliant", "superb", "amazing", "awful", "terrible",
-          "horrible"}
-ADJECTIVES = {w: (2 if w in STRONG else 1) for w in unknown_tokens.POSITIVE}
-ADJECTIVES.update({w: (-2 if w in STRONG else -1) for w in unknown_tokens.NEGATIVE})
-INTENSIFIERS = ("very", "really", "truly", "extremely", "so")
-DOWNTONERS = ("slightly", "somewhat", "rather", "fairly")
-NEGATIONS = ("not", "never", "hardly")
-ASPECTS = ("plot", "acting", "music", "ending", "story", "dialogue", "camera work", "cast")
-
-
-def _clause(rng, negated):
-    """Words ``[neg] [modifiers] adjective [at all]`` and their score."""
-    adjective = str(rng.choice(list(ADJECTIVES)))
-    score = float(ADJECTIVES[adjective])
-    words = []
-    if negated:
-        words.append(str(rng.choice(NEGATIONS)))
-        score *= -0.5
-    kind = rng.integers(3)  # 0: none, 1: intensifier(s), 2: downtoner
-    if kind == 1:
-        words += [str(w) for w in rng.choice(INTENSIFIERS, size=rng.integers(1, 3), replace=False)]
-        score *= 1.5
-    elif kind == 2:
-        words.append(str(rng.choice(DOWNTONERS)))
-        score *= 0.5
-    words.append(adjective)
-    if negated and words[0] != "hardly" and rng.random() < 0.3:
-        words += ["at", "all"]
-    return words, score
-
-
-def sentiment_negation_data(n, rng):
-    X, y = [], []
-    for _ in range(n):
-        words, score = _clause(rng, negated=rng.random() < 0.5)
-        before = [str(w) for w in rng.choice(FILLER, size=rng.integers(2, 6))]
-        after = [str(w) for w in rng.choice(FILLER, size=rng.integers(0, 3))]
-        X.append(" ".join(before + ["was"] + words + after))
-        y.append("pos" if score > 0 else "neg")
-    return X, np.array(y)
-
-
 def sentiment_negation(seed, quick=False):
     """One-clause reviews whose negation flips the adjective's polarity; label pos / neg."""
-    return _generated(sentiment_negation_data, _size(2000, quick), _size(1000, quick),
+    return _generated(lambda n, rng: make_negation_reviews(n, random_state=rng), _size(2000, quick),
+                      _size(1000, quick),
                       np.random.default_rng(seed))
-
-
-def review_rating_data(n, rng):
-    X, y = [], []
-    for _ in range(n):
-        aspects = rng.choice(ASPECTS, size=rng.integers(1, 4), replace=False)
-        parts, scores = [], []
-        for k, aspect in enumerate(aspects):
-            words, score = _clause(rng, negated=rng.random() < 0.4)
-            joiner = [] if k == 0 else [str(rng.choice(["and", "but"]))]
-            parts += joiner + ["the", str(aspect), "was"] + words
-            scores.append(score)
-        X.append(" ".join(parts))
-        y.append(3 + np.mean(scores) + rng.normal(0, 0.25))
-    return X, np.array(y)
 
 
 def review_rating(seed, quick=False):
     """Reviews of 1-3 clauses, raw strings; target: a star rating from their adjectives."""
-    return _generated(review_rating_data, _size(2000, quick), _size(1000, quick),
+    return _generated(lambda n, rng: make_review_ratings(n, random_state=rng), _size(2000, quick),
+                      _size(1000, quick),
                       np.random.default_rng(seed))
 
 

@@ -34,11 +34,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from sktransformer import TransformerClassifier, TransformerRegressor
-
-NEUTRAL = ("the movie was film it is a this plot actors story and scenes of with at "
-           "ending music very quite").split()
-POSITIVE = "great good excellent wonderful brilliant superb lovely amazing fine enjoyable".split()
-NEGATIVE = "awful bad terrible boring dull poor horrible weak lame tedious".split()
+from sktransformer.datasets import _NEGATIVE as NEGATIVE  # noqa: E402
+from sktransformer.datasets import _NEUTRAL as NEUTRAL  # noqa: E402
+from sktransformer.datasets import _POSITIVE as POSITIVE  # noqa: E402
 
 
 def sentiment_toy(n, seed):

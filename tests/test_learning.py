@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 from tasks import order_task, query_order_task
 
 from sktransformer import TransformerClassifier
+from sktransformer.datasets import make_negation_reviews
 
 pytestmark = pytest.mark.slow
 
@@ -105,3 +106,19 @@ def test_query_order_is_learned_with_default_arguments_and_stops_by_itself():
     clf = TransformerClassifier(random_state=0).fit(X, y)
     assert clf.score(X_test, y_test) >= 0.95
     assert clf.n_iter_ < clf._recipe()["max_iter"] == 100  # early stopping ("auto": 4,000 samples) ended it
+
+
+@pytest.mark.slow
+def test_negation_is_learned_with_default_arguments_and_tokens_alone():
+    """Between the probe's clusters: n-grams remove a third of a linear model's error, not half.
+
+    Measured (3 seeds, the defaults benchmark): with 2-4-gram vectors, as the
+    probe's earlier threshold of a fifth chose, 0.82-0.91; with tokens alone
+    0.99-1.00; word 1-2-gram TF-IDF + logistic regression 0.69.
+    """
+    X, y = make_negation_reviews(2000, random_state=0)
+    X_test, y_test = make_negation_reviews(1000, random_state=1)
+    clf = TransformerClassifier(random_state=0).fit(X, y)
+    assert 0.25 < clf.ngram_probe_[0] < 0.5 and clf.max_ngram_ == 1, clf.ngram_probe_
+    accuracy = clf.score(X_test, y_test)
+    assert accuracy >= 0.95, accuracy
