@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/defaults_table.py                        # every task, seeds 0 1 2, defaults
+    python benchmarks/defaults_table.py --jobs 2               # every task and seed, defaults
     python benchmarks/defaults_table.py --quick --seeds 0      # smoke test: small sizes, 20 epochs
     python benchmarks/defaults_table.py --tasks wine a_before_b --seeds 0 1 --jobs 2
     python benchmarks/defaults_table.py --set max_ngram=1 dropout=0.2 --label ngram1_d02 \\
@@ -102,6 +102,12 @@ Text and token sequences (classification unless said):
 Tables (every model behind ``StandardScaler`` in one pipeline; one seeded
 75/25 train/test split per seed, stratified for classes; no
 cross-validation, to keep the run short):
+
+The three small real tables run 10 seeds (splits) where the other tasks
+run 3 (``Task.n_seeds``): with 45 test rows, one row of wine is 0.022 of
+accuracy, and on its first 3 splits gradient boosting scored 1.000 where
+logistic regression scored 0.985 on average; over 5 splits, 0.982 against
+0.991.
 
 - ``wine`` (scikit-learn's copy of the UCI wine data, 178 rows, 13
   features, 3 classes): 133 / 45.
