@@ -32,7 +32,7 @@ from ._ngrams import fit_ngrams
 from ._probe import pays, probe_gain
 from ._tree import tree_copy, tree_map
 from ._vocabulary import unknown_document
-from ._wide import boosting_if_better, documents, fit_linear, predict_offsets, reads, refit
+from ._wide import boosting_if_better, clearly_better, documents, fit_linear, predict_offsets, reads, refit
 from ._windows import LONG_DOCUMENTS, is_windowed, per_document, rows_of
 
 AUTO_MAX_NGRAM = 4  # the n-gram order max_ngram="auto" uses when a probe finds n-grams pay
@@ -243,16 +243,15 @@ class _PooledEncoderModel(_BaseTransformer):
         text of unknown tokens: word dropout's whole document reads as no text).
         """
         targets, classification = self._blend_targets(data), is_classifier(self)
-        fitted = fit_linear(kind, docs, *targets, classification, self._n_outputs(),
-                            int(self._rng.integers(2**31 - 1)))
+        seed = int(self._rng.integers(2**31 - 1))  # the folds of both models
+        fitted = fit_linear(kind, docs, *targets, classification, self._n_outputs(), seed)
         if fitted is None:
             return data
         self.blend_model_, out_of_fold = fitted
         self._blend_kind = kind
         if kind == "numeric":  # what the network must beat: boosting, if better out of fold
             self._rival = boosting_if_better(self.blend_model_, docs, *targets, out_of_fold,
-                                             classification, self._n_outputs(),
-                                             int(self._rng.integers(2**31 - 1)))
+                                             classification, self._n_outputs(), seed)
         self._empty_offset = None if kind == "numeric" else predict_offsets(
             self.blend_model_, [""], self._n_outputs())[0]
         return data.with_arrays(offset=out_of_fold)
@@ -279,21 +278,15 @@ class _PooledEncoderModel(_BaseTransformer):
             return
         if "offset" not in val_data.arrays or len(val_data) < 2:
             return
-        weight = self._blend_targets(val_data)[1]
-        weight = weight / max(weight.mean(), 1e-12)
-
-        def losses(outputs):
-            return self._row_losses(outputs, val_data) * weight
-
         classic = val_data.arrays["offset" if rival is None else "rival"]  # the best one alone
-        gain = losses(classic) - losses(self._validation_outputs(self.params_, val_data))
-        if gain.mean() > NETWORK_T * gain.std() / np.sqrt(len(gain)):
+        if clearly_better(self._validation_outputs(self.params_, val_data), classic,
+                          *self._blend_targets(val_data), is_classifier(self), t=NETWORK_T):
             return
         self.params_ = {**self.params_, "head": tree_map(np.zeros_like, self.params_["head"])}
         if rival is not None:  # gradient boosting alone
             self.blend_model_ = rival
 
-    def _linear_offsets(self, X, rows=None):
+    def _blend_offsets(self, X, rows=None):
         """(N, n_outputs) outputs of ``blend_model_`` for raw ``X`` (its ``rows``), as offsets."""
         docs = documents(self._codec, self, X, self._blend_kind)[0]
         if rows is not None:
@@ -383,7 +376,7 @@ class _PooledEncoderModel(_BaseTransformer):
         outputs = self._map_batches(self._outputs, self._inputs(X))
         if getattr(self, "blend_model_", None) is None:
             return outputs
-        return outputs + self._linear_offsets(X)
+        return outputs + self._blend_offsets(X)
 
     def _validation_outputs(self, params, data):
         """Head outputs of validation ``data`` (plus its offsets, ``linear_blend``)."""

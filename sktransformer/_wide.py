@@ -219,8 +219,8 @@ def boosting_if_better(pipeline, docs, target, weight, out_of_fold, classificati
                        seed):
     """Gradient boosting on numeric rows, fitted on every row, if it beats the linear model; else None.
 
-    ``pipeline`` and ``out_of_fold`` are :func:`fit_linear`'s; the same folds
-    give boosting's out-of-fold outputs, and it is returned only when its
+    ``pipeline`` and ``out_of_fold`` are :func:`fit_linear`'s, and ``seed``
+    the one it was given: the same folds give boosting's out-of-fold outputs, and it is returned only when its
     out-of-fold loss (0/1 loss, or squared error) is lower by more than one
     standard error of the per-row differences. The network still learns the
     linear model's residual (measured: on a 3,000-row regression with
@@ -239,25 +239,37 @@ def boosting_if_better(pipeline, docs, target, weight, out_of_fold, classificati
         booster = _fit(_boosting(classification, seed), features[train], target[train],
                        weight[train])
         boosted[test] = offsets(booster, features[test], n_outputs)
-    if not _clearly_better(boosted, out_of_fold, target, weight, classification):
+    if not clearly_better(boosted, out_of_fold, target, weight, classification):
         return None
     return make_pipeline(*pipeline[:-1], _fit(_boosting(classification, seed), features, target,
                                               weight))
 
 
-def _row_losses(outputs, target, classification):
-    """Per-row 0/1 loss (classes) or squared error (values) of offsets ``outputs``."""
+def row_losses(outputs, target, classification):
+    """Per-row 0/1 loss (classes) or summed squared error (values) of outputs (N, n_outputs).
+
+    What the validation score of early stopping counts, and so what the
+    models are compared by. Not log loss: on sentiment with negation a
+    network that raised the validation accuracy from 0.69 to 0.85, but was
+    confidently wrong on a few rows, lost to the linear model by log loss
+    (test: 0.70 instead of 0.85-0.89).
+    """
     if classification:
-        return (outputs.argmax(axis=1) != target).astype(np.float64)
-    return np.square(outputs.astype(np.float64) - target.reshape(len(target), -1)).sum(axis=1)
+        return (np.asarray(outputs).argmax(axis=1) != target).astype(np.float64)
+    outputs = np.asarray(outputs, np.float64)
+    return np.square(outputs - target.reshape(len(target), -1)).sum(axis=1)
 
 
-def _clearly_better(candidate, incumbent, target, weight, classification):
-    """True if ``candidate``'s out-of-fold loss is below ``incumbent``'s by a standard error."""
+def clearly_better(candidate, incumbent, target, weight, classification, t=1.0):
+    """True if ``candidate``'s mean loss is below ``incumbent``'s by ``t`` standard errors.
+
+    Losses per row (:func:`row_losses`), weighted by ``weight`` (scaled to
+    mean 1); the standard error is that of the per-row differences.
+    """
     scale = weight / max(weight.mean(), 1e-12)
-    gains = (_row_losses(incumbent, target, classification)
-             - _row_losses(candidate, target, classification)) * scale
-    return gains.mean() > gains.std() / np.sqrt(len(gains))
+    gains = (row_losses(incumbent, target, classification)
+             - row_losses(candidate, target, classification)) * scale
+    return gains.mean() > t * gains.std() / np.sqrt(len(gains))
 
 
 def _choose(out, target, weight, classification):
@@ -277,7 +289,7 @@ def _choose(out, target, weight, classification):
         best = int(np.argmin(losses))
         return STRENGTHS[best], out[best]
     scale = weight / max(weight.mean(), 1e-12)
-    errors = np.stack([(o.argmax(axis=1) != target) * scale for o in out])  # (S, N)
+    errors = np.stack([row_losses(o, target, True) * scale for o in out])  # (S, N)
     lowest = int(np.argmin(errors.mean(axis=1)))
     gaps = errors - errors[lowest]
     close = gaps.mean(axis=1) <= gaps.std(axis=1) / np.sqrt(errors.shape[1])

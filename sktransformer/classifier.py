@@ -465,16 +465,6 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         total = softmax_cross_entropy(logits, batch["target"], weight, self.label_smoothing)
         return total / DTYPE(max(float(weight.sum()), 1e-12))
 
-    def _row_losses(self, logits, data):
-        """0/1 loss of each row of ``data`` given its ``logits``: what the validation score counts.
-
-        Not log loss: on sentiment with negation a network that raised the
-        validation accuracy from 0.69 to 0.85, but was confidently wrong on
-        a few rows, lost to the linear model by log loss (test: 0.70
-        instead of 0.85-0.89).
-        """
-        return (np.asarray(logits).argmax(axis=1) != data.arrays["target"]).astype(np.float64)
-
     def _validation_score(self, params, data):
         """Accuracy on the validation data."""
         logits = self._validation_outputs(params, data)

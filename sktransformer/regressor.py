@@ -176,10 +176,6 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
         diff = outputs - batch["target"]
         return (weight[:, None] * diff * diff).sum() / DTYPE(max(float(weight.sum()), 1e-12))
 
-    def _row_losses(self, outputs, data):
-        """Squared error of each row of ``data`` (standardised units, summed over targets)."""
-        return np.square(np.asarray(outputs, np.float64) - data.arrays["target"]).sum(axis=1)
-
     def _validation_score(self, params, data):
         """R² of the validation targets (standardised units: the same R²)."""
         predicted = self._validation_outputs(params, data).astype(np.float64)
