@@ -162,6 +162,9 @@ def ours_classifier(cfg, seed=0):
         d_ff=cfg["d_ff"], dropout=0.1, positional_encoding="sinusoidal", pooling="mean",
         norm_first=True, activation="gelu", batch_size=cfg["batch"], learning_rate_init=1e-3,
         alpha=0.01, max_grad_norm=1.0, max_iter=1, random_state=seed, blas_threads=1,
+        # the network alone, as torch trains it: no linear model beside it, no n-gram vectors,
+        # no validation split, no word dropout (each costs time that torch's side does not spend)
+        linear_blend=False, max_ngram=1, early_stopping=False, word_dropout=0.0,
     )
 
 

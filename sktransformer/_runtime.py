@@ -53,10 +53,13 @@ from threadpoolctl import ThreadpoolController
 from ._config import _settings
 from ._model import batch_invariant
 from ._primitives import release_kept
-from .performance import allocator_scope
+from .performance import allocator_scope, prime_allocator
 
 MAX_ROWS = 256  # sequences per forward pass at inference: bounds memory
-FLOAT_BUDGET = 2**24  # attention weights and per-sample outputs per inference chunk (64 MiB in float32)
+# Attention weights and per-sample outputs per inference chunk: 4 MiB of float32, so that a chunk's
+# temporaries stay near the CPU's caches (benchmarks/bench.py, predict throughput against the
+# budget: at 64 MiB, d_model 128 and 128 positions, 176 sequences/s; at 4 MiB, 216-236).
+FLOAT_BUDGET = 2**20
 LENGTH_STEP = 8  # padded sequences run at their own length rounded up to a multiple of this
 
 
@@ -76,9 +79,9 @@ def make_rng(random_state):
 
 
 @functools.cache
-def _threadpools():
-    """One threadpoolctl controller per process: finding the BLAS libraries costs ~3 ms a call."""
-    return ThreadpoolController()
+def _blas_libraries():
+    """The BLAS libraries' threadpoolctl controllers, found once per process (~3 ms a search)."""
+    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
 
 
 _BLAS_LOCK = threading.Lock()
@@ -98,8 +101,7 @@ def _limit_blas(n_threads):
     """
     with _BLAS_LOCK:
         if _blas_users["count"] == 0:
-            saved = [(lib, lib.num_threads)
-                     for lib in _threadpools().select(user_api="blas").lib_controllers]
+            saved = [(lib, lib.num_threads) for lib in _blas_libraries()]
             for lib, current in saved:
                 if current != n_threads:
                     lib.set_num_threads(n_threads)
@@ -119,10 +121,12 @@ def _limit_blas(n_threads):
 
 @contextmanager
 def blas_limit(n_threads):
-    """The per-call speed settings of every fit and inference call: BLAS limited to
+    """The per-call speed settings of every fit and inference call: glibc's malloc in its
+    adapted state (:func:`sktransformer.performance.prime_allocator`, once per process), BLAS limited to
     ``n_threads`` threads (``None``: left alone), and, if this thread opted in with
     ``tune_malloc``, glibc's malloc keeping freed memory while the call runs
     (:func:`sktransformer.performance.allocator_scope`)."""
+    prime_allocator()
     malloc = allocator_scope() if _settings()["tune_malloc"] else nullcontext()
     with malloc, (nullcontext() if n_threads is None else _limit_blas(n_threads)):
         yield

@@ -8,7 +8,10 @@ inside each of those calls; the chunk sizes of inference.
 """
 
 import gc
+import os
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -198,6 +201,83 @@ def test_fit_and_predict_leave_malloc_alone_by_default(scoped, fast_params, smal
     assert scoped == []  # mallopt never called
 
 
+@pytest.fixture
+def priming(scoped, monkeypatch):
+    """prime_allocator as in a fresh process, with glibc's malloc and free recorded, not called."""
+    monkeypatch.setattr(performance, "_primed", {"done": False})
+    calls = []
+    monkeypatch.setattr(performance, "_libc_malloc_free", lambda: (
+        lambda size: calls.append(("malloc", size)) or 4096,
+        lambda pointer: calls.append(("free", pointer))))
+    return calls
+
+
+def test_the_first_fit_or_predict_of_a_process_frees_one_block_at_glibcs_ceiling(
+        priming, fast_params, small_numeric):
+    X, y = small_numeric
+    clf = TransformerClassifier(**{**fast_params, "max_iter": 1}).fit(X, y)
+    assert priming == [("malloc", performance.PRIME_BYTES), ("free", 4096)]
+    assert 31 * 2**20 < performance.PRIME_BYTES <= 32 * 2**20 - 4096  # at most glibc's ceiling
+    clf.predict_proba(X)
+    TransformerRegressor(**{**fast_params, "max_iter": 1}).fit(X, y.astype(float)).predict(X)
+    assert len(priming) == 2  # once per process
+
+
+def test_inference_alone_primes_too(priming, fast_params, small_numeric):
+    X, y = small_numeric
+    clf = TransformerClassifier(**{**fast_params, "max_iter": 1}).fit(X, y)
+    performance._primed["done"] = False
+    priming.clear()
+    clf.predict(X)
+    assert [call for call, _ in priming] == ["malloc", "free"]
+
+
+@pytest.mark.parametrize("how", ["env", "process_wide"])
+def test_priming_leaves_malloc_settings_of_the_user_alone(priming, monkeypatch, how):
+    if how == "env":
+        monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+    else:
+        performance.tune_allocator()
+    assert performance.prime_allocator() is False
+    assert priming == []
+
+
+_FAULTS_SCRIPT = """
+import resource, numpy as np
+from sktransformer import performance
+
+def faults_per_loop():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(20):
+        arrays = [np.ones(1 << 18, dtype=np.float32) for _ in range(8)]  # 8 x 1 MiB, touched
+        del arrays
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20
+
+faults_per_loop()
+cold = faults_per_loop()
+primed = performance.prime_allocator()
+faults_per_loop()  # the heap grows back once
+print(cold, faults_per_loop(), primed)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or performance._mallopt() is None,
+                    reason="glibc's malloc only")
+def test_after_priming_a_1_mib_temporary_is_no_longer_page_faulted_in_at_every_use():
+    """In a fresh process, glibc's defaults: eight 1 MiB arrays (a loop's temporaries) come from
+    the heap once glibc saw a 1 MiB block freed, but when all are freed the top of the heap (8 MiB)
+    exceeds the trim threshold (2 MiB) and goes back to the OS: 2,048 page faults per loop. Once
+    primed (trim threshold 64 MiB) the memory stays for the next loop: no fault."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    out = subprocess.run([sys.executable, "-c", _FAULTS_SCRIPT], capture_output=True, text=True,
+                         check=True, env=env).stdout.split()
+    cold, primed_faults, primed = float(out[0]), float(out[1]), out[2]
+    assert primed == "True"
+    assert cold >= 1000, out
+    assert primed_faults < 5, out
+
+
 def test_fit_and_predict_run_inside_the_scope_when_opted_in(scoped, fast_params, small_numeric):
     X, y = small_numeric
     with sktransformer.config_context(tune_malloc=True):
@@ -378,9 +458,9 @@ def _chunk_sizes(monkeypatch):
     return sizes
 
 
-def test_inference_chunks_hold_at_most_256_sequences_and_about_2_to_the_24_floats():
+def test_inference_chunks_hold_at_most_256_sequences_and_about_2_to_the_20_floats():
     assert _runtime.MAX_ROWS == 256
-    assert _runtime.FLOAT_BUDGET == 2**24  # 64 MiB of float32
+    assert _runtime.FLOAT_BUDGET == 2**20  # 4 MiB of float32
 
 
 def test_chunks_stop_at_max_rows(monkeypatch):
@@ -464,3 +544,30 @@ def test_flat_adamw_matches_the_per_array_update_bitwise(schedule):
     for a, b in zip(tree_leaves(flat.m) + tree_leaves(flat.v),
                     tree_leaves(per_leaf.m) + tree_leaves(per_leaf.v), strict=True):
         assert np.array_equal(a, b)
+
+
+def test_an_array_validate_data_would_pass_as_is_skips_it_with_the_same_result(monkeypatch):
+    """Inference on a plain integer or finite float array of the fitted width does not call
+    validate_data (a fifth of a one-sequence prediction); anything else still goes through it."""
+    from sktransformer._families import _family
+
+    ids = np.random.default_rng(0).integers(1, 9, size=(30, 6))
+    X = np.random.default_rng(1).normal(size=(30, 3))
+    clf = TransformerClassifier(**TINY).fit(ids, np.arange(30) % 2)
+    reg = TransformerRegressor(**TINY).fit(X, X[:, 0])
+    expected = clf.predict_proba(ids), reg.predict(X)
+    calls = []
+    validate = _family.validate_data
+    monkeypatch.setattr(_family, "validate_data", lambda *a, **k: calls.append(1) or validate(*a, **k))
+    np.testing.assert_array_equal(clf.predict_proba(ids), expected[0])
+    np.testing.assert_array_equal(reg.predict(X), expected[1])
+    np.testing.assert_array_equal(reg.predict(X.astype(np.float32)), reg.predict(X.astype(np.float32)))
+    assert calls == []
+    np.testing.assert_array_equal(clf.predict_proba(ids.astype(np.int8)), expected[0])
+    np.testing.assert_array_equal(reg.predict(X.tolist()), expected[1])  # a list: checked
+    assert len(calls) == 1
+    for bad, message in ((ids[:, :5], "6 features"), (np.where(X > 1, np.nan, X), "NaN")):
+        model = clf if bad.dtype.kind == "i" else reg
+        with pytest.raises(ValueError, match=message):
+            model.predict(bad)
+    assert len(calls) == 3

@@ -120,7 +120,14 @@ class InputFamily:
     # ------------------------------------------------------------- shared checks
 
     def validate(self, estimator, X, reset, ndim):
-        """``validate_data`` for an array of ``ndim`` dimensions, with messages that name the problem."""
+        """``validate_data`` for an array of ``ndim`` dimensions, with messages that name the problem.
+
+        An array that ``validate_data`` would return as it is (see
+        :func:`_passes_as_is`) is returned at once: its checks cost about
+        0.1 ms a call, a fifth of a small model's one-sequence prediction.
+        """
+        if not reset and _passes_as_is(estimator, X, ndim):
+            return X
         given = np.ndim(X) if isinstance(X, np.ndarray | list | tuple) else None
         if given is not None and given > 3:  # before validate_data, whose width check would mislead
             raise ValueError(f"X has {given} dimensions; expected 2-D or 3-D input.")
@@ -143,3 +150,20 @@ class InputFamily:
         if not np.isfinite(out).all():
             raise ValueError("X has values too large to represent as float32.")
         return out
+
+
+def _passes_as_is(estimator, X, ndim):
+    """True if ``X`` is what ``validate_data(reset=False)`` would return unchanged and without a word.
+
+    A numpy array (not a subclass) of integers or finite float32/float64, of
+    ``ndim`` dimensions, with at least one sample and the fitted number of
+    features, for an estimator fitted without feature names (whose checks,
+    and warnings, only ``validate_data`` makes).
+    """
+    if type(X) is not np.ndarray or X.ndim != ndim or X.ndim < 2 or X.shape[0] < 1:
+        return False
+    if hasattr(estimator, "feature_names_in_") or getattr(estimator, "n_features_in_", None) != X.shape[1]:
+        return False
+    if X.dtype.kind in "iu":
+        return True
+    return X.dtype in (np.float32, np.float64) and bool(np.isfinite(X).all())
