@@ -8,7 +8,7 @@ sentence-transformers (embedding, latency) and transformers' ``AutoModel``
 in a plain torch loop (fine-tuning); both are needed for this benchmark
 only (``pip install sentence-transformers``), never by sktransformer.
 
-Texts: ``N_TEXTS`` short English sentences (5 to 40 words, 1,000 by
+Texts: ``N_TEXTS`` short English sentences (6 to 40 words, 1,000 by
 default, 300 with ``--quick``) built here from templates and word lists
 with a fixed seed, and ``N_TRAIN`` labelled ones (4 classes: the theme of
 the first clause's object) for fine-tuning.
@@ -151,7 +151,7 @@ def _clause(rng, theme=None):
 
 
 def make_texts(n, seed=0, labelled=False):
-    """n sentences of 5 to 40 words (a target length drawn per text); with labels if asked.
+    """n sentences of 6 to 40 words (a target length drawn per text); with labels if asked.
 
     Clauses ("subject verb object [when/how]") joined by connectors, added while the
     sentence stays within its target length (the first clause always).
@@ -405,7 +405,7 @@ def profile(args):
 
 def paired_ratio(ours, theirs):
     """Median over rounds of ours_i / theirs_i (processes of a round ran back to back)."""
-    pairs = [(a, b) for a, b in zip(ours, theirs) if a is not None and b]
+    pairs = [(a, b) for a, b in zip(ours, theirs, strict=True) if a is not None and b]
     return median(a / b for a, b in pairs) if pairs else None
 
 

@@ -238,8 +238,11 @@ def merge_heads(z):
 
 
 def padding_bias(mask):
-    """Additive attention bias that hides padded keys; mask (N, T) bool -> (N, 1, 1, T)."""
-    if mask is None:
+    """Additive attention bias that hides padded keys; mask (N, T) bool -> (N, 1, 1, T).
+
+    None when nothing is padded: a bias of zeros would change no score (x + 0 is x, bit for bit).
+    """
+    if mask is None or mask.all():
         return None
     return onp.where(mask, onp.float32(0), onp.float32(MASKED))[:, None, None, :]
 

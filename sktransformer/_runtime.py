@@ -56,11 +56,14 @@ from ._primitives import release_kept
 from .performance import allocator_scope, prime_allocator
 
 MAX_ROWS = 256  # sequences per forward pass at inference: bounds memory
-# Attention weights and per-sample outputs per inference chunk: 4 MiB of float32, so that a chunk's
-# temporaries stay near the CPU's caches (benchmarks/bench.py, predict throughput against the
-# budget: at 64 MiB, d_model 128 and 128 positions, 176 sequences/s; at 4 MiB, 216-236).
-FLOAT_BUDGET = 2**20
-LENGTH_STEP = 8  # padded sequences run at their own length rounded up to a multiple of this
+# The largest temporary of an inference chunk (one layer's attention weights or feed-forward hidden
+# units) plus its per-sample outputs: 2 MiB of float32, so that a chunk's temporaries stay near the
+# CPU's caches. Measured (predict_proba, 1,024 sequences, the speed benchmark's sizes) against
+# budgets of 0.5-4 MiB and the earlier 64 MiB: at 64 MiB, d_model 128 and 128 positions gave
+# 176 sequences/s, at 2 MiB 223-235; at 12 positions 2 MiB (170 rows) was within the noise of the rest.
+FLOAT_BUDGET = 2**19
+LENGTH_STEP = 8  # padded sequences run at their own length rounded up to a multiple of this ...
+EXACT_LENGTH_WIDTH = 256  # ... or, in models at least this wide, at their own length (see length_step)
 
 
 def make_rng(random_state):
@@ -193,8 +196,20 @@ def training(blas_threads):
 # ------------------------------------------------------------------ inference
 
 
-def sample_widths(inputs, max_width):
-    """The width each sample runs at: its own length rounded up to ``LENGTH_STEP``, at most ``max_width``.
+def length_step(config):
+    """What a sample's length is rounded up to at inference: 1 (its own length) in wide models.
+
+    Rounding to ``LENGTH_STEP`` keeps the distinct widths, and so the chunks
+    and their per-call costs, few; in a model of ``d_model >=
+    EXACT_LENGTH_WIDTH`` (a checkpoint) the padding costs more than the
+    chunks: short texts (24.6 tokens on average) ran on 15% more positions.
+    Either way a sample's width depends on the sample alone.
+    """
+    return 1 if config.d_model >= EXACT_LENGTH_WIDTH else LENGTH_STEP
+
+
+def sample_widths(inputs, max_width, step=LENGTH_STEP):
+    """The width each sample runs at: its own length rounded up to ``step``, at most ``max_width``.
 
     Inputs without a padding mask (numeric rows, series) run at their full width.
     """
@@ -203,7 +218,7 @@ def sample_widths(inputs, max_width):
         return np.full(n, width)
     real = inputs.mask
     lengths = np.where(real.any(axis=1), real.shape[1] - np.argmax(real[:, ::-1], axis=1), 1)
-    return np.minimum(-(-lengths // LENGTH_STEP) * LENGTH_STEP, max(max_width, 1))
+    return np.minimum(-(-lengths // step) * step, max(max_width, 1))
 
 
 def _at_width(inputs, index, width):
@@ -240,9 +255,14 @@ def _to_width(out, axes, change):
     return out
 
 
-def chunk_rows(width, n_heads=1, floats_per_sample=None):
-    """Samples per inference chunk at ``width``: at most ``MAX_ROWS``, about ``FLOAT_BUDGET`` floats."""
-    per_row = n_heads * (int(width) + 1) ** 2  # one layer's attention weights
+def chunk_rows(width, n_heads=1, floats_per_sample=None, d_ff=0):
+    """Samples per inference chunk at ``width``: at most ``MAX_ROWS``, about ``FLOAT_BUDGET`` floats.
+
+    A sample counts its largest temporary, one layer's attention weights or
+    its feed-forward layer's hidden units (``width * d_ff``), plus
+    ``floats_per_sample(width)`` when given.
+    """
+    per_row = max(n_heads * (int(width) + 1) ** 2, int(width) * d_ff)
     if floats_per_sample is not None:
         per_row += int(floats_per_sample(int(width)))
     return max(1, min(MAX_ROWS, FLOAT_BUDGET // per_row))
@@ -270,13 +290,13 @@ def map_samples(fn, inputs, params, config, *, max_width, width_axes=(), blas_th
     traced by autograd.
     """
     config = batch_invariant(config)
-    widths = sample_widths(inputs, max_width)
+    widths = sample_widths(inputs, max_width, length_step(config))
     target = inputs.X.shape[1] if inputs.X.ndim > 1 else 1
     order, parts = [], []
     with blas_limit(blas_threads):
         for width in np.unique(widths):
             group = np.flatnonzero(widths == width)
-            size = chunk_rows(width, config.n_heads, floats_per_sample)
+            size = chunk_rows(width, config.n_heads, floats_per_sample, config.d_ff)
             for start in range(0, len(group), size):
                 index = group[start : start + size]
                 chunk = _at_width(inputs, index, int(width))

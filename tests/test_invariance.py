@@ -283,6 +283,15 @@ def test_lengths_are_rounded_up_to_a_multiple_of_eight():
     np.testing.assert_array_equal(_runtime.sample_widths(Inputs(np.where(mask, 5, 0), mask), 0),
                                   [1] * 9)
     np.testing.assert_array_equal(_runtime.sample_widths(Inputs(np.ones((3, 5))), 24), [5, 5, 5])
+    exact = _runtime.sample_widths(Inputs(np.where(mask, 5, 0), mask), max_width=24, step=1)
+    np.testing.assert_array_equal(exact, [1, 1, 7, 8, 9, 16, 17, 23, 24])
+
+
+def test_checkpoint_wide_models_run_each_sequence_at_its_own_length():
+    from sktransformer._model import ModelConfig
+
+    assert _runtime.length_step(ModelConfig("tokens", 10, d_model=64)) == 8
+    assert _runtime.length_step(ModelConfig("tokens", 10, d_model=384, n_heads=12)) == 1
 
 
 def test_each_sequence_runs_at_its_own_rounded_length_whatever_its_batch(monkeypatch):
@@ -360,3 +369,18 @@ def test_inference_passes_batch_invariant_to_every_product_and_training_does_not
         call for call, _ in every_call if not call.endswith(("fit", "generate", "generate_uncached"))}
     assert ("llama.predict_proba", "rms_norm") in spied
     assert any(call.startswith("language_model.generate") for call, _ in seen)
+
+
+def test_a_checkpoint_wide_model_is_batch_invariant_on_its_blocked_products():
+    """d_model 256: every sequence at its own length, and the projections in column blocks
+    (_primitives._per_sample_product); a sequence's vector is the same alone, in a batch, in
+    any order."""
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(list("abcdefgh"), size=n)) for n in rng.integers(1, 40, size=24)]
+    enc = TransformerEncoder(d_model=256, n_heads=4, n_layers=1, d_ff=512, max_iter=1,
+                             random_state=0).fit(texts)
+    together = enc.transform(texts)
+    order = rng.permutation(len(texts))
+    np.testing.assert_array_equal(enc.transform([texts[i] for i in order]), together[order])
+    for i in (0, 5, 17):
+        np.testing.assert_array_equal(enc.transform([texts[i]]), together[i : i + 1])

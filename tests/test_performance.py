@@ -458,9 +458,15 @@ def _chunk_sizes(monkeypatch):
     return sizes
 
 
-def test_inference_chunks_hold_at_most_256_sequences_and_about_2_to_the_20_floats():
+def test_inference_chunks_hold_at_most_256_sequences_and_about_2_to_the_19_floats():
     assert _runtime.MAX_ROWS == 256
-    assert _runtime.FLOAT_BUDGET == 2**20  # 4 MiB of float32
+    assert _runtime.FLOAT_BUDGET == 2**19  # 2 MiB of float32
+
+
+def test_a_chunk_counts_the_feed_forward_layers_hidden_units_when_they_are_the_larger():
+    assert _runtime.chunk_rows(64, n_heads=1, d_ff=0) == 2**19 // 65**2
+    assert _runtime.chunk_rows(64, n_heads=1, d_ff=1024) == 2**19 // (64 * 1024)
+    assert _runtime.chunk_rows(8, n_heads=2, d_ff=32, floats_per_sample=lambda w: 100 * w) == 256
 
 
 def test_chunks_stop_at_max_rows(monkeypatch):
