@@ -8,6 +8,7 @@ from autograd.test_util import check_grads
 
 from sktransformer._layers import causal_bias, padding_bias
 from sktransformer._primitives import (
+    attention_weights,
     embedding_lookup,
     gelu,
     layer_norm,
@@ -50,11 +51,41 @@ def test_attention_matches_naive_reference_and_masks_keys():
     np.testing.assert_array_equal(out[0], scaled_dot_product_attention(Q, K, V2, bias)[0])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("use_bias", ["none", "padding", "causal"])
+def test_attention_rows_far_below_their_blocks_maximum_are_still_exact(dtype, use_bias):
+    """Scores are shifted by one maximum per sample and head; a row lying hundreds below it
+    (its exponentials would underflow to 0, its weights to NaN) is shifted by its own maximum."""
+    Q, K, V = _qkv(tq=5, dtype=dtype)
+    K[1, 0] += 3  # every key along the diagonal direction ...
+    Q[1, 0, 2] = 30  # ... so that this row's scores are all far above the rest ...
+    Q[1, 0, 3] = -30  # ... and this one's all far below
+    Q[0, 1, :] *= 100  # every row of a block far apart
+    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    assert (scores[1, 0].max() - scores[1, 0, 3].max()) > 200
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    bias = {"none": None, "padding": padding_bias(mask), "causal": causal_bias(5)}[use_bias]
+    if bias is not None:
+        bias = bias.astype(dtype)
+    out = scaled_dot_product_attention(Q, K, V, bias)
+    expected = naive_attention(Q.astype(np.float64), K.astype(np.float64), V.astype(np.float64),
+                               0.0 if bias is None else bias.astype(np.float64))
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, expected, rtol=1e-4 if dtype == np.float32 else 1e-10,
+                               atol=1e-5 if dtype == np.float32 else 1e-12)
+    weights = attention_weights(Q, K, bias)
+    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-5)
+    if dtype == np.float64:
+        check_grads(lambda q, k, v: scaled_dot_product_attention(q, k, v, bias),
+                    modes=["rev"], order=1)(Q / 50, K, V)
+
+
 def test_gelu_gradient_and_known_values():
     x = rng.normal(size=(3, 7)) * 3
     check_grads(gelu, modes=["rev"], order=1)(x)
     exact = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
-    np.testing.assert_allclose(gelu(x), exact, rtol=1e-12)
+    # far left 1 + tanh rounds to 0 where x / (1 + exp(-2z)) keeps its ~1e-22: absolute 1e-15
+    np.testing.assert_allclose(gelu(x), exact, rtol=1e-12, atol=1e-15)
 
 
 def test_layer_norm_gradients_and_statistics():
