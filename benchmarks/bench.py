@@ -129,14 +129,14 @@ SETTING_TITLES = {
 }
 MATMUL_SIZE = 1024
 
-# (what, config, comparison, bound)
+# (what, config, comparison, bound): training steps at 0.8x torch's time at most, inference at
+# 1.5x its speed at least (1,024 sequences, and one sequence: 1 / 1.5 of its time), fit memory at
+# most half of torch's
 TARGETS = [
-    ("step time ours/torch", "tiny", "<=", 1.3),
-    ("step time ours/torch", "short", "<=", 1.3),
-    ("step time ours/torch", "standard", "<=", 1.3),
-    ("step time ours/torch", "big", "<=", 1.2),
-    ("predict throughput ours/torch", "standard", ">=", 0.8),
-    ("peak fit memory ours/torch", "standard", "<=", 0.5),
+    *(("step time ours/torch", name, "<=", 0.8) for name in CONFIGS),
+    *(("predict throughput ours/torch", name, ">=", 1.5) for name in CONFIGS),
+    *(("1-sequence latency ours/torch", name, "<=", round(1 / 1.5, 3)) for name in CONFIGS),
+    *(("peak fit memory ours/torch", name, "<=", 0.5) for name in ("standard", "big")),
     ("fraction of matmul peak", "standard", ">=", 0.30),
     ("fraction of matmul peak", "big", ">=", 0.50),
 ]
@@ -505,7 +505,10 @@ def bench_config(name, torch_present, repeats, steps, peak_gflops, settings):
         result[setting] = {"step": step, "predict": predict, "latency": latency,
                            "peak_fraction": ours_gflops / peak_gflops if ours_gflops else None,
                            "rounds": {key: figures(setting, "ours", key)
-                                      for key in ("step", "predict_seq_s", "latency")}}
+                                      for key in ("step", "predict_seq_s", "latency")},
+                           "ratio_rounds": {key: _round_ratios(figures(setting, "ours", key),
+                                                               figures(setting, "torch", key))
+                                            for key in ("step", "predict_seq_s", "latency")}}
 
     if name in MEMORY_CONFIGS:
         ours_mem = peak_fit_memory("ours", name, settings[0])
@@ -516,6 +519,11 @@ def bench_config(name, torch_present, repeats, steps, peak_gflops, settings):
              target("peak fit memory ours/torch", settings[0]), ratio_judged=True)
         result[settings[0]]["memory"] = memory
     return result
+
+
+def _round_ratios(ours, theirs):
+    """ours_i / theirs_i for each round where both ran."""
+    return [a / b for a, b in zip(ours, theirs, strict=False) if a is not None and b]
 
 
 def _inv(value, numerator):
@@ -687,10 +695,113 @@ def invariance_cost(configs, repeats=5, n_samples=1024):
               f"{invariant / plain:>5.2f}x")
 
 
+BREAKDOWN_PARTS = (  # (label, names in sktransformer._layers whose calls are timed)
+    ("matrix products (affine)", ("affine",)),
+    ("attention core (QK^T, softmax, PV)", ("scaled_dot_product_attention",)),
+    ("activation (GELU)", ("gelu", "gelu_erf")),
+    ("layer norm", ("layer_norm",)),
+)
+
+
+def inference_breakdown(configs, n_samples=1024, latency_calls=200):
+    """Where ``predict_proba``'s time goes: the layers' primitives timed by wrappers, the rest is
+    Python, embeddings, pooling, input checks and chunking. Printed as shares of the total."""
+    from sktransformer import _layers
+
+    print("\nwhere our inference time goes (predict_proba; the layers' primitives timed in place, "
+          "'other' = the rest: input checks, chunking, embeddings, pooling, Python)")
+    spent = {}
+    originals = {name: getattr(_layers, name) for _, names in BREAKDOWN_PARTS for name in names}
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+        return wrapper
+
+    header = "".join(f"{label.split(' (')[0]:>20}" for label, _ in BREAKDOWN_PARTS)
+    print(f"  {'config':10}{'call':>14}{'total':>10}{header}{'other':>12}")
+    activations = dict(_layers.ACTIVATIONS)  # the feed-forward layer looks its activation up here
+    try:
+        for name, function in originals.items():
+            setattr(_layers, name, timed(name, function))
+        for key in activations:
+            if key in originals:
+                _layers.ACTIVATIONS[key] = getattr(_layers, key)
+        for name in configs:
+            cfg = CONFIGS[name]
+            X, y = make_data(cfg, n_samples)
+            clf = ours_fit(cfg, X[:256], y[:256])[2]
+            clf.predict_proba(X[:256])
+            calls = ((f"{n_samples} seq", lambda clf=clf, X=X: clf.predict_proba(X)),
+                     ("1 seq", lambda clf=clf, X=X: [clf.predict_proba(X[i : i + 1])
+                                                     for i in range(latency_calls)]))
+            for label, call in calls:
+                spent.clear()
+                start = time.perf_counter()
+                call()
+                total = time.perf_counter() - start
+                parts = [sum(spent.get(n, 0.0) for n in names) for _, names in BREAKDOWN_PARTS]
+                cells = "".join(f"{100 * p / total:>19.0f}%" for p in parts)
+                per_call = total / (1 if label != "1 seq" else latency_calls)
+                print(f"  {name:10}{label:>14}{1e3 * per_call:>8.2f}ms{cells}"
+                      f"{100 * (total - sum(parts)) / total:>11.0f}%", flush=True)
+    finally:
+        for name, function in originals.items():
+            setattr(_layers, name, function)
+        _layers.ACTIVATIONS.update(activations)
+
+
+def _ratio_cell(values, digits=2):
+    """``median (min-max)`` of per-round ratios, for the Markdown table."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    return f"{median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def print_markdown_table(results, setting="default"):
+    """The README's table: every figure from this run; ratios are medians of per-round ratios."""
+    print(f"\n== README table (setting: {setting}; medians of rounds, per-round ratio min-max) ==")
+    print("| config | train step, ours / torch (ms) | step ratio (<= 0.8) "
+          "| predict seq/s, ours / torch | predict ratio (>= 1.5) "
+          "| 1 sequence, ours / torch (ms) | latency ratio (<= 0.67) "
+          "| peak fit memory, ours / torch (MB) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, result in results.items():
+        res = result.get(setting)
+        if res is None:
+            continue
+        ratios = res["ratio_rounds"]
+        memory = res.get("memory")
+        mem = f"{_fmt(memory[0])} / {_fmt(memory[1])}" if memory else "-"
+        print(f"| {name} | {_fmt(_scale(res['step'][0], 1e3))} / {_fmt(_scale(res['step'][1], 1e3))} "
+              f"| {_ratio_cell(ratios['step'])} | {_fmt(res['predict'][0])} / "
+              f"{_fmt(res['predict'][1])} | {_ratio_cell(ratios['predict_seq_s'])} "
+              f"| {_fmt(_scale(res['latency'][0], 1e3))} / {_fmt(_scale(res['latency'][1], 1e3))} "
+              f"| {_ratio_cell(ratios['latency'])} | {mem} |")
+
+
+def run_checkpoint_benchmark(repeats):
+    """benchmarks/checkpoint_speed.py in a subprocess (its output passed through), if it can run."""
+    script = Path(__file__).with_name("checkpoint_speed.py")
+    print("\n" + "=" * 30 + " real checkpoint (benchmarks/checkpoint_speed.py) " + "=" * 30, flush=True)
+    result = subprocess.run([sys.executable, str(script), "--repeats", str(repeats)], check=False)
+    if result.returncode != 0:
+        print(f"  (checkpoint benchmark did not run: exit code {result.returncode})")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="fewer steps, one process per cell, smaller scaling table")
+    parser.add_argument("--readme", action="store_true",
+                        help="the run the README's tables come from: --quick --repeats 3 "
+                             "--no-scaling --settings default, then the real checkpoint's "
+                             "benchmark (benchmarks/checkpoint_speed.py, 3 rounds)")
     parser.add_argument("--configs", default=",".join(CONFIGS),
                         help="comma-separated subset of: " + ",".join(CONFIGS))
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
@@ -714,6 +825,9 @@ def parse_args(argv=None):
     unknown = set(args.configs) - set(CONFIGS)
     if unknown:
         parser.error(f"unknown configs {sorted(unknown)}; choose from {list(CONFIGS)}")
+    if args.readme:
+        args.quick, args.no_scaling, args.settings = True, True, "default"
+        args.repeats = args.repeats or 3
     args.settings = [a.strip() for a in args.settings.split(",") if a.strip()]
     if not args.settings or set(args.settings) - set(SETTING_TITLES):
         parser.error(f"--settings: choose from {list(SETTING_TITLES)}")
@@ -759,9 +873,13 @@ def main(argv=None):
     if not args.no_scaling:
         bench_scaling(torch, args.quick, min(args.repeats, SCALING_REPEATS))
     invariance_cost(args.configs)
+    inference_breakdown(args.configs)
     if len(args.settings) > 1:
         print_settings_table(results, args.settings)
     print_summary(results, torch is not None)
+    print_markdown_table(results, args.settings[0])
+    if args.readme:
+        run_checkpoint_benchmark(args.repeats)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 

@@ -547,6 +547,25 @@ def main_run(args):
           f"{judge(ratios['embed'], '>=', TARGET_RATIO)}")
     print(f"  inference fraction of numpy's matmul peak >= {TARGET_PEAK:.2f}   {_num(frac)}   "
           f"{judge(frac, '>=', TARGET_PEAK)}")
+    def per_round(ours, ref):
+        values = [a / b for a, b in zip(ours, ref, strict=False) if a is not None and b]
+        if not values:
+            return "-"
+        return f"{median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+    def med(values, scale=1.0, digits=1):
+        values = [v * scale for v in values if v is not None]
+        return f"{median(values):.{digits}f}" if values else "-"
+
+    print("\n== README table (medians of rounds; ratios: median (min-max) of per-round ratios) ==")
+    print("| checkpoint | embed texts/s, ours / reference | ratio (>= 1.3) "
+          "| % of matmul peak, ours / reference | 1 text, ours / reference (ms) | latency ratio "
+          "| fine-tune texts/s, ours / reference | fine-tune ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(f"| {args.label.split(' ')[0]} | {med(o_emb)} / {med(r_emb)} | {per_round(o_emb, r_emb)} "
+          f"| {med(o_gf, 100 / peak[0], 0)} / {med(r_gf, 100 / peak[0], 0)} "
+          f"| {med(o_lat, 1e3, 1)} / {med(r_lat, 1e3, 1)} | {per_round(o_lat, r_lat)} "
+          f"| {med(o_ft)} / {med(r_ft)} | {per_round(o_ft, r_ft)} |")
     total = time.perf_counter() - started
     print(f"\ntotal {total:.0f} s")
 

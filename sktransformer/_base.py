@@ -172,6 +172,11 @@ class _BaseTransformer(BaseEstimator):
         """A structural hyperparameter as the model was fitted with it (set_params may differ since)."""
         return getattr(self, "_structure", {}).get(name, getattr(self, name))
 
+    def __sklearn_is_fitted__(self):
+        """True once ``fit`` gave the network its weights: what ``check_is_fitted`` asks, without
+        its scan of every attribute (~10 us, counted in a one-sequence prediction)."""
+        return hasattr(self, "params_")
+
     def _check_inference_params(self, **given):
         """Validate the hyperparameters inference reads (and method arguments ``given`` for them)."""
         names = [n for n in INFERENCE_PARAMS if n in self._parameter_constraints]

@@ -384,3 +384,20 @@ def test_a_checkpoint_wide_model_is_batch_invariant_on_its_blocked_products():
     np.testing.assert_array_equal(enc.transform([texts[i] for i in order]), together[order])
     for i in (0, 5, 17):
         np.testing.assert_array_equal(enc.transform([texts[i]]), together[i : i + 1])
+
+
+def test_the_inference_config_is_remembered_by_identity_not_equality():
+    """batch_invariant() keeps its result per config object: configs equal in every compared
+    field but with other n-gram tables (compare=False) each get their own."""
+    from sktransformer._model import ModelConfig, batch_invariant
+
+    a = ModelConfig("tokens", 10, ngrams=("table a",))
+    b = ModelConfig("tokens", 10, ngrams=("table b",))
+    assert a == b and a is not b
+    first = batch_invariant(a)
+    assert first.batch_invariant and first.ngrams == ("table a",)
+    assert batch_invariant(a) is first
+    assert batch_invariant(b).ngrams == ("table b",)
+    for i in range(40):  # more configs than it keeps: the oldest are computed again, still right
+        batch_invariant(ModelConfig("tokens", 10 + i))
+    assert batch_invariant(a).ngrams == ("table a",) and batch_invariant(a).batch_invariant
