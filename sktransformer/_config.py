@@ -4,7 +4,10 @@ Two settings make training faster by changing state that the whole process
 shares. Neither can be scoped to one estimator, so both are off unless asked
 for, and a fit or predict with the defaults changes nothing outside the
 estimator (the BLAS thread limit, ``blas_threads``, is the estimator's own
-parameter and is restored after each call):
+parameter and is restored after each call) but one thing glibc's malloc
+would reach by itself: the first call of a process frees one 32 MiB block,
+so that glibc adapts its thresholds as it does after any array that large
+(:func:`sktransformer.performance.prime_allocator`; no setting is made):
 
 - ``pause_gc_during_fit``: Python's cyclic garbage collector is off while
   ``fit`` and ``partial_fit`` train, in every thread of the process.

@@ -92,11 +92,12 @@ def prime_allocator():
     :func:`tune_allocator` and :func:`allocator_scope` no threshold is set:
     glibc's own adjustment stays on.
 
-    Measured (``benchmarks/bench.py``, one thread): at the standard size
-    (d_model 64, 2 layers, 64 positions, batch 32) a training step's 9,800
-    minor page faults fall to about 500 and the step from 61 to 44 ms;
+    Measured in fresh processes (one thread, the speed benchmark's sizes):
+    at the standard size (d_model 64, 2 layers, 64 positions, batch 32) a
+    training step's 9,800 minor page faults fell to about 500, and a
     ``predict_proba`` of 1,024 sequences at the tiny size from 6,900 faults
-    and 30,600 to 45,300 sequences/s.
+    to 340 (``tests/test_performance.py`` shows the mechanism in a fresh
+    process; ``benchmarks/bench.py`` the speed).
 
     Nothing happens outside glibc, or when the user chose malloc settings
     (``MALLOC_*_`` or ``GLIBC_TUNABLES`` environment variables, or
