@@ -31,10 +31,8 @@ import numpy as np  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from sktransformer import TransformerClassifier  # noqa: E402
-from sktransformer.performance import tune_allocator  # noqa: E402
 from sktransformer.plot import plot_attention  # noqa: E402
 
-tune_allocator()  # opt-in, process-wide malloc setting: ~2x faster training steps
 warnings.filterwarnings("ignore", category=ConvergenceWarning)  # fixed epoch budgets below
 
 

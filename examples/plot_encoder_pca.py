@@ -34,9 +34,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import silhouette_score  # noqa: E402
 
 from sktransformer import TransformerEncoder  # noqa: E402
-from sktransformer.performance import tune_allocator  # noqa: E402
 
-tune_allocator()  # opt-in, process-wide malloc setting: ~2x faster training steps
 warnings.filterwarnings("ignore", category=ConvergenceWarning)  # a fixed budget of 10 epochs
 
 KINDS = np.array(["ascending", "descending"])

@@ -22,10 +22,8 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 from sktransformer import TransformerClassifier  # noqa: E402
-from sktransformer.performance import tune_allocator  # noqa: E402
 from sktransformer.plot import plot_loss_curve  # noqa: E402
 
-tune_allocator()  # opt-in, process-wide malloc setting: ~2x faster training steps
 warnings.filterwarnings("ignore", category=ConvergenceWarning)  # a fixed budget of 25 epochs
 
 X, y = load_digits(return_X_y=True)

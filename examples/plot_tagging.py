@@ -35,10 +35,8 @@ from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder  # noqa: E402
 
 from sktransformer import TransformerTagger  # noqa: E402
-from sktransformer.performance import tune_allocator  # noqa: E402
 from sktransformer.plot import plot_attention  # noqa: E402
 
-tune_allocator()  # opt-in, process-wide malloc setting: ~2x faster training steps
 warnings.filterwarnings("ignore", category=ConvergenceWarning)  # a fixed epoch budget below
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",

@@ -25,11 +25,9 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from sktransformer import TransformerLanguageModel  # noqa: E402
 from sktransformer.datasets import make_story_corpus  # noqa: E402
-from sktransformer.performance import tune_allocator  # noqa: E402
 from sktransformer.plot import plot_attention  # noqa: E402
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)  # a fixed epoch budget below
-tune_allocator()  # opt-in: ~2x faster training steps (process-wide malloc settings)
 
 
 def witten_bell_perplexity(train, test, order):

@@ -23,11 +23,9 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from sktransformer import TransformerSeq2Seq  # noqa: E402
 from sktransformer.datasets import spell_number  # noqa: E402
-from sktransformer.performance import tune_allocator  # noqa: E402
 from sktransformer.plot import plot_attention, plot_loss_curve  # noqa: E402
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)  # a fixed epoch budget below
-tune_allocator()  # opt-in: ~2x faster training steps (process-wide malloc settings)
 
 numbers = np.random.default_rng(0).permutation(1000)
 train, test = numbers[:700], numbers[700:]  # 300 numbers never seen in training

@@ -214,8 +214,8 @@ def swiglu_feed_forward(params, x, batch_invariant=False):
 
 def split_heads(x, n_heads):
     """(N, T, H*K) -> (N, H, T, K): each head gets its own slice of the model width."""
-    N, T, D = x.shape
-    return np.transpose(np.reshape(x, (N, T, n_heads, D // n_heads)), (0, 2, 1, 3))
+    N, T, D = x.shape  # array methods: the same primitives under autograd, no wrapper for arrays
+    return x.reshape((N, T, n_heads, D // n_heads)).transpose((0, 2, 1, 3))
 
 
 def grouped_query_heads(x, n_heads):
@@ -234,7 +234,7 @@ def grouped_query_heads(x, n_heads):
 def merge_heads(z):
     """(N, H, T, K) -> (N, T, H*K): Concat(head_1, ..., head_H)."""
     N, H, T, K = z.shape
-    return np.reshape(np.transpose(z, (0, 2, 1, 3)), (N, T, H * K))
+    return z.transpose((0, 2, 1, 3)).reshape((N, T, H * K))
 
 
 def padding_bias(mask):
@@ -283,7 +283,11 @@ def multi_head_attention(params, x, bias, n_heads, memory=None, cache=None, rota
         QKV = linear(params["qkv"], x, batch_invariant)  # (N, T, (H + 2G) K)
         G = n_kv_heads or n_heads
         head_width = QKV.shape[-1] // (n_heads + 2 * G)
-        Q, K, V = np.split(QKV, [n_heads * head_width, (n_heads + G) * head_width], axis=-1)
+        edges = [n_heads * head_width, (n_heads + G) * head_width]
+        if type(QKV) is onp.ndarray:  # inference: three views (np.split's wrapper costs ~10 us)
+            Q, K, V = QKV[..., : edges[0]], QKV[..., edges[0] : edges[1]], QKV[..., edges[1] :]
+        else:  # traced: one split, whose gradient is one concatenation
+            Q, K, V = np.split(QKV, edges, axis=-1)
         Q, K, V = split_heads(Q, n_heads), split_heads(K, G), split_heads(V, G)  # (N, H|G, T, K)
         if rotary_angles is not None:
             Q, K = rotary(Q, *rotary_angles), rotary(K, *rotary_angles)

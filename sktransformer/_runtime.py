@@ -293,9 +293,10 @@ def map_samples(fn, inputs, params, config, *, max_width, width_axes=(), blas_th
     widths = sample_widths(inputs, max_width, length_step(config))
     target = inputs.X.shape[1] if inputs.X.ndim > 1 else 1
     order, parts = [], []
+    same = bool((widths == widths[0]).all()) if len(widths) else False
     with blas_limit(blas_threads):
-        for width in np.unique(widths):
-            group = np.flatnonzero(widths == width)
+        for width in widths[:1] if same else np.unique(widths):
+            group = np.arange(len(widths)) if same else np.flatnonzero(widths == width)
             size = chunk_rows(width, config.n_heads, floats_per_sample, config.d_ff)
             for start in range(0, len(group), size):
                 index = group[start : start + size]
@@ -305,5 +306,7 @@ def map_samples(fn, inputs, params, config, *, max_width, width_axes=(), blas_th
                 parts.append(_to_width(out, width_axes, target - int(width)))
                 order.append(index)
     release_kept()
+    if same:  # one width: the chunks came in input order
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
     result = np.concatenate(parts, axis=0)
     return result[np.argsort(np.concatenate(order), kind="stable")]

