@@ -363,7 +363,9 @@ def layer_norm(x, gamma, beta, eps=1e-5, batch_invariant=False):
     True
     """
     x_hat, inv_std = _normalize(x, eps, batch_invariant)
-    return _keep_for_backward(x_hat * gamma + beta, x_hat, inv_std)
+    y = x_hat * gamma
+    y += beta
+    return _keep_for_backward(y, x_hat, inv_std)
 
 
 def _layer_norm_vjp(argnums, ans, args, kwargs):
