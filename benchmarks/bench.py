@@ -2,6 +2,7 @@
 
 Run from the repository root::
 
+    python benchmarks/bench.py --readme         # the README's tables, about 7 minutes
     python benchmarks/bench.py                  # full run, about 15 minutes on 2 cores
     python benchmarks/bench.py --quick          # about 7 minutes (--no-scaling: 1 less)
     python benchmarks/bench.py --configs short,standard --repeats 5 --no-torch
@@ -76,7 +77,13 @@ n_samples doubles (seq 64), median of 3 runs per cell (1 where a run takes
 over 2 s). "x" columns give the growth over the previous row: 2 is linear;
 attention's T^2 term pushes it towards 4 as seq_len grows.
 
-Targets are printed beside the results and marked PASS or MISS.
+Then, in this process, where ``predict_proba``'s time goes: the layers' primitives
+(matrix products, attention core, GELU, layer norm) timed by wrappers, the rest
+("other") is input checks, chunking, embeddings, pooling and Python.
+
+Targets (issue: training steps <= 0.8x torch's time, inference >= 1.5x its speed,
+fit memory <= half) are printed beside the results and marked PASS or MISS, and
+the README's table in Markdown, every figure from this run.
 """
 
 import argparse
