@@ -96,7 +96,8 @@ def _exp_scores(Q, K, bias, batch_invariant=False):
         S += bias
     # softmax is the same for any shift of a row; one shift per sample and head (the block's
     # maximum) is a tenth of the time of a maximum per row (rows of 12-128 keys, measured)
-    S -= S.max(axis=(-2, -1), keepdims=True)
+    if S.size:
+        S -= S.max(axis=(-2, -1), keepdims=True)
     onp.exp(S, out=S)
     sums = _row_sums(S, batch_invariant=batch_invariant)
     low = onp.flatnonzero(sums < _LOW_SUM)
@@ -110,17 +111,28 @@ def _exp_scores(Q, K, bias, batch_invariant=False):
 _LOW_SUM = 2.0**-60
 
 
+_ROWS_AGAIN = 256  # rows recomputed at a time (each copies its sample's keys)
+
+
 def _exp_rows_again(E, sums, rows, Q, K, bias, batch_invariant):
-    """E's ``rows`` (flat indices over N, H, Tq) recomputed shifted by their own maximum, in place."""
+    """E's ``rows`` (flat indices over N, H, Tq) recomputed shifted by their own maximum, in place.
+
+    Q and K may broadcast against each other (one encoder memory for several
+    beams): both are taken at E's (N, H) before rows are picked.
+    """
     N, H, Tq, Tk = E.shape
-    n, h, i = onp.unravel_index(rows, (N, H, Tq))
-    scores = onp.einsum("rk,rjk->rj", Q[n, h, i], K[n, h])  # each row by the same loop
-    if bias is not None:
-        scores += onp.broadcast_to(bias, (N, H, Tq, Tk))[n, h, i]
-    scores -= scores.max(axis=-1, keepdims=True)
-    onp.exp(scores, out=scores)
-    E.reshape(-1, Tk)[rows] = scores
-    sums.reshape(-1)[rows] = _row_sums(scores, batch_invariant=batch_invariant)[:, 0]
+    Q = onp.broadcast_to(Q, (N, H, Tq, Q.shape[-1]))
+    K = onp.broadcast_to(K, (N, H, Tk, K.shape[-1]))
+    for start in range(0, len(rows), _ROWS_AGAIN):
+        part = rows[start : start + _ROWS_AGAIN]
+        n, h, i = onp.unravel_index(part, (N, H, Tq))
+        scores = onp.einsum("rk,rjk->rj", Q[n, h, i], K[n, h])  # each row by the same loop
+        if bias is not None:
+            scores += onp.broadcast_to(bias, (N, H, Tq, Tk))[n, h, i]
+        scores -= scores.max(axis=-1, keepdims=True)
+        onp.exp(scores, out=scores)
+        E.reshape(-1, Tk)[part] = scores
+        sums.reshape(-1)[part] = _row_sums(scores, batch_invariant=batch_invariant)[:, 0]
 
 
 def attention_weights(Q, K, bias, batch_invariant=False):

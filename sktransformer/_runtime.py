@@ -307,6 +307,8 @@ def map_samples(fn, inputs, params, config, *, max_width, width_axes=(), blas_th
                 order.append(index)
     release_kept()
     if same:  # one width: the chunks came in input order
-        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        if len(parts) > 1:
+            return np.concatenate(parts, axis=0)
+        return parts[0] if parts[0].base is None else parts[0].copy()  # not a view of fn's arrays
     result = np.concatenate(parts, axis=0)
     return result[np.argsort(np.concatenate(order), kind="stable")]

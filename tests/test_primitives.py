@@ -80,6 +80,40 @@ def test_attention_rows_far_below_their_blocks_maximum_are_still_exact(dtype, us
                     modes=["rev"], order=1)(Q / 50, K, V)
 
 
+def test_far_rows_are_recomputed_with_broadcast_keys_alibi_and_gradients(monkeypatch):
+    """The second pass takes Q and K at the scores' (N, H) when they broadcast (one encoder
+    memory for several beams), adds position biases, works in parts, and has exact gradients."""
+    from sktransformer import _primitives
+    from sktransformer._layers import alibi_bias
+
+    monkeypatch.setattr(_primitives, "_ROWS_AGAIN", 2)  # several parts
+    Q = np.zeros((3, 2, 4, 4), np.float32)
+    Q[:, :, 0, 0], Q[:, :, 1, 0], Q[:, :, 2, 0] = 100, -100, -90
+    K = np.zeros((1, 2, 5, 4), np.float32)  # one memory for the three queries' samples
+    K[0, :, :, 0] = [1, 2, 3, 2, 1]
+    V = rng.normal(size=(1, 2, 5, 4)).astype(np.float32)
+    bias = alibi_bias(2, 4, 5)
+    out = scaled_dot_product_attention(Q, K, V, bias, None, True)
+    expected = naive_attention(Q.astype(np.float64), np.broadcast_to(K, (3, 2, 5, 4)).astype(np.float64),
+                               np.broadcast_to(V, (3, 2, 5, 4)).astype(np.float64), bias.astype(np.float64))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(scaled_dot_product_attention(Q[1:2], K, V, bias, None, True), out[1:2])
+    Q64, K64, V64 = _qkv(tq=4)
+    Q64[0, 0, 1] = 0
+    Q64[0, 0, 1, 0] = 16.0  # with K's first column shifted, this row lies ~50 below the block's top
+    K64[0, 0, :, 0] = -4.0
+    Q64[0, 0, 0, 0] = -14.0
+    scores = Q64 @ np.swapaxes(K64, -1, -2) / np.sqrt(6)
+    assert scores[0, 0].max() - scores[0, 0, 1].max() > 41
+    check_grads(lambda q, k, v: scaled_dot_product_attention(q, k, v), modes=["rev"], order=1)(
+        Q64, K64, V64)
+
+
+def test_no_query_rows_give_an_empty_output():
+    Q, K, V = _qkv(tq=0)
+    assert scaled_dot_product_attention(Q, K, V).shape == (2, 3, 0, 6)
+
+
 def test_gelu_gradient_and_known_values():
     x = rng.normal(size=(3, 7)) * 3
     check_grads(gelu, modes=["rev"], order=1)(x)
