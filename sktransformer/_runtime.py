@@ -58,9 +58,9 @@ from .performance import allocator_scope, prime_allocator
 MAX_ROWS = 256  # sequences per forward pass at inference: bounds memory
 # The largest temporary of an inference chunk (one layer's attention weights or feed-forward hidden
 # units) plus its per-sample outputs: 2 MiB of float32, so that a chunk's temporaries stay near the
-# CPU's caches. Measured (predict_proba, 1,024 sequences, the speed benchmark's sizes) against
-# budgets of 0.5-4 MiB and the earlier 64 MiB: at 64 MiB, d_model 128 and 128 positions gave
-# 176 sequences/s, at 2 MiB 223-235; at 12 positions 2 MiB (170 rows) was within the noise of the rest.
+# CPU's caches. benchmarks/kernels.py: at 64 MiB, d_model 128 and 128 positions gave 195
+# sequences/s, at 2 MiB 244 (d_model 64, 64 positions: 2,186 and 2,846); budgets of 0.5-4 MiB were
+# within the noise of each other (development runs at the speed benchmark's sizes).
 FLOAT_BUDGET = 2**19
 LENGTH_STEP = 8  # padded sequences run at their own length rounded up to a multiple of this ...
 EXACT_LENGTH_WIDTH = 256  # ... or, in models at least this wide, at their own length (see length_step)
@@ -202,7 +202,8 @@ def length_step(config):
     Rounding to ``LENGTH_STEP`` keeps the distinct widths, and so the chunks
     and their per-call costs, few; in a model of ``d_model >=
     EXACT_LENGTH_WIDTH`` (a checkpoint) the padding costs more than the
-    chunks: short texts (24.6 tokens on average) ran on 15% more positions.
+    chunks: for texts of 24.6 tokens on average rounding adds about 3.5
+    positions, some 15%.
     Either way a sample's width depends on the sample alone.
     """
     return 1 if config.d_model >= EXACT_LENGTH_WIDTH else LENGTH_STEP

@@ -92,12 +92,12 @@ def prime_allocator():
     :func:`tune_allocator` and :func:`allocator_scope` no threshold is set:
     glibc's own adjustment stays on.
 
-    Measured in fresh processes (one thread, the speed benchmark's sizes):
-    at the standard size (d_model 64, 2 layers, 64 positions, batch 32) a
-    training step's 9,800 minor page faults fell to about 500, and a
-    ``predict_proba`` of 1,024 sequences at the tiny size from 6,900 faults
-    to 340 (``tests/test_performance.py`` shows the mechanism in a fresh
-    process; ``benchmarks/bench.py`` the speed).
+    Measured by ``benchmarks/kernels.py`` (fresh processes, one thread,
+    medians of 3): at the standard size (d_model 64, 2 layers, 64 positions,
+    batch 32) a training step's minor page faults fell from 12,694 to 41 and
+    the step from 73.6 to 36.9 ms; a ``predict_proba`` of 1,024 sequences at
+    the tiny size from 7,499 faults to 2,034 (``tests/test_performance.py``
+    shows the mechanism in a fresh process).
 
     Nothing happens outside glibc, or when the user chose malloc settings
     (``MALLOC_*_`` or ``GLIBC_TUNABLES`` environment variables, or

@@ -577,3 +577,16 @@ def test_an_array_validate_data_would_pass_as_is_skips_it_with_the_same_result(m
         with pytest.raises(ValueError, match=message):
             model.predict(bad)
     assert len(calls) == 3
+
+
+def test_inference_returns_a_fresh_array_not_a_view_of_the_networks_arrays():
+    """One chunk of one width: what map_samples returns must not keep fn's (N, T, D) array alive."""
+    from sktransformer._inputs import Inputs
+    from sktransformer._model import ModelConfig
+
+    hidden = np.random.default_rng(0).normal(size=(5, 8, 4)).astype(np.float32)
+    ids = np.ones((5, 8), dtype=np.int32)
+    out = _runtime.map_samples(lambda params, config, chunk: hidden[: len(chunk.X), 0, :],
+                               Inputs(ids, ids > 0), {}, ModelConfig("tokens", 10), max_width=8)
+    np.testing.assert_array_equal(out, hidden[:, 0, :])
+    assert not np.shares_memory(out, hidden)
