@@ -5,6 +5,7 @@ reading is asserted for every estimator that takes that kind of input.
 """
 
 
+import pickle
 import re
 import warnings
 
@@ -174,6 +175,28 @@ def test_token_ids_unseen_in_fit_are_unknown_and_sparse_ids_cost_nothing():
     np.testing.assert_array_equal(probe(25), probe(60))  # in range or not: both unknown
     huge = TransformerClassifier(**SMALL).fit(X * 40_000_000, y)
     assert huge.n_parameters_ < 100_000
+
+
+@pytest.mark.parametrize("top", [60, 5_000, 2**40])  # a dense table, its edge, a binary search
+def test_id_lookup_maps_seen_ids_padding_and_every_other_id_as_the_vocabulary_says(top):
+    rng = np.random.default_rng(0)
+    seen = np.unique(rng.integers(1, top, 600))
+    X = rng.integers(0, 2 * top, size=(200, 12))
+    X[:, -2:] = 0  # padding
+    X[:20, :5] = seen[:5]
+    X[20, 0] = seen[-1] + 1  # just past the largest id: unknown
+    X[21, 0] = 2**62
+    train = np.zeros(-(-len(seen) // 12) * 12, dtype=np.int64)
+    train[: len(seen)] = seen
+    train = train.reshape(-1, 12)
+    clf = TransformerClassifier(**SMALL).fit(train, np.arange(len(train)) % 2)
+    ids = clf._codec._as_ids(clf, X)
+    vocabulary = clf._codec.vocabulary.vocabulary
+    expected = np.array([[0 if t == 0 else vocabulary.get(int(t), 1) for t in row] for row in X])
+    np.testing.assert_array_equal(clf._codec._rows(ids).X, expected)
+    copy = pickle.loads(pickle.dumps(clf))
+    assert "_table" not in copy._codec.__dict__  # a cache, made again after loading
+    np.testing.assert_array_equal(copy._codec._rows(ids).X, expected)
 
 
 def test_pandas_series_of_text_is_a_list_of_sequences():

@@ -48,11 +48,23 @@ class IdMatrix(InputFamily):
     def _rows(self, ids):
         """The user's ids -> vocabulary ids (a vectorised lookup: 0 padding, unseen -> unknown)."""
         seen = self._seen
+        if getattr(self, "_table_of", None) is not seen:  # made once per vocabulary, never pickled
+            self._table, self._table_of = dense_table(seen), seen
+        table = self._table
+        if table is not None:  # one gather: a tenth of the time of the binary search below
+            rows = table[np.minimum(ids, len(table) - 1)]
+            return Inputs(rows, rows != PAD_ID)
         position = np.searchsorted(seen, ids)
         known = seen[np.minimum(position, len(seen) - 1)] == ids
         rows = np.where(ids == PAD_ID, PAD_ID, np.where(known, position + N_RESERVED, UNKNOWN_ID))
         rows = rows.astype(np.int32)
         return Inputs(rows, rows != PAD_ID)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_table", None)
+        state.pop("_table_of", None)
+        return state
 
     def position_labels(self, estimator, X, n_positions):
         """The user's id at each position (0 padding, -1 an id never seen in fit)."""
@@ -77,3 +89,26 @@ class IdMatrix(InputFamily):
             raise ValueError(f"Negative values in data passed to {name}: token ids must be >= 0 "
                              "(0 is padding).")
         return X.astype(np.int64)
+
+
+
+# A vocabulary whose largest id is at most this many times its size (plus a constant) is looked
+# up in a dense table; sparse or hashed ids (up to 2**63) keep the binary search.
+DENSE_TABLE_FACTOR = 8
+DENSE_TABLE_EXTRA = 4096
+
+
+def dense_table(seen):
+    """``table[id]`` = the vocabulary id of every user id up to max(seen) + 1, or None (ids too sparse).
+
+    ``seen`` holds the sorted ids of fit (all >= 1). The last entry, at
+    max(seen) + 1, is the unknown id that every larger id is clipped to; 0
+    (padding) maps to itself.
+    """
+    top = int(seen[-1])
+    if top > DENSE_TABLE_FACTOR * len(seen) + DENSE_TABLE_EXTRA:
+        return None
+    table = np.full(top + 2, UNKNOWN_ID, dtype=np.int32)
+    table[PAD_ID] = PAD_ID
+    table[seen] = np.arange(N_RESERVED, N_RESERVED + len(seen), dtype=np.int32)
+    return table
