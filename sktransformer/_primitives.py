@@ -100,9 +100,9 @@ def _exp_scores(Q, K, bias, batch_invariant=False):
         S -= S.max(axis=(-2, -1), keepdims=True)
     onp.exp(S, out=S)
     sums = _row_sums(S, batch_invariant=batch_invariant)
-    low = onp.flatnonzero(sums < _LOW_SUM)
-    if low.size:  # rows far below their block's maximum: shifted by their own maximum instead
-        _exp_rows_again(S, sums, low, Q, K, bias, batch_invariant)
+    if sums.size and sums.min() < _LOW_SUM:  # rows far below their block's maximum: shifted by
+        _exp_rows_again(S, sums, onp.flatnonzero(sums < _LOW_SUM), Q, K, bias,  # their own maximum
+                        batch_invariant)
     return S, sums
 
 

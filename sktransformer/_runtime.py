@@ -91,7 +91,6 @@ _BLAS_LOCK = threading.Lock()
 _blas_users = {"count": 0, "saved": None}
 
 
-@contextmanager
 def _limit_blas(n_threads):
     """Limit BLAS threads while any call needs it; the first call in limits, the last out restores.
 
@@ -100,7 +99,8 @@ def _limit_blas(n_threads):
     the limited value another call saved, leaving the process at 1 thread.
     The libraries' own get/set calls are used directly (a few microseconds;
     threadpoolctl's ``limit`` re-reads every library's info, ~60 us a call,
-    which showed in single-sequence predict latency).
+    which showed in single-sequence predict latency). Pair with
+    :func:`_release_blas`.
     """
     with _BLAS_LOCK:
         if _blas_users["count"] == 0:
@@ -110,29 +110,55 @@ def _limit_blas(n_threads):
                     lib.set_num_threads(n_threads)
             _blas_users["saved"] = saved
         _blas_users["count"] += 1
-    try:
-        yield
-    finally:
-        with _BLAS_LOCK:
-            _blas_users["count"] -= 1
-            if _blas_users["count"] == 0:
-                for lib, previous in _blas_users["saved"]:
-                    if lib.num_threads != previous:
-                        lib.set_num_threads(previous)
-                _blas_users["saved"] = None
 
 
-@contextmanager
-def blas_limit(n_threads):
-    """The per-call speed settings of every fit and inference call: glibc's malloc in its
-    adapted state (:func:`sktransformer.performance.prime_allocator`, once per process), BLAS limited to
-    ``n_threads`` threads (``None``: left alone), and, if this thread opted in with
-    ``tune_malloc``, glibc's malloc keeping freed memory while the call runs
-    (:func:`sktransformer.performance.allocator_scope`)."""
-    prime_allocator()
-    malloc = allocator_scope() if _settings()["tune_malloc"] else nullcontext()
-    with malloc, (nullcontext() if n_threads is None else _limit_blas(n_threads)):
-        yield
+def _release_blas():
+    """The end of a :func:`_limit_blas`: the last call out restores the thread counts it found."""
+    with _BLAS_LOCK:
+        _blas_users["count"] -= 1
+        if _blas_users["count"] == 0:
+            for lib, previous in _blas_users["saved"]:
+                if lib.num_threads != previous:
+                    lib.set_num_threads(previous)
+            _blas_users["saved"] = None
+
+
+class blas_limit:
+    """The per-call speed settings of every fit and inference call, as a context manager.
+
+    glibc's malloc in its adapted state
+    (:func:`sktransformer.performance.prime_allocator`, once per process),
+    BLAS limited to ``n_threads`` threads (``None``: left alone), and, if this
+    thread opted in with ``tune_malloc``, glibc's malloc keeping freed memory
+    while the call runs (:func:`sktransformer.performance.allocator_scope`).
+    A class rather than a generator: entering and leaving cost ~1 us instead
+    of ~5 us, counted in every one-sequence prediction.
+    """
+
+    __slots__ = ("n_threads", "_malloc")
+
+    def __init__(self, n_threads):
+        self.n_threads = n_threads
+        self._malloc = None
+
+    def __enter__(self):
+        prime_allocator()
+        if _settings()["tune_malloc"]:
+            self._malloc = allocator_scope()
+            self._malloc.__enter__()
+        if self.n_threads is not None:
+            _limit_blas(self.n_threads)
+        return self
+
+    def __exit__(self, *exc_info):
+        try:
+            if self.n_threads is not None:
+                _release_blas()
+        finally:
+            if self._malloc is not None:
+                malloc, self._malloc = self._malloc, None
+                malloc.__exit__(*exc_info)
+        return False
 
 
 # ------------------------------------------------------------------ training
@@ -218,6 +244,8 @@ def sample_widths(inputs, max_width, step=LENGTH_STEP):
     if inputs.mask is None:
         return np.full(n, width)
     real = inputs.mask
+    if real.shape[1] and real[:, -1].all():  # no trailing padding: every sample at full width
+        return np.full(n, min(-(-width // step) * step, max(max_width, 1)))
     lengths = np.where(real.any(axis=1), real.shape[1] - np.argmax(real[:, ::-1], axis=1), 1)
     return np.minimum(-(-lengths // step) * step, max(max_width, 1))
 
@@ -225,6 +253,9 @@ def sample_widths(inputs, max_width, step=LENGTH_STEP):
 def _at_width(inputs, index, width):
     """Rows ``index`` of ``inputs`` cut or zero-padded (padding, masked) to ``width`` positions."""
     Inputs = type(inputs)
+    # ``index`` ascends (map_samples' groups and chunks): as long as the input, it is every sample
+    if len(index) == len(inputs.X) and inputs.X.ndim > 1 and width == inputs.X.shape[1]:
+        return inputs
     X = inputs.X[index]
     if inputs.mask is None:
         return Inputs(X)
