@@ -52,6 +52,12 @@ blocks' matrices, L layers, width d) and 3 times that for training; the
 fraction of peak divides by numpy's float32 1024^3 matrix product on one
 thread, measured at the start.
 
+What bounds our embedding speed: one more embedding call (after the timed
+one) times the weight matrices' products in place (the projections and
+feed-forward layers, 2*N*T FLOPs per text); their share of that call's time,
+their GFLOP/s, and the ours/reference ratio that would follow if every other
+operation took no time at all (the measured ratio divided by that share).
+
 Run from the repository root::
 
     python benchmarks/checkpoint_speed.py [--quick] [--repeats 3] [--record]
@@ -234,6 +240,34 @@ def ours_setup(checkpoint):
     return encoder, embed, load
 
 
+def ours_products_share(embed, texts):
+    """Share of one more embedding call's time spent in the weight matrices' products.
+
+    The per-sample products (:func:`sktransformer._primitives._per_sample_product`:
+    the projections and the feed-forward layers, 2*N*T FLOPs per text) are timed
+    in place; attention's own products count with the rest. A separate call
+    from the timed one, so the timers do not slow the figures above.
+    """
+    from sktransformer import _primitives
+
+    inner, spent = _primitives._per_sample_product, [0.0]
+
+    def timed(x, W):
+        start = time.perf_counter()
+        out = inner(x, W)
+        spent[0] += time.perf_counter() - start
+        return out
+
+    _primitives._per_sample_product = timed
+    try:
+        start = time.perf_counter()
+        embed(texts)
+        total = time.perf_counter() - start
+    finally:
+        _primitives._per_sample_product = inner
+    return spent[0] / total, spent[0]
+
+
 def ours_finetune(encoder, texts, labels, seed=0):
     """(seconds, optimizer steps) of one epoch of fine-tuning every layer."""
     from sklearn.exceptions import ConvergenceWarning
@@ -339,6 +373,7 @@ def run_child(impl, checkpoint, n_texts, n_train, embeddings_path=None):
         start = time.perf_counter()
         embed([text])
         times.append(time.perf_counter() - start)
+    share = ours_products_share(embed, texts) if impl == "ours" else (None, None)
     finetune(warm_train, warm_labels)  # warm-up
     finetune_seconds, steps = finetune(train, labels)
     if embeddings_path:
@@ -346,7 +381,8 @@ def run_child(impl, checkpoint, n_texts, n_train, embeddings_path=None):
     print(json.dumps({"impl": impl, "load_s": load, "embed_s": embed_seconds,
                       "embed_texts_s": n_texts / embed_seconds, "latency_s": median(times),
                       "finetune_s": finetune_seconds, "finetune_texts_s": n_train / finetune_seconds,
-                      "finetune_steps": steps}))
+                      "finetune_steps": steps, "products_share": share[0],
+                      "products_s": share[1]}))
 
 
 def child_run(impl, args, embeddings_path=None):
@@ -511,6 +547,21 @@ def main_run(args):
     row("checkpoint load (s)", spread(col("ours", "load_s"), digits=2),
         spread(col("reference", "load_s"), digits=2), None, "not in any figure above")
 
+    shares = [v for v in col("ours", "products_share") if v is not None]
+    product_seconds = [v for v in col("ours", "products_s") if v]
+    bound = None
+    if shares and ratios["embed"] is not None:
+        share = median(shares)
+        product_gflops = [2 * n_weights * tokens.sum() / s / 1e9 for s in product_seconds]
+        bound = ratios["embed"] / share
+        print("\n== what bounds our embedding speed ==")
+        print(f"  the weight matrices' products (2*N*T FLOPs per text, one per sample, timed in "
+              f"place in a separate call): {spread([100 * v for v in shares], digits=0)} % of "
+              f"our time, at {spread(product_gflops)} "
+              f"GFLOP/s = {100 * median(product_gflops) / peak[0]:.0f}% of numpy's matmul peak")
+        print(f"  with every other operation (attention, softmax, GELU, layer norm, Python) "
+              f"taking no time at all, ours/reference could reach at most {_num(bound)}x")
+
     print("\n== embeddings: ours (mean pooling, L2-normalised) against the reference's ==")
     if check is None:
         print("  n/a (a process failed)")
@@ -556,6 +607,7 @@ def main_run(args):
             "train_tokens": int(train_tokens.sum()), "n_weights": n_weights,
             "inference_gflop": infer_flops / 1e9, "finetune_gflop": train_flops / 1e9,
             "rounds": runs, "ratios": ratios, "peak_fraction": frac, "embeddings": check,
+            "ratio_bound_products_alone": bound,
             "seconds": round(total, 1),
         }
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
