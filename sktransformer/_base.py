@@ -119,6 +119,10 @@ class _BaseTransformer(BaseEstimator):
     def _fit_template(self, X, y=None, sample_weight=None, X_val=None, y_val=None, *,
                       partial=False, classes=None):
         """``fit`` (``partial=False``) or ``partial_fit`` (one epoch), for every estimator."""
+        if partial and hasattr(self, "params_"):
+            # scikit-learn's fit context checks hyperparameters in fit, and in partial_fit only
+            # until the model is fitted: a value set since (a NaN learning rate) would train
+            self._validate_params()
         fresh = not hasattr(self, "params_") or not (partial or self.warm_start)
         if not fresh:
             self._check_structure("partial_fit" if partial else "fit with warm_start=True")

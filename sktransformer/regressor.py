@@ -151,7 +151,7 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
         """
         name = "y" if what == "X" else "y_val"
         check_labels(y, name, mixed=False)
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name=name)
+        y = _numeric_targets(y, name)
         if y.ndim > 2:
             raise ValueError(f"{name} must be 1-D or 2-D, got {y.ndim} dimensions.")
         y2 = y.reshape(len(y), -1).astype(np.float64)
@@ -159,13 +159,19 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
             self.n_outputs_ = y2.shape[1]
             self._y_1d = y.ndim == 1
             weight = np.ones(len(y2)) if weight is None or not weight.sum() else weight
-            self._y_mean = np.average(y2, axis=0, weights=weight)
-            std = np.sqrt(np.average((y2 - self._y_mean) ** 2, axis=0, weights=weight))
-            self._y_scale = np.where(std > 0, std, 1.0)
+            # in units of the largest |y|, so that no sum or square overflows (targets near 1e308)
+            top = np.max(np.abs(y2), axis=0, initial=0.0)
+            top = np.where(top > 0, top, 1.0)
+            units = y2 / top
+            mean = np.average(units, axis=0, weights=weight)
+            std = np.sqrt(np.average((units - mean) ** 2, axis=0, weights=weight))
+            self._y_mean = mean * top
+            self._y_scale = np.where(std > 0, std * top, 1.0)
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(f"{name} has {y2.shape[1]} targets, but the model was fitted with "
                              f"{self.n_outputs_}.")
-        return {"target": ((y2 - self._y_mean) / self._y_scale).astype(DTYPE)}
+        # y / scale - mean / scale, not (y - mean) / scale: the difference may overflow
+        return {"target": (y2 / self._y_scale - self._y_mean / self._y_scale).astype(DTYPE)}
 
     def _n_outputs(self):
         return self.n_outputs_
@@ -215,6 +221,7 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
         """
         check_is_fitted(self)
         check_labels(y, "y", mixed=False)
+        _numeric_targets(y, "y")
         if sample_weight is not None:  # r2_score would divide by their zero sum
             sample_weight = check_weights(sample_weight, np.asarray(y))
         return super().score(X, y, sample_weight)
@@ -224,3 +231,15 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
+
+
+def _numeric_targets(y, name):
+    """``y`` as a finite float64 array; targets that are not numbers are refused naming ``name``."""
+    try:
+        return check_array(y, ensure_2d=False, dtype=np.float64, input_name=name)
+    except ValueError as error:
+        if "could not convert" not in str(error):
+            raise
+        raise ValueError(f"{name} must hold numbers for a regressor ({error}); for class labels "
+                         "use TransformerClassifier.") from None
+

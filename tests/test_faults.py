@@ -429,3 +429,56 @@ def test_classifier_labels_are_scalars_and_nullable_pandas_labels_keep_their_typ
     assert ints.classes_.dtype.kind == "i" and ints.classes_.tolist() == [1, 2]
     flags = TransformerClassifier(**FAST).fit(TEXTS, pd.array([True, False] * 6, dtype="boolean"))
     assert flags.classes_.dtype == bool
+
+
+@pytest.mark.parametrize("name, value", [
+    ("learning_rate_init", float("nan")), ("alpha", float("nan")), ("batch_size", 0),
+    ("batch_size", -5), ("batch_size", 2.5), ("dropout", 1.5), ("label_smoothing", 2.0),
+    ("warmup_fraction", 5.0), ("tol", float("nan")), ("verbose", "x"),
+])
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor, TransformerEncoder,
+                                 TransformerLanguageModel, TransformerSeq2Seq])
+def test_partial_fit_of_a_fitted_model_checks_hyperparameters_set_since(cls, name, value):
+    # scikit-learn's fit context skips the checks once fitted; a NaN learning rate trained NaNs
+    model, partial = _fitted(cls, warm_start=False)
+    if name not in model.get_params():
+        pytest.skip(f"{cls.__name__} has no {name}")
+    model.set_params(**{name: value})
+    _unchanged(model, TEXTS, lambda: partial(model), error=(ValueError, TypeError), match=name)
+
+
+
+@pytest.mark.parametrize("y", [[1e160, -1e160, 1e160, 1.0], [1e300, -1e300, 5e299, 0.0],
+                               [1e200, 1e200 * (1 + 1e-15), 1e200, 1e200 * (1 - 1e-15)]])
+def test_regressor_targets_of_huge_magnitude_give_finite_predictions_without_overflow(y):
+    texts = ["the cat sat", "a dog ran", "the bird flew", "a fish swam"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence
+        warnings.simplefilter("error", RuntimeWarning)  # an overflow in standardising y
+        model = TransformerRegressor(**FAST).fit(texts, y)
+        predicted = model.predict(texts)
+    spread = max(y) - min(y) if np.isfinite(max(y) - min(y)) else max(map(abs, y))
+    assert np.isfinite(predicted).all()
+    assert np.all(predicted >= min(y) - 5 * spread) and np.all(predicted <= max(y) + 5 * spread)
+
+
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor, TransformerEncoder])
+@pytest.mark.parametrize("scale", [1e20, 1e30])
+def test_numeric_values_whose_squares_overflow_float32_are_refused_saying_to_scale(cls, scale):
+    y = [0, 1] * 6 if cls is TransformerClassifier else np.arange(12.0)
+    with pytest.raises(ValueError, match="StandardScaler"):
+        cls(**FAST).fit(X_NUM * scale, y)
+    model = cls(**FAST).fit(X_NUM, y)
+    _unchanged(model, X_NUM, lambda: model.predict(X_NUM * scale) if hasattr(model, "predict")
+               else model.transform(X_NUM * scale), match="StandardScaler")
+    series = [np.arange(5.0) * scale, np.arange(3.0)] * 6
+    with pytest.raises(ValueError, match="StandardScaler"):
+        cls(**FAST).fit(series, y)
+
+
+def test_regressor_targets_that_are_not_numbers_are_refused_naming_y():
+    with pytest.raises(ValueError, match="^y must hold numbers.*'x'"):
+        TransformerRegressor(**FAST).fit(TEXTS, ["x", "y"] * 6)
+    model = TransformerRegressor(**FAST).fit(TEXTS, np.arange(12.0))
+    _unchanged(model, TEXTS, lambda: model.partial_fit(TEXTS, ["x", "y"] * 6), match="^y must")
+    _unchanged(model, TEXTS, lambda: model.score(TEXTS, ["x", "y"] * 6), match="^y must")

@@ -149,7 +149,17 @@ class InputFamily:
         out = X.astype(np.float32)
         if not np.isfinite(out).all():
             raise ValueError("X has values too large to represent as float32.")
+        top = float(np.max(np.abs(out), initial=0.0))
+        if top > MAX_MAGNITUDE:
+            raise ValueError(
+                f"X has values as large as {top:.3g}; the network computes in float32, where the "
+                f"squares of values beyond {MAX_MAGNITUDE:.0e} overflow (in its layer "
+                "normalisation). Scale the features first, e.g. with StandardScaler.")
         return out
+
+
+# Numeric values (features, series) at most this large: float32 squares of larger ones overflow.
+MAX_MAGNITUDE = 1e18
 
 
 def _passes_as_is(estimator, X, ndim):
