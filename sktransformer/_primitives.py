@@ -21,13 +21,37 @@ loop for every row. Training keeps the default, which is faster.
 """
 
 import functools
+import math
 import threading
 
 import numpy as onp
-from autograd.extend import defvjp, defvjp_argnums, primitive
+from autograd.extend import Box, defvjp, defvjp_argnums
+from autograd.extend import primitive as traced_primitive
 from scipy import special as _special
 
 MASKED = -1e9  # additive attention bias of a masked key: exp() of it is exactly 0
+
+def primitive(fun):
+    """autograd's ``primitive`` of ``fun``, behind a quicker check for traced arguments.
+
+    autograd's own wrapper inspects every argument of every call (~1.5-3 us:
+    a tenth of a small model's layer at inference, where nothing is traced);
+    here an untraced call costs one ``isinstance`` per argument. As in
+    autograd, only positional arguments are traced. ``.traced`` is autograd's
+    primitive, on which ``defvjp`` registers the gradient; ``.fun`` is ``fun``.
+    """
+    traced = traced_primitive(fun)
+
+    @functools.wraps(fun)
+    def dispatch(*args, **kwargs):
+        for arg in args:
+            if isinstance(arg, Box):
+                return traced(*args, **kwargs)
+        return fun(*args, **kwargs)
+
+    dispatch.traced, dispatch.fun = traced, fun
+    return dispatch
+
 
 # When autograd traces a primitive it calls the primitive, then at once the
 # primitive's VJP maker with the output. Intermediates of the forward pass
@@ -55,8 +79,8 @@ def release_kept():
 
 
 def _swap(x):
-    """Transpose the last two axes."""
-    return onp.swapaxes(x, -1, -2)
+    """Transpose the last two axes (the array method: a third of the time of ``np.swapaxes``)."""
+    return x.swapaxes(-1, -2)
 
 
 @functools.lru_cache(maxsize=256)
@@ -89,7 +113,7 @@ def _exp_scores(Q, K, bias, batch_invariant=False):
     Returns E (N, H, Tq, Tk) and its sums over keys (N, H, Tq, 1): the
     weights are E / sums, a division the caller may leave to a smaller array.
     """
-    scale = Q.dtype.type(1.0 / onp.sqrt(Q.shape[-1]))
+    scale = Q.dtype.type(1.0 / math.sqrt(Q.shape[-1]))
     Q = Q * scale
     S = Q @ _swap(K)  # (N, H, Tq, Tk)
     if bias is not None:
@@ -193,7 +217,7 @@ def _attention_vjp(argnums, Z, args, kwargs):
         P /= kept[1]
     else:
         P = attention_weights(Q, K, bias, batch_invariant)  # (N, H, Tq, Tk)
-    scale = Q.dtype.type(1.0 / onp.sqrt(Q.shape[-1]))
+    scale = Q.dtype.type(1.0 / math.sqrt(Q.shape[-1]))
 
     def vjp(g):  # g: (N, H, Tq, K)
         dS = g @ _swap(V)  # dL/d(dropped P), (N, H, Tq, Tk)
@@ -217,7 +241,7 @@ def _attention_vjp(argnums, Z, args, kwargs):
     return vjp
 
 
-defvjp_argnums(scaled_dot_product_attention, _attention_vjp)
+defvjp_argnums(scaled_dot_product_attention.traced, _attention_vjp)
 
 
 _GELU_C = onp.sqrt(2.0 / onp.pi)
@@ -275,7 +299,7 @@ def _gelu_vjp(ans, x):
     return vjp
 
 
-defvjp(gelu, _gelu_vjp)
+defvjp(gelu.traced, _gelu_vjp)
 
 
 _SQRT_HALF = onp.sqrt(0.5)
@@ -347,7 +371,7 @@ def _gelu_erf_vjp(ans, x):
     return vjp
 
 
-defvjp(gelu_erf, _gelu_erf_vjp)
+defvjp(gelu_erf.traced, _gelu_erf_vjp)
 
 
 def _normalize(x, eps, batch_invariant=False):
@@ -415,7 +439,7 @@ def _layer_norm_vjp(argnums, ans, args, kwargs):
     return vjp
 
 
-defvjp_argnums(layer_norm, _layer_norm_vjp)
+defvjp_argnums(layer_norm.traced, _layer_norm_vjp)
 
 
 def _rms_normalize(x, eps, batch_invariant=False):
@@ -465,7 +489,7 @@ def _rms_norm_vjp(argnums, ans, args, kwargs):
     return vjp
 
 
-defvjp_argnums(rms_norm, _rms_norm_vjp)
+defvjp_argnums(rms_norm.traced, _rms_norm_vjp)
 
 
 @primitive
@@ -502,7 +526,7 @@ def _swiglu_vjp(argnums, ans, args, kwargs):
     return vjp
 
 
-defvjp_argnums(swiglu, _swiglu_vjp)
+defvjp_argnums(swiglu.traced, _swiglu_vjp)
 
 
 def log_softmax(logits):
@@ -544,7 +568,7 @@ def _softmax_cross_entropy_vjp(ans, logits, targets, weights, smoothing=0.0):
     return vjp
 
 
-defvjp(softmax_cross_entropy, _softmax_cross_entropy_vjp)
+defvjp(softmax_cross_entropy.traced, _softmax_cross_entropy_vjp)
 
 
 def _rotate_half(x):
@@ -583,7 +607,7 @@ def _rotary_vjp(ans, x, cos, sin):
     return vjp
 
 
-defvjp(rotary, _rotary_vjp)
+defvjp(rotary.traced, _rotary_vjp)
 
 
 COLUMN_BLOCK = 64  # output columns per product of _per_sample_product's blocked form
@@ -653,7 +677,7 @@ def _affine_vjp(argnums, ans, args, kwargs):
     return vjp
 
 
-defvjp_argnums(affine, _affine_vjp)
+defvjp_argnums(affine.traced, _affine_vjp)
 
 
 @primitive
@@ -678,4 +702,4 @@ def _embedding_vjp(ans, table, ids):
     return vjp
 
 
-defvjp(embedding_lookup, _embedding_vjp)
+defvjp(embedding_lookup.traced, _embedding_vjp)

@@ -157,13 +157,13 @@ def test_vjps_do_not_modify_incoming_gradient():
     out = scaled_dot_product_attention(Q, K, V, None)
     g = rng.normal(size=out.shape).astype(np.float32)
     g_before = g.copy()
-    vjp = primitive_vjps[scaled_dot_product_attention]((0, 1, 2), out, (Q, K, V, None), {})
+    vjp = primitive_vjps[scaled_dot_product_attention.traced]((0, 1, 2), out, (Q, K, V, None), {})
     vjp(g)
     np.testing.assert_array_equal(g, g_before)
     x = rng.normal(size=(4, 8)).astype(np.float32)
     g = rng.normal(size=(4, 8)).astype(np.float32)
     g_before = g.copy()
-    vjp = primitive_vjps[layer_norm]((0, 1, 2), None, (x, np.ones(8, np.float32),
+    vjp = primitive_vjps[layer_norm.traced]((0, 1, 2), None, (x, np.ones(8, np.float32),
                                                        np.zeros(8, np.float32)), {})
     vjp(g)
     np.testing.assert_array_equal(g, g_before)
@@ -396,6 +396,25 @@ def test_rms_norm_and_swiglu_vjps_keep_float32_and_leave_the_gradient_alone():
         assert out.dtype == np.float32
         g = rng.normal(size=out.shape).astype(np.float32)
         g_before = g.copy()
-        grads = primitive_vjps[fn](argnums, out, args, {})(g)
+        grads = primitive_vjps[fn.traced](argnums, out, args, {})(g)
         np.testing.assert_array_equal(g, g_before)
         assert {grad.dtype for grad in grads} == {np.dtype(np.float32)}, fn.__name__
+
+
+def test_untraced_calls_skip_autograds_argument_scan_and_traced_calls_keep_gradients(monkeypatch):
+    """Each primitive checks for traced arguments itself (one isinstance an argument) and only
+    a traced call goes through autograd's wrapper, whose scan of every argument costs ~2 us."""
+    import autograd.tracer
+
+    scans = []
+    scan = autograd.tracer.find_top_boxed_args
+    monkeypatch.setattr(autograd.tracer, "find_top_boxed_args",
+                        lambda args: scans.append(1) or scan(args))
+    x = rng.normal(size=(3, 8))
+    gamma, beta = np.ones(8), np.zeros(8)
+    y = layer_norm(x, gamma, beta)
+    assert not scans
+    np.testing.assert_allclose(y, layer_norm.fun(x, gamma, beta))
+    g = grad(lambda v: anp.sum(layer_norm(v, gamma, beta) ** 3))(x)
+    assert scans and np.abs(g).max() > 0
+    check_grads(lambda v: layer_norm(v, gamma, beta), modes=["rev"], order=1)(x)
