@@ -74,25 +74,36 @@ def _warn_truncation(sequences, max_len):
             UserWarning, stacklevel=6)
 
 
-def is_ragged_series(X):
-    """True for a list of numeric series of floats: 1-D (T_i,) or 2-D (T_i, C) each, lengths free.
-
-    Floats are never tokens: a list whose sequences hold floats is a list
-    of series (padded and masked like ragged token sequences); a list of
-    integer lists is a list of token sequences.
-    """
+def _series_arrays(X):
+    """The series of a list of numeric series holding floats, as arrays; None for any other ``X``."""
     if (hasattr(X, "iloc") or isinstance(X, np.ndarray)) and getattr(X, "ndim", 0) == 1:
         X = list(X)  # a pandas Series or 1-D object array of series
     if not isinstance(X, list | tuple) or not X:
-        return False
+        return None
     if not all(isinstance(x, list | tuple | np.ndarray) for x in X):
-        return False
+        return None
     arrays = [np.asarray(x) if not isinstance(x, np.ndarray) else x for x in X]
     if any(a.dtype.kind not in "fiub" or a.ndim not in (1, 2) for a in arrays):
-        return False
-    has_float = any(a.dtype.kind == "f" for a in arrays)
-    ragged = len({a.shape for a in arrays}) > 1 or arrays[0].ndim == 2
-    return has_float and ragged
+        return None
+    return arrays if any(a.dtype.kind == "f" for a in arrays) else None
+
+
+def is_series_list(X):
+    """True for a list of numeric series holding floats: 1-D (T_i,) or 2-D (T_i, C) each, any lengths.
+
+    Floats are never tokens: a list whose sequences hold floats is a list
+    of series (padded and masked like ragged token sequences); a list of
+    integer lists is a list of token sequences. 1-D series of one length
+    are a table of numbers too: a model fitted on series reads them as
+    series, a fresh fit as numeric rows (see :func:`is_ragged_series`).
+    """
+    return _series_arrays(X) is not None
+
+
+def is_ragged_series(X):
+    """True for a list of float series that only series can be: of different lengths, or 2-D each."""
+    arrays = _series_arrays(X)
+    return arrays is not None and (len({a.shape for a in arrays}) > 1 or arrays[0].ndim == 2)
 
 
 def _holds_numbers(X):

@@ -52,11 +52,83 @@ def is_sequence_input(X):
     return True
 
 
+def refuse_number_tokens(X):
+    """Raise for token lists holding a float or boolean: beside string tokens, or in ragged lists.
+
+    Floats and booleans are never tokens (lists of them are numbers: the rows
+    of a table, or series), so such lists have no reading; the error names the
+    sequence and the token. Any other ``X`` passes, to its reader's own checks.
+    """
+    if not isinstance(X, list | tuple) or not X or not all(
+            isinstance(x, list | tuple) or (isinstance(x, np.ndarray) and x.ndim == 1) for x in X):
+        return
+    if len({len(x) for x in X}) == 1 and not any(isinstance(t, str) for x in X for t in x):
+        return  # a table of numbers
+    for i, x in enumerate(X):
+        for token in x:
+            if isinstance(token, float | bool | np.floating | np.bool_):
+                raise TypeError(
+                    f"Sequence {i} of X holds the {type(token).__name__} token {token}: floats and "
+                    "booleans are never tokens (lists of them are numbers: the rows of a table, or "
+                    "series). Pass tokens as strings or integers.")
+
+
+def refuse_text_for_ids(token_lists, vocabulary, argument, *, text=False):
+    """Refuse text (``text``, or string tokens) for a model whose vocabulary holds no string.
+
+    Such a model was fitted on token ids: none of the text's tokens could be
+    known, and a continuation of a string prompt would be ids joined into an
+    ambiguous string.
+
+    Raises
+    ------
+    TypeError
+        Naming ``argument``, with tokens of the vocabulary to pass instead.
+    """
+    if any(isinstance(t, str) for t in vocabulary):
+        return
+    if text or any(isinstance(t, str) for tokens in token_lists for t in tokens):
+        raise TypeError(
+            f"{argument} holds text, but the model was fitted on token ids, not text: no string is in "
+            f"its vocabulary, so every token would be unknown. Pass {argument} as token ids, as in "
+            f"fit (e.g. {list(vocabulary)[:3]}).")
+
+
 def _is_numeric_list(t):
     try:
         return np.asarray(t).dtype.kind in "fcb"
     except ValueError:  # ragged nesting
         return False
+
+
+def numpy_integers(X, argument="X"):
+    """A DataFrame of integer columns, pandas' nullable ones (``Int64``, ...) among them -> numpy's.
+
+    So a frame of ids is read as the same ids in an ``int64`` array (0 is
+    padding), not as floats. Any other ``X`` is returned unchanged.
+
+    Raises
+    ------
+    ValueError
+        The frame has a missing value (NA): an id or a number cannot be missing.
+    """
+    if not (hasattr(X, "iloc") and X.ndim == 2 and any(hasattr(d, "numpy_dtype") for d in X.dtypes)):
+        return X
+    dtypes = [getattr(d, "numpy_dtype", d) for d in X.dtypes]
+    if not all(d.kind in "iu" for d in dtypes):
+        return X
+    missing = X.isna().to_numpy().any(axis=1)
+    if missing.any():
+        raise ValueError(f"{argument} has a missing value (NA) in row {int(missing.argmax())} of its "
+                         "integer columns; fill missing values first (as token ids, 0 is padding).")
+    return X.astype(np.result_type(*dtypes))
+
+
+def whole_floats_as_ids(X):
+    """A float array of whole numbers (ids that went through floats) -> int64; other ``X`` unchanged."""
+    if X.dtype.kind == "f" and X.size and np.abs(X).max() <= 2**53 and np.array_equal(X, np.round(X)):
+        return X.astype(np.int64)
+    return X
 
 
 def is_missing(value):
@@ -137,6 +209,7 @@ def _token_table(estimator, X, reset):
         for i, row in enumerate(X):
             for token in row if isinstance(row, list | tuple) else ():
                 _hashable_token(token, i)
+        refuse_number_tokens(X)  # and 1.5 or True among strings into "1.5" or "True"
     if hasattr(X, "isna") and getattr(X, "ndim", 0) == 2 and X.isna().to_numpy().any():
         row = int(X.isna().to_numpy().any(axis=1).argmax())  # before validate_data: pd.NA has no truth
         raise ValueError(f"X has a missing value (None, NaN or NA) in row {row}; fill missing "
@@ -160,7 +233,10 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
 
     A 2-D array goes through ``validate_data`` (so ``n_features_in_`` is
     recorded with ``reset=True`` and checked otherwise); an estimator
-    fitted on raw sequences takes any list as raw sequences.
+    fitted on raw sequences takes any list as raw sequences. An array of
+    integers is an id matrix: 0 is padding, also in a frame of pandas'
+    nullable integers or an array of whole floats (ids that went through
+    floats are read as the integers they are).
 
     A 2-D array with one column of strings (a one-column DataFrame, as
     ``ColumnTransformer`` passes for ``["review"]``) is a column of texts:
@@ -170,13 +246,14 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
     is the user's to make.
     """
     options = {"normalize": normalize, "strip_accents": strip_accents}
+    X = numpy_integers(X)
     if isinstance(X, str):
         _check_sequences(X)  # raises: a lone string is not a collection of sequences
     fitted_on_sequences = not reset and not hasattr(estimator, "n_features_in_")
     if is_sequence_input(X) or (isinstance(X, list | tuple) and (fitted_on_sequences or not X)):
         _sequences_for(estimator, X, reset)
         return [analyze(x, analyzer, lowercase, i, **options) for i, x in enumerate(X)]
-    X = _token_table(estimator, X, reset)
+    X = whole_floats_as_ids(_token_table(estimator, X, reset))
     rows = X.tolist()
     if X.shape[1] == 1 and any(isinstance(row[0], str) for row in rows):
         return [analyze(row[0] if isinstance(row[0], str) else row, analyzer, lowercase, i, **options)

@@ -166,6 +166,15 @@ def _hashable_token(token, position):
     return token.item() if isinstance(token, np.generic) else token
 
 
+def _analyzer_tokens(tokens, position):
+    """What a callable analyzer returned, as a list: refused unless it is a sequence of tokens."""
+    if isinstance(tokens, str | bytes | dict | set | frozenset) or not hasattr(tokens, "__iter__"):
+        shown = repr(tokens) if len(repr(tokens)) <= 40 else repr(tokens)[:37] + "..."
+        raise TypeError(f"The analyzer must return a list of tokens, but it returned "
+                        f"{type(tokens).__name__} {shown} for sequence {position}.")
+    return list(tokens)
+
+
 def analyze(x, analyzer="word", lowercase=True, position=0, *, normalize="NFC",
             strip_accents=None):
     """One sequence -> its list of tokens.
@@ -195,7 +204,7 @@ def analyze(x, analyzer="word", lowercase=True, position=0, *, normalize="NFC",
     if isinstance(x, str):
         x = preprocess(x, lowercase, normalize, strip_accents)
         if callable(analyzer):
-            tokens = list(analyzer(x))
+            tokens = _analyzer_tokens(analyzer(x), position)
         elif analyzer == "char":
             tokens = graphemes(x)
         else:

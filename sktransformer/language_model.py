@@ -15,7 +15,7 @@ from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
 from ._primitives import softmax_cross_entropy
 from ._runtime import blas_limit, make_rng
-from ._sequences import _warn_fractional, read_token_lists, warn_unknown_tokens
+from ._sequences import _warn_fractional, read_token_lists, refuse_text_for_ids, warn_unknown_tokens
 from ._text import analyze
 from ._vocabulary import PAD_ID, Vocabulary, build_vocabulary
 
@@ -274,6 +274,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         ValueError
             If ``d_model`` is not divisible by ``n_heads``, or ``X`` (or
             ``X_val``) cannot be read; the message names the problem.
+        TypeError
+            If ``X_val`` (with ``warm_start=True``, ``X`` too) holds text
+            where the model is fitted on token ids.
         """
         return self._fit_template(X, None, None, X_val, None)
 
@@ -290,6 +293,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Returns
         -------
         self : TransformerLanguageModel
+
+        Raises
+        ------
+        TypeError
+            If ``X`` holds text but the model was fitted on token ids.
         """
         return self._fit_template(X, None, None, partial=True)
 
@@ -298,7 +306,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
         """Context windows of the documents ``X`` (a fresh fit learns the vocabulary first)."""
-        documents = self._token_lists(X, reset=fitting)
+        documents = self._token_lists(X, fitting, what)
         if fitting:
             self._codec = Vocabulary(build_vocabulary(documents), specials=("eos", "bos"))
         elif what == "X":
@@ -315,9 +323,12 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         config = self._model_config("tokens", self._codec.n_ids, self._codec.n_outputs)
         return config, init_decoder(config, rng)
 
-    def _token_lists(self, X, reset):
-        _warn_fractional(X, "X")
-        return read_token_lists(self, X, reset, self._fitted_param("analyzer"), lowercase=False)
+    def _token_lists(self, X, reset, name="X"):
+        _warn_fractional(X, name)
+        documents = read_token_lists(self, X, reset, self._fitted_param("analyzer"), lowercase=False)
+        if not reset:
+            refuse_text_for_ids(documents, self._codec.vocabulary, name)
+        return documents
 
     def _windows(self, vocab, documents, stride):
         """TrainingData of context windows (targets as output columns, -1 = not scored)."""
@@ -415,6 +426,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             2-D array input, one array of shape (n_samples, seq_len, n_outputs)
             (rows past the end of a row's tokens, e.g. after integer padding
             ``0``, are 0).
+
+        Raises
+        ------
+        TypeError
+            If ``X`` holds text but the model was fitted on token ids.
         """
         documents, windows = self._scoring_windows(X)
         n_outputs = self._codec.n_outputs
@@ -443,6 +459,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Returns
         -------
         score : float
+
+        Raises
+        ------
+        TypeError
+            If ``X`` holds text but the model was fitted on token ids.
         """
         totals, counts, unknowns = self._log_likelihoods(X)
         count, unknown = int(counts.sum()), int(unknowns.sum())
@@ -466,6 +487,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         perplexity : float
             1 for a model that is certain and right; the vocabulary size for
             one that guesses uniformly.
+
+        Raises
+        ------
+        TypeError
+            If ``X`` holds text but the model was fitted on token ids.
         """
         return float(np.exp(-self.score(X)))
 
@@ -488,9 +514,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Parameters
         ----------
         prompt : str or list of tokens
-            A string (split with ``analyzer``; a checkpoint's tokenizer also
+            One prompt (for several, call ``generate`` once per prompt): a
+            string (split with ``analyzer``; a checkpoint's tokenizer also
             reads special tokens written in it, e.g. ``"<|endoftext|>"``) or a
-            token list, read as it is; may be empty.
+            token list, read as it is; may be empty. A model fitted on token
+            ids takes a list of ids, not text.
         max_new_tokens : int, default=50
             At most this many tokens are generated (fewer if the model ends
             the sequence).
@@ -530,6 +558,15 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         ValueError
             If a parameter is out of range, or the prompt is empty with
             ``bos=False`` (there is nothing to continue).
+        TypeError
+            If the prompt is neither a string nor a list of tokens, or holds
+            text but the model was fitted on token ids.
+
+        Warns
+        -----
+        UserWarning
+            If more than 5% of the prompt's tokens are not in the vocabulary
+            (each is read as the one unknown token).
         """
         check_is_fitted(self)
         self._check_inference_params()
@@ -569,18 +606,25 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         own_reading = getattr(vocab, "encode_text", None)  # a checkpoint's tokenizer(text)
         auto = isinstance(bos, str)
         first = (own_reading is None) if auto else bool(bos)
-        if first:  # <bos> + the prompt's tokens, as score reads a text
-            return vocab.encode(analyze(prompt, analyzer, lowercase=False), eos=False)
-        if isinstance(prompt, str) and own_reading is not None:
+        if isinstance(prompt, str) and own_reading is not None and not first:
             ids = own_reading(prompt)
-        else:
-            ids = vocab.encode(analyze(prompt, analyzer, lowercase=False), bos=False, eos=False)
+        else:  # the prompt's tokens, after <bos> if first (as score reads a text)
+            ids = vocab.encode(self._prompt_tokens(prompt, analyzer), bos=first, eos=False)
         if ids:
             return ids
         if not auto:
             raise ValueError("The prompt is empty and bos=False: there is nothing to continue. Pass "
                              "a prompt, or bos='auto' to start from the beginning-of-sequence token.")
         return [vocab.bos]
+
+    def _prompt_tokens(self, prompt, analyzer):
+        """The prompt's tokens: text for a model fitted on ids is refused, unknown tokens warned about."""
+        tokens = analyze(prompt, analyzer, lowercase=False)
+        vocabulary = self._codec.vocabulary
+        refuse_text_for_ids([tokens], vocabulary, "prompt",
+                            text=isinstance(prompt, str) and not callable(analyzer))
+        warn_unknown_tokens([tokens], vocabulary, "prompt")
+        return tokens
 
     def _sample(self, ids, max_new_tokens, temperature, top_k, rng, use_cache):
         """Yield sampled output columns until <eos> or ``max_new_tokens``."""

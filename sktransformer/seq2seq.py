@@ -14,7 +14,14 @@ from ._base import TrainingData, _BaseTransformer
 from ._inputs import Inputs, check_labels
 from ._model import DTYPE, decode, encode, init_decoder, init_params, new_cache
 from ._primitives import log_softmax, softmax_cross_entropy
-from ._sequences import _warn_fractional, read_token_lists, warn_unknown_tokens
+from ._sequences import (
+    _warn_fractional,
+    numpy_integers,
+    read_token_lists,
+    refuse_text_for_ids,
+    warn_unknown_tokens,
+    whole_floats_as_ids,
+)
 from ._text import analyze
 from ._vocabulary import (
     PAD_ID,
@@ -215,24 +222,53 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     # ------------------------------------------------------------ reading
 
-    def _sources(self, X, reset):
-        _warn_fractional(X, "X")
-        return read_token_lists(self, X, reset, self._fitted_param("analyzer"), lowercase=False)
+    def _sources(self, X, reset, name="X"):
+        _warn_fractional(X, name)
+        sources = read_token_lists(self, X, reset, self._fitted_param("analyzer"), lowercase=False)
+        if not reset:
+            refuse_text_for_ids(sources, self._codec.source.vocabulary, name)
+        return sources
 
-    def _targets(self, y):
-        """Target token lists: strings are analysed, token lists kept, a scalar is a 1-token sequence."""
+    def _target_rows(self, y, name):
+        """One target per sample, as given: a string, a token list or a label.
+
+        A pandas Series or DataFrame is read by its values (never its column
+        names); a 2-D array with one column of strings is one text per row,
+        as in ``X``, and any other 2-D array one token list per row (an
+        integer id matrix without its padding 0).
+        """
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        if isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
-            raise TypeError("y must be a list of target sequences (strings or token lists).")
-        check_labels(y, "y")  # a missing target, or strings, labels and token lists mixed
+            raise ValueError(f"{type(self).__name__} requires {name} to be passed, but the target "
+                             f"{name} is None.")
+        y = numpy_integers(y, name)  # a frame of pandas' nullable integers: the same ids
+        if hasattr(y, "iloc"):
+            y = y.to_numpy()
+        if isinstance(y, str | dict | set) or not hasattr(y, "__len__") or getattr(y, "ndim", 1) == 0:
+            raise TypeError(f"{name} must be a list of target sequences (strings or token lists).")
+        check_labels(y, name)  # a missing target, or strings, labels and token lists mixed
+        if not isinstance(y, np.ndarray):
+            return list(y)
+        _warn_fractional(y, name)
+        if y.ndim > 2:
+            raise ValueError(f"{name} must be one target per sample: a list of strings or token lists, or "
+                             f"a 2-D array with one row per sample, got a {y.ndim}-D array.")
+        if y.ndim == 2 and y.shape[1] == 1 and any(isinstance(v, str) for v in y[:, 0]):
+            return y[:, 0].tolist()  # a column of texts
+        if y.ndim == 2:
+            y = whole_floats_as_ids(y)  # ids that went through floats: 0 is padding as for ints
+        if y.ndim == 2 and y.dtype.kind in "iu":
+            return [[t for t in row if t != PAD_ID] for row in y.tolist()]  # an id matrix
+        return y.tolist()
+
+    def _targets(self, y, reset, name="y"):
+        """``y`` as :meth:`_target_rows` gives it, and as token lists (a label is a 1-token sequence)."""
+        rows = self._target_rows(y, name)
         analyzer = self._fitted_param("target_analyzer") or self._fitted_param("analyzer")
-        if isinstance(y, np.ndarray) and y.ndim == 2 and y.dtype.kind in "iu":
-            y = [[t for t in row if t != PAD_ID] for row in y.tolist()]  # an id matrix: 0 is padding
-        _warn_fractional(y, "y")
-        y = y.tolist() if isinstance(y, np.ndarray) else list(y)
-        return [analyze(t if isinstance(t, str | list | tuple | np.ndarray) else [t], analyzer,
-                        False, i) for i, t in enumerate(y)]
+        targets = [analyze(t if isinstance(t, str | list | tuple | np.ndarray) else [t], analyzer,
+                           False, i) for i, t in enumerate(rows)]
+        if not reset:
+            refuse_text_for_ids(targets, self._codec.target.vocabulary, name)
+        return rows, targets
 
     def _source_inputs(self, token_lists):
         """Source ids, each sequence cut to max_len - 1 tokens and ended by an end marker.
@@ -265,11 +301,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             targets[i, : len(e) - 1] = vocab.output_index(e[1:])
         return inputs, targets
 
-    def _training_data(self, X, y, reset):
-        sources = self._sources(X, reset)
-        targets = self._targets(y)
+    def _training_data(self, X, y, reset, what):
+        sources = self._sources(X, reset, what)
+        rows, targets = self._targets(y, reset, "y_val" if what == "X_val" else "y")
         check_consistent_length(sources, targets)
-        return sources, targets
+        return sources, rows, targets
 
     # ------------------------------------------------------------ fitting
 
@@ -282,9 +318,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         ----------
         X : list of str, list of token lists, or 2-D array of tokens
             Source sequences.
-        y : list of str or list of token lists
-            Target sequences. A 1-D array of labels is read as one-token
-            targets, and ``predict`` then returns one label per sample.
+        y : list of str, list of token lists, pandas Series or 2-D array
+            Target sequences, read like ``X``: a one-column DataFrame or
+            ``(n, 1)`` array of strings is one text per row; any other 2-D
+            array (or DataFrame) one token list per row, an integer one an
+            id matrix with ``0`` as padding. A 1-D array of labels is read
+            as one-token targets, and ``predict`` then returns one label per
+            sample.
         X_val, y_val : optional
             Validation pairs, scored every epoch (teacher-forced token accuracy).
 
@@ -295,8 +335,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Raises
         ------
         ValueError
-            If ``d_model`` is not divisible by ``n_heads``, or ``X`` (or
-            ``X_val``) cannot be read; the message names the problem.
+            If ``d_model`` is not divisible by ``n_heads``, or ``X``, ``y``
+            (or ``X_val``, ``y_val``) cannot be read, e.g. ``y`` has missing
+            targets or more than 2 dimensions; the message names the problem.
+        TypeError
+            If ``y`` is not a collection of targets, or ``X_val`` or
+            ``y_val`` (with ``warm_start=True``, ``X`` or ``y`` too) holds
+            text where the model is fitted on token ids.
         """
         return self._fit_template(X, y, None, X_val, y_val)
 
@@ -314,6 +359,12 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Returns
         -------
         self : TransformerSeq2Seq
+
+        Raises
+        ------
+        ValueError, TypeError
+            As in :meth:`fit`; also a ``TypeError`` if ``X`` or ``y`` holds
+            text where the model was fitted on token ids.
         """
         return self._fit_template(X, y, None, partial=True)
 
@@ -322,7 +373,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
         """Source ids and teacher-forcing arrays of the pairs (a fresh fit learns the vocabularies)."""
-        sources, targets = self._training_data(X, y, reset=fitting)
+        sources, rows, targets = self._training_data(X, y, fitting, what)
         too_long = sum(len(t) > self.max_len for t in targets)
         if too_long and what == "X":
             warnings.warn(
@@ -334,12 +385,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             warn_unknown_tokens(sources, self._codec.source.vocabulary)
             warn_unknown_tokens(targets, self._codec.target.vocabulary, "y")
         if fitting:
-            raw = y.tolist() if isinstance(y, np.ndarray) else list(y)
             target_tokens = build_vocabulary(targets, argument="y")
             self._codec = PairVocabulary(
                 build_vocabulary(sources), target_tokens,
-                target_is_text=all(isinstance(t, str) for t in raw),
-                target_is_scalar=not any(isinstance(t, str | list | tuple | np.ndarray) for t in raw))
+                target_is_text=all(isinstance(t, str) for t in rows),
+                target_is_scalar=not any(isinstance(t, str | list | tuple | np.ndarray) for t in rows))
         return self._pairs(sources, targets)
 
     def _pooling(self):
@@ -497,6 +547,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Returns
         -------
         y : ndarray of str (object dtype) if ``fit`` got strings, else list of token lists
+
+        Raises
+        ------
+        TypeError
+            If ``X`` holds text but the model was fitted on token ids.
         """
         return self._as_output(self._predict_columns(X)[0])
 
@@ -512,6 +567,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Returns
         -------
         log_proba : ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        TypeError
+            If ``X`` holds text but the model was fitted on token ids.
         """
         return self._predict_columns(X, beam_width)[1]
 
@@ -521,11 +581,17 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Parameters
         ----------
         X : source sequences
-        y : target sequences
+        y : target sequences, as in :meth:`fit`
 
         Returns
         -------
         accuracy : float
+
+        Raises
+        ------
+        ValueError, TypeError
+            If ``y`` cannot be read (as in :meth:`fit`), or ``X`` or ``y``
+            holds text where the model was fitted on token ids (TypeError).
         """
         predicted, reference = self._compare(X, y)
         return float(np.mean([p == r for p, r in zip(predicted, reference, strict=True)]))
@@ -539,11 +605,17 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         Parameters
         ----------
         X : source sequences
-        y : target sequences
+        y : target sequences, as in :meth:`fit`
 
         Returns
         -------
         accuracy : float
+
+        Raises
+        ------
+        ValueError, TypeError
+            If ``y`` cannot be read (as in :meth:`fit`), or ``X`` or ``y``
+            holds text where the model was fitted on token ids (TypeError).
         """
         predicted, reference = self._compare(X, y)
         right = total = 0
@@ -558,7 +630,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         columns, _ = self._predict_columns(X)
         vocab = self._codec.target
         predicted = [[vocab.token(c) for c in seq] for seq in columns]
-        reference = self._targets(y)
+        _, reference = self._targets(y, reset=False)
         check_consistent_length(predicted, reference)
         return predicted, [list(r) for r in reference]
 

@@ -609,3 +609,30 @@ def test_count_malformed_inputs_and_check_every_public_method_is_covered():
                        r"(\d+) kinds of malformed input", " ".join(README.read_text().split()))
     assert quoted, "README.md no longer quotes the figures of this test"
     assert len(combinations) >= int(quoted[1]) and len(kinds) >= int(quoted[2])
+
+
+# ------------------------------------------------------------ numbers among tokens
+
+NUMBER_TOKENS = [([["a", "b"], [True]], "Sequence 1 of X holds the bool token True"),
+                 ([["a", "b"], [1.5]], "Sequence 1 of X holds the float token 1.5"),
+                 ([["a", 2.5], ["b", "c"]], "Sequence 0 of X holds the float token 2.5"),
+                 ([[1, 2], [False]], "Sequence 1 of X holds the bool token False")]
+
+
+@pytest.mark.parametrize("X, message", NUMBER_TOKENS, ids=str)
+@pytest.mark.parametrize("name", ["clf_text", "reg_text", "enc_text", "tagger", "lm", "s2s", "vec"])
+def test_token_lists_holding_a_float_or_bool_token_name_it(name, X, message):
+    from sktransformer import TransformerTagger
+
+    model = (TransformerTagger(**FAST) if name == "tagger" else clone(CONFIGS[name].estimator))
+    y = {"tagger": [[0] * len(x) for x in X], "lm": None, "enc_text": None, "vec": None,
+         "reg_text": [0.0, 1.0]}.get(name, [0, 1])
+    with pytest.raises(TypeError, match=re.escape(message) + ": floats and booleans are never"):
+        _fit(model, Config(model, X, y))
+
+
+def test_ragged_float_lists_are_not_token_lists_for_the_token_readers():
+    for model in (SequenceVectorizer(), TransformerLanguageModel(**FAST)):
+        with pytest.raises(TypeError, match="Sequence 0 of X holds the float token 1.0"):
+            model.fit([[1.0, 2.0], [3.0]])
+    assert TransformerClassifier(**FAST).fit([[1.0, 2.0], [3.0]], [0, 1])._codec.ragged  # series

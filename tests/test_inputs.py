@@ -24,6 +24,7 @@ from sktransformer import (
     TransformerLanguageModel,
     TransformerRegressor,
     TransformerSeq2Seq,
+    TransformerTagger,
 )
 from sktransformer._layers import numeric_feature_embedding
 from sktransformer._model import embed
@@ -489,3 +490,114 @@ def test_a_new_input_family_is_one_class_and_one_registry_line(monkeypatch):
     assert isinstance(clf._codec, ByteStrings) and clf.config_.input_size == 256 + N_RESERVED
     weights, labels = clf.attention_weights(X[:2])
     assert clf.predict(X).shape == (20,) and labels[0][:2] == ["t0", "t1"] and len(weights) == 1
+
+
+# ------------------------------------------------------------ series of one length, after any lengths
+
+
+def _series_outputs(model, X):
+    """Each sample's outputs: probabilities, the encoder's features, or the regressor's predictions."""
+    method = next(m for m in ("predict_proba", "transform", "predict") if hasattr(model, m))
+    return [np.asarray(o) for o in getattr(model, method)(X)]
+
+
+def _targets(Estimator, series):
+    """Targets of ``series``: labels, numbers, one label per step, or None (the encoder)."""
+    labels = [i % 2 for i in range(len(series))]
+    return {TransformerClassifier: labels, TransformerRegressor: [float(v) for v in labels],
+            TransformerTagger: [[v] * len(s) for v, s in zip(labels, series, strict=True)]
+            }.get(Estimator)
+
+
+@pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor,
+                                       TransformerEncoder, TransformerTagger])
+def test_a_model_fitted_on_series_of_any_lengths_reads_series_of_one_length(Estimator):
+    rng = np.random.default_rng(0)
+    train = [rng.normal(size=n) for n in (3, 5, 4, 6)]
+    model = Estimator(**SMALL).fit(train, _targets(Estimator, train))
+    batch = [rng.normal(size=4) for _ in range(3)]  # one length: also a 2-D table of numbers
+    in_ragged_batch = _series_outputs(model, [*batch, train[3]])[:3]
+    for same_length in ([batch[1]], [s.tolist() for s in batch], np.stack(batch)):
+        outputs = _series_outputs(model, same_length)
+        expected = in_ragged_batch[1:2] if len(same_length) == 1 else in_ragged_batch
+        assert all(np.array_equal(a, b) for a, b in zip(outputs, expected, strict=True))
+    model.partial_fit(batch, _targets(Estimator, batch))  # more training data, as series
+    assert not np.array_equal(_series_outputs(model, batch)[0], in_ragged_batch[0])
+    with pytest.raises(ValueError, match=r"one series .* pass \[X\]"):
+        _series_outputs(model, batch[0])  # one series, not wrapped in a list
+
+
+def test_series_of_several_channels_are_not_read_from_a_2d_array():
+    rng = np.random.default_rng(0)
+    clf = TransformerClassifier(**SMALL).fit([rng.normal(size=(n, 2)) for n in (3, 5, 4, 6)],
+                                             [0, 1, 0, 1])
+    assert clf.predict([rng.normal(size=(4, 2))]).shape == (1,)  # one series of one length
+    with pytest.raises(ValueError, match="dimensions"):  # a bare (T, 2) series: which is which?
+        clf.predict(rng.normal(size=(4, 2)))
+
+
+# ------------------------------------------------------------ id matrices whatever their dtype
+
+
+GENERATIVE = [TransformerLanguageModel, TransformerSeq2Seq, SequenceVectorizer]
+
+
+def _fit_ids(Estimator, X):
+    if Estimator is SequenceVectorizer:
+        return Estimator().fit(X)
+    model = Estimator(**SMALL)
+    return model.fit(X, [["x"], ["y"]] * 6) if Estimator is TransformerSeq2Seq else model.fit(X)
+
+
+def _tokens(model):
+    vocabulary = (model.source_vocabulary_ if isinstance(model, TransformerSeq2Seq)
+                  else model.vocabulary_)
+    return sorted(vocabulary, key=str)
+
+
+IDS = np.array([[1, 2, 3, 4], [1, 2, 3, 0], [5, 6, 7, 0], [5, 6, 0, 0]] * 3)
+
+
+@pytest.mark.parametrize("Estimator", GENERATIVE)
+def test_generative_models_read_nullable_int_frames_and_whole_floats_as_ids(Estimator):
+    pd = pytest.importorskip("pandas")
+    expected = _tokens(_fit_ids(Estimator, IDS))
+    assert 0 not in expected
+    for X in (pd.DataFrame(IDS).astype("Int64"), pd.DataFrame(IDS).astype("UInt8"),
+              IDS.astype(float)):
+        assert _tokens(_fit_ids(Estimator, X)) == expected  # 0 is padding, not a token
+    missing = pd.DataFrame(IDS).astype("Int64")
+    missing.iloc[2, 1] = pd.NA
+    with pytest.raises(ValueError, match=r"missing value \(NA\) in row 2"):
+        _fit_ids(Estimator, missing)
+
+
+def test_seq2seq_reads_target_ids_in_nullable_int_frames_and_whole_floats_as_int_ids():
+    pd = pytest.importorskip("pandas")
+    texts = ["a b", "c d", "e f", "g h"] * 3
+    expected = sorted(TransformerSeq2Seq(**SMALL).fit(texts, IDS).target_vocabulary_, key=str)
+    assert 0 not in expected
+    for y in (pd.DataFrame(IDS).astype("Int64"), IDS.astype(float)):
+        model = TransformerSeq2Seq(**SMALL).fit(texts, y)
+        assert sorted(model.target_vocabulary_, key=str) == expected  # 0 is padding
+    missing = pd.DataFrame(IDS).astype("Int64")
+    missing.iloc[1, 2] = pd.NA
+    with pytest.raises(ValueError, match=r"^y has a missing value \(NA\) in row 1"):
+        TransformerSeq2Seq(**SMALL).fit(texts, missing)
+
+
+@pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor,
+                                       TransformerEncoder])
+def test_nullable_int_frames_of_ids_are_id_matrices_as_int64_frames_are(Estimator):
+    pd = pytest.importorskip("pandas")
+    y = None if Estimator is TransformerEncoder else [0, 1] * 6
+    frame = pd.DataFrame(IDS, columns=list("abcd"))
+    reference = Estimator(**SMALL).fit(frame, y)
+    model = Estimator(**SMALL).fit(frame.astype("Int64"), y)
+    assert type(model._codec) is type(reference._codec) and model._codec.embedding == "tokens"
+    assert model.vocabulary_ == reference.vocabulary_
+    assert np.array_equal(_series_outputs(model, frame), _series_outputs(model, frame.astype("Int64")))
+    missing = frame.astype("Int64")
+    missing.iloc[3, 0] = pd.NA
+    with pytest.raises(ValueError, match=r"missing value \(NA\) in row 3"):
+        model.predict(missing) if y is not None else model.transform(missing)

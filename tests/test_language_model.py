@@ -1,6 +1,7 @@
 """TransformerLanguageModel: the decoder-only Transformer (next-token probabilities, scoring, generation)."""
 
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -235,6 +236,42 @@ def test_generate_token_lists_and_bad_arguments():
         lm.generate([1], temperature=-1.0)
     with pytest.raises(TypeError, match="prompt"):
         lm.generate(5)
+
+
+def test_text_is_refused_by_a_model_fitted_on_token_ids():
+    ids = np.array([[1, 2, 3, 4], [1, 2, 3, 0], [5, 6, 7, 0], [5, 6, 0, 0]] * 3)
+    lm = TransformerLanguageModel(**SMALL).fit(ids)
+    greedy = lm.generate([1], max_new_tokens=3, temperature=0)
+    assert isinstance(greedy, list) and set(greedy) <= set(range(1, 8))
+    for prompt in ("1", "abc", "", ["a"]):  # a string prompt's ids would come back joined into one string
+        with pytest.raises(TypeError, match=r"^prompt holds text, .* Pass prompt as token ids"):
+            lm.generate(prompt, max_new_tokens=3)
+    with pytest.raises(TypeError, match="^X holds text"):
+        lm.predict_proba(np.array([["a", "b", "c", "d"]]))
+    lists = TransformerLanguageModel(**SMALL).fit([[1, 2, 3, 1, 2, 3], [2, 3, 1]])
+    before = lists.score([[1, 2, 3]])
+    for call in (lambda: lists.score(["1 2 3"]), lambda: lists.perplexity(["1 2 3"]),
+                 lambda: lists.predict_proba(["1 2"]), lambda: lists.partial_fit(["1 2 3"]),
+                 lambda: lists.attention_weights(["1 2"])):
+        with pytest.raises(TypeError, match="^X holds text, but the model was fitted on token ids"):
+            call()
+    assert lists.score([[1, 2, 3]]) == before  # the failed partial_fit changed nothing
+    with pytest.raises(TypeError, match="^X_val holds text"):
+        TransformerLanguageModel(**SMALL).fit([[1, 2, 3, 1, 2, 3], [2, 3, 1]], X_val=["1 2 3"])
+
+
+def test_generate_warns_once_about_prompt_tokens_not_in_the_vocabulary(small_lm):
+    def messages(prompt):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            small_lm.generate(prompt, max_new_tokens=3, random_state=0)
+        assert all(w.filename == __file__ for w in record)  # the caller's line, as score's warning
+        return [str(w.message) for w in record]
+
+    assert messages("the c") == messages(["t", "h"]) == []
+    # several prompts in a list are one prompt of tokens "the" and "a" to a character model
+    assert [m.split(" are")[0] for m in messages(["the", "a"])] == ["1 of 2 tokens (50%) of prompt"]
+    assert len(messages("the xyz")) == 1
 
 
 def test_language_model_grid_search_without_labels():

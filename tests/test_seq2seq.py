@@ -3,6 +3,7 @@
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from configs import SMALL
 
@@ -158,3 +159,55 @@ def test_inference_parameters_set_invalid_after_fit_are_refused_by_name(name, va
             call()
     model.set_params(**{name: None if name == "max_output_len" else 1})
     np.testing.assert_array_equal(model.predict_log_proba_of_output(X), before)
+
+
+# ------------------------------------------------------------ reading y, and inputs of another kind
+
+SOURCES, DIGITS = ["one two", "three", "four five", "six"] * 2, ["12", "3", "45", "6"] * 2
+
+
+@pytest.mark.parametrize("column", [
+    lambda y: pd.DataFrame({"target": y}), lambda y: np.array(y).reshape(-1, 1),
+    lambda y: np.array(y, dtype=object).reshape(-1, 1), lambda y: pd.Series(y, index=range(10, 18)),
+], ids=["one-column DataFrame", "(n, 1) array", "(n, 1) object array", "Series"])
+def test_seq2seq_reads_a_column_of_target_texts_as_one_text_per_row(column):
+    params = {**SMALL, "target_analyzer": "char"}
+    expected = TransformerSeq2Seq(**params).fit(SOURCES, DIGITS)
+    model = TransformerSeq2Seq(**params).fit(SOURCES, column(DIGITS))
+    assert model.target_vocabulary_ == expected.target_vocabulary_  # characters, as for a list
+    assert model.predict(SOURCES).tolist() == expected.predict(SOURCES).tolist()
+    assert model.score(SOURCES, column(DIGITS)) == expected.score(SOURCES, DIGITS)
+    assert model.token_accuracy(SOURCES, column(DIGITS)) == expected.token_accuracy(SOURCES, DIGITS)
+
+
+def test_seq2seq_reads_a_dataframe_y_by_its_values_never_its_column_names():
+    frame = pd.DataFrame({c: DIGITS for c in "abcdefgh"})  # as many columns as samples
+    model = TransformerSeq2Seq(**SMALL).fit(SOURCES, frame)
+    assert not set("abcdefgh") & set(model.target_vocabulary_)
+    assert model.target_vocabulary_ == TransformerSeq2Seq(**SMALL).fit(
+        SOURCES, frame.to_numpy()).target_vocabulary_  # one token list per row, as an array
+    ids = np.array([[3, 4, 0], [4, 0, 0], [5, 3, 4], [6, 0, 0]] * 2)  # an id matrix: 0 is padding
+    model = TransformerSeq2Seq(**SMALL).fit(SOURCES, pd.DataFrame(ids, columns=["p0", "p1", "p2"]))
+    assert set(model.target_vocabulary_) == {3, 4, 5, 6}
+    before = model.predict(SOURCES)
+    with pytest.raises(ValueError, match="y must be one target per sample.*3-D"):
+        model.fit(SOURCES, ids[:, :, None])
+    assert model.predict(SOURCES) == before  # the failed fit left the model as it was
+
+
+def test_seq2seq_refuses_text_where_it_was_fitted_on_token_ids():
+    X, y = [[1, 2], [2, 3, 1]] * 3, [[9], [8, 8]] * 3
+    model = TransformerSeq2Seq(**SMALL).fit(X, y)
+    before = model.predict(X)
+    for call, name in [(lambda: model.predict(["1 2"]), "X"),
+                       (lambda: model.predict_log_proba_of_output(["1 2"]), "X"),
+                       (lambda: model.score(X[:1], ["9"]), "y"),
+                       (lambda: model.token_accuracy(X[:1], pd.DataFrame({"y": ["9"]})), "y"),
+                       (lambda: model.partial_fit(["1 2"], y[:1]), "X"),
+                       (lambda: model.partial_fit(X[:1], ["9"]), "y"),
+                       (lambda: model.attention_weights(["1 2"]), "X")]:
+        with pytest.raises(TypeError, match=f"^{name} holds text, but the model was fitted on token ids"):
+            call()
+    assert model.predict(X) == before
+    with pytest.raises(TypeError, match="^y_val holds text"):
+        TransformerSeq2Seq(**SMALL).fit(X, y, X_val=X[:1], y_val=["9"])

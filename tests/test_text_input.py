@@ -208,3 +208,23 @@ def test_text_pipeline_with_a_text_column():
                          TransformerClassifier(**FAST))
     pipe.fit(REVIEWS, [1, 0, 1])
     assert pipe.predict(REVIEWS).shape == (3,)
+
+
+@pytest.mark.parametrize("returned, shown", [(None, "NoneType None"), ("A B", "str 'A B'"),
+                                             (3, "int 3"), ({"a"}, "set {'a'}")])
+def test_a_callable_analyzer_must_return_a_list_of_tokens(returned, shown):
+    from sktransformer import TransformerLanguageModel, TransformerSeq2Seq
+
+    def bad(text):
+        return returned
+
+    texts = ["a b", "c"]
+    for fit in (lambda: SequenceVectorizer(analyzer=bad).fit(texts),
+                lambda: TransformerLanguageModel(**FAST, analyzer=bad).fit(texts),
+                lambda: TransformerSeq2Seq(**FAST, analyzer=bad).fit(texts, texts),
+                lambda: TransformerSeq2Seq(**FAST, target_analyzer=bad).fit(texts, texts)):
+        with pytest.raises(TypeError, match=f"analyzer must return a list of tokens, but it "
+                                            f"returned {shown} for sequence 0"):
+            fit()
+    vec = SequenceVectorizer(analyzer=lambda text: (t for t in text.split())).fit(texts)
+    assert vec.transform(["b a"]).tolist() == [[3, 2]]  # any other iterable of tokens is one

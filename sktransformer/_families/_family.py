@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 from .._inputs import text_column
+from .._sequences import numpy_integers, refuse_number_tokens
 from .._vocabulary import UNKNOWN_ID
 
 
@@ -62,7 +63,7 @@ class InputFamily:
         """
         X = text_column(estimator, X)
         try:
-            X = self.prepare(estimator, X, fitting and not self.fitted)
+            X = self.prepare(estimator, numpy_integers(X), fitting and not self.fitted)
             if fitting and not self.fitted:
                 inputs = self.learn(estimator, X)
                 self.fitted = True
@@ -128,11 +129,15 @@ class InputFamily:
         """
         if not reset and _passes_as_is(estimator, X, ndim):
             return X
-        given = np.ndim(X) if isinstance(X, np.ndarray | list | tuple) else None
-        if given is not None and given > 3:  # before validate_data, whose width check would mislead
-            raise ValueError(f"X has {given} dimensions; expected 2-D or 3-D input.")
-        X = validate_data(estimator, X, reset=reset, dtype="numeric", allow_nd=True,
-                          ensure_min_features=1)
+        try:
+            given = np.ndim(X) if isinstance(X, np.ndarray | list | tuple) else None
+            if given is not None and given > 3:  # before validate_data, whose width check misleads
+                raise ValueError(f"X has {given} dimensions; expected 2-D or 3-D input.")
+            X = validate_data(estimator, X, reset=reset, dtype="numeric", allow_nd=True,
+                              ensure_min_features=1)
+        except ValueError:
+            refuse_number_tokens(X)  # token lists holding a number: say so, not numpy's shape error
+            raise
         if X.ndim != ndim:
             raise ValueError(f"X has {X.ndim} dimensions, but {type(estimator).__name__} was "
                              f"fitted on {ndim}-D input.")

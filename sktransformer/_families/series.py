@@ -2,8 +2,13 @@
 
 Series of different lengths come as a list of (T_i, n_channels) arrays (or
 (T_i,) for one channel), or as a 3-D array padded with all-NaN steps at the
-end (tslearn's convention); they are padded with zeros and masked.
+end (tslearn's convention); they are padded with zeros and masked. A model
+fitted on them reads any batch of series, also one whose series share a
+length (a single series ``[s]``), and, with one channel, a 2-D float array
+(n_series, n_steps) as that many series (tslearn's univariate layout).
 """
+
+from numbers import Number
 
 import numpy as np
 
@@ -13,6 +18,7 @@ from .._inputs import (
     _unset,
     _warn_truncation,
     is_ragged_series,
+    is_series_list,
     series_from_nan_padding,
 )
 from .._sequences import is_sequence_input
@@ -52,9 +58,8 @@ class Series(InputFamily):
 
     def transform(self, estimator, X, reset=False):
         name = type(estimator).__name__
-        if self.ragged and is_ragged_series(X):
-            series = _series_list(X)
-            self._check_channels(estimator, series[0].shape[1])
+        series = self._series(estimator, X) if self.ragged else None
+        if series is not None:
             return self._padded(series)
         if is_sequence_input(X) or is_ragged_series(X):
             raise ValueError(f"{name} was fitted on a series array; it cannot read a list of "
@@ -68,6 +73,20 @@ class Series(InputFamily):
         X = self.validate(estimator, X, reset=reset, ndim=3)
         self._check_channels(estimator, X.shape[2])
         return Inputs(self.as_float32(X))
+
+    def _series(self, estimator, X):
+        """``X`` as a list of (T_i, C) series, for a model fitted on any lengths; None if it is none."""
+        if self.n_channels == 1 and isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind == "f":
+            X = list(X)  # (n_series, n_steps): one-channel series of one length
+        if is_series_list(X):
+            series = _series_list(X)
+            self._check_channels(estimator, series[0].shape[1])
+            return series
+        flat = isinstance(X, list | tuple) or (isinstance(X, np.ndarray) and X.ndim == 1)
+        if flat and len(X) and isinstance(X[0], Number):
+            raise ValueError(f"X is one series (a 1-D sequence of numbers), but "
+                             f"{type(estimator).__name__} reads a list of series: pass [X].")
+        return None
 
     @property
     def input_size(self):
