@@ -42,8 +42,8 @@ the median of the per-round ratios to the default setting (processes of one
 round run back to back).
 
 A process warms up (a 2-batch fit, one predict chunk, one 1-sequence
-predict), then times one fit, one predict and ``LATENCY_CALLS`` 1-sequence
-predictions. Rounds alternate ours and torch back to back; every figure is
+predict), then times one fit, ``PREDICT_CALLS`` predicts (their median) and
+``LATENCY_CALLS`` 1-sequence predictions. Rounds alternate ours and torch back to back; every figure is
 the median over ``--repeats`` rounds and each ours/torch ratio is the median
 of the per-round ratios (the machine is shared and noisy).
 
@@ -125,7 +125,10 @@ SCALING_SLOW_SECONDS = 2.0  # ... and one run only for a cell whose first run ta
 MEMORY_STEPS = 3  # the peak is reached within the first steps
 PREDICT_SAMPLES = {"tiny": 1024, "short": 1024, "standard": 1024, "big": 512}  # per timed predict
 PREDICT_BATCH = 256
-LATENCY_CALLS = 30  # single-sequence predictions per process; the median is reported
+PREDICT_CALLS = 3  # timed predict_proba calls per process; the median is reported (one call left
+# a tiny model's throughput ratio at 0.99 in one run, 1.49 in the next)
+LATENCY_CALLS = 200  # single-sequence predictions per process; the median is reported (30 left
+# the per-round latency ratios spread 0.5-1.15 at the short size)
 MEMORY_CONFIGS = ("standard", "big")  # peak fit memory is measured for these
 SETTING_TITLES = {
     "default": "defaults (a fresh process each; nothing opted in: glibc's malloc settings, gc on)",
@@ -351,8 +354,8 @@ def run_child(impl, config_name, steps):
     """Run inside a fresh subprocess: one implementation's step, predict and latency, as JSON.
 
     Warm-up first (a 2-batch fit, a predict of one chunk, one latency call), then one
-    timed fit of ``steps`` minibatches, one timed predict and LATENCY_CALLS single-sequence
-    predictions.
+    timed fit of ``steps`` minibatches, PREDICT_CALLS timed predicts (their median) and
+    LATENCY_CALLS single-sequence predictions.
     """
     cfg = CONFIGS[config_name]
     threadpool_limits(limits=1)
@@ -366,14 +369,14 @@ def run_child(impl, config_name, steps):
         model = torch_fit(torch, cfg, X_warm, y_warm)[2]
         torch_predict(torch, model, X_pred[:PREDICT_BATCH])
         seconds, n_steps, model = torch_fit(torch, cfg, X, y)
-        predict = torch_predict(torch, model, X_pred)
+        predict = median(torch_predict(torch, model, X_pred) for _ in range(PREDICT_CALLS))
         latency = torch_latency(torch, model, X_pred, LATENCY_CALLS)
         n_weights = None
     else:
         clf = ours_fit(cfg, X_warm, y_warm)[2]
         ours_predict(clf, X_pred[:PREDICT_BATCH])
         seconds, n_steps, clf = ours_fit(cfg, X, y)
-        predict = ours_predict(clf, X_pred)
+        predict = median(ours_predict(clf, X_pred) for _ in range(PREDICT_CALLS))
         latency = ours_latency(clf, X_pred, LATENCY_CALLS)
         n_weights = non_embedding_weights(clf)
     print(json.dumps({"step": seconds / n_steps, "predict_seq_s": len(X_pred) / predict,
@@ -806,7 +809,7 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="fewer steps, one process per cell, smaller scaling table")
     parser.add_argument("--readme", action="store_true",
-                        help="the run the README's tables come from: --quick --repeats 3 "
+                        help="the run the README's tables come from: --quick --repeats 5 "
                              "--no-scaling --settings default, then the real checkpoint's "
                              "benchmark (benchmarks/checkpoint_speed.py, 3 rounds)")
     parser.add_argument("--configs", default=",".join(CONFIGS),
@@ -834,7 +837,7 @@ def parse_args(argv=None):
         parser.error(f"unknown configs {sorted(unknown)}; choose from {list(CONFIGS)}")
     if args.readme:
         args.quick, args.no_scaling, args.settings = True, True, "default"
-        args.repeats = args.repeats or 3
+        args.repeats = args.repeats or 5
     args.settings = [a.strip() for a in args.settings.split(",") if a.strip()]
     if not args.settings or set(args.settings) - set(SETTING_TITLES):
         parser.error(f"--settings: choose from {list(SETTING_TITLES)}")

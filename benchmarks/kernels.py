@@ -1,6 +1,6 @@
 """The figures the Performance section cites for single mechanisms, each reproduced here.
 
-Run from the repository root (about 3 minutes, one thread, medians with min-max)::
+Run from the repository root (about 4 minutes, one thread, medians with min-max)::
 
     python benchmarks/kernels.py
 
@@ -14,6 +14,11 @@ Run from the repository root (about 3 minutes, one thread, medians with min-max)
    sample against the blocked form (``_primitives._per_sample_product``).
 4. GELU's exact form in float32: the fitted distribution function against
    scipy's erf.
+5. One layer at inference on one sequence, at the speed benchmark's sizes:
+   ours (``_layers.transformer_block``, batch-invariant) against the same
+   arithmetic written out as plain numpy calls (``plain_block``: no autograd,
+   no structure, no checks; what numpy's per-operation passes cost), and one
+   primitive called through autograd's own wrapper against ours.
 """
 
 import json
@@ -135,6 +140,91 @@ def gelu_table():
     print(f"  scipy's erf {spread(scipy_form, '{:.1f}')}, fitted {spread(fitted, '{:.1f}')}")
 
 
+def plain_block(p, x, n_heads):
+    """A pre-LN encoder layer (GELU, tanh form) on x (N, T, D) as plain numpy calls, in float32."""
+    f32 = np.float32
+
+    def norm(v, q):
+        width = v.shape[-1]
+        ones = np.full(width, 1.0 / width, f32)
+        centered = v - np.einsum("ij,j->i", v.reshape(-1, width), ones).reshape(v.shape[:-1] + (1,))
+        c2 = centered.reshape(-1, width)
+        inv = np.einsum("ij,ij->i", c2, c2).reshape(v.shape[:-1] + (1,))
+        inv *= f32(1.0 / width)
+        inv += f32(1e-5)
+        np.sqrt(inv, out=inv)
+        centered /= inv
+        centered *= q["gamma"]
+        centered += q["beta"]
+        return centered
+
+    def dense(v, q):
+        out = v @ q["W"]
+        out += q["b"]
+        return out
+
+    N, T, D = x.shape
+    K = D // n_heads
+    qkv = dense(norm(x, p["ln_attn"]), p["attn"]["qkv"]).reshape(N, T, 3, n_heads, K)
+    q, k, v = (qkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
+    scores = (q * f32(1 / np.sqrt(K))) @ k.swapaxes(-1, -2)
+    scores -= scores.max(axis=(-2, -1), keepdims=True)
+    np.exp(scores, out=scores)
+    sums = np.einsum("ij,j->i", scores.reshape(-1, T), np.ones(T, f32)).reshape(N, n_heads, T, 1)
+    z = scores @ v
+    z /= sums
+    x = x + dense(z.transpose(0, 2, 1, 3).reshape(N, T, D), p["attn"]["out"])
+    u = dense(norm(x, p["ln_ff"]), p["ff"]["hidden"])
+    t = u * u
+    t *= f32(-2 * np.sqrt(2 / np.pi) * 0.044715)
+    t += f32(-2 * np.sqrt(2 / np.pi))
+    t *= u
+    np.exp(t, out=t)
+    t += f32(1)
+    u /= t
+    return x + dense(u, p["ff"]["out"])
+
+
+def interleaved_best(calls, rounds=25, number=100):
+    """Microseconds a call of each of ``calls``, the best of ``rounds`` interleaved rounds."""
+    best = {name: float("inf") for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            for _ in range(number):
+                call()
+            best[name] = min(best[name], 1e6 * (time.perf_counter() - start) / number)
+    return best
+
+
+def layer_table():
+    from sktransformer._layers import transformer_block
+    from sktransformer._model import batch_invariant
+
+    print("\n5. one layer on one sequence (us, best of 25 interleaved rounds of 100 calls)")
+    for name, cfg in CONFIGS.items():
+        X, y = make_data(cfg, 64)
+        clf = ours_fit(cfg, X, y)[2]
+        config, block = batch_invariant(clf.config_), clf.params_["encoder"]["blocks"][0]
+        x = np.random.default_rng(0).standard_normal(
+            (1, cfg["seq_len"], cfg["d_model"])).astype(np.float32)
+        ours = transformer_block(block, x, None, config)
+        plain = plain_block(block, x, cfg["n_heads"])
+        assert np.allclose(ours, plain, atol=1e-4), "the plain layer computes something else"
+        best = interleaved_best({
+            "ours": lambda: transformer_block(block, x, None, config),  # noqa: B023
+            "plain": lambda: plain_block(block, x, cfg["n_heads"]),  # noqa: B023
+        })
+        print(f"  {name:10} ours {best['ours']:7.1f}   plain numpy {best['plain']:7.1f}   "
+              f"ours/plain {best['ours'] / best['plain']:.2f}", flush=True)
+    x = np.random.default_rng(0).standard_normal((1, 12, 64)).astype(np.float32)
+    W, b = np.ones((64, 192), np.float32), np.zeros(192, np.float32)
+    best = interleaved_best({"ours": lambda: _primitives.affine(x, W, b, True),
+                             "autograd": lambda: _primitives.affine.traced(x, W, b, True)})
+    print(f"  affine (12 x 64 @ 64 x 192) untraced: through autograd's wrapper "
+          f"{best['autograd']:.2f} us, ours {best['ours']:.2f} us")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--_faults":
         faults_child(sys.argv[2], bool(int(sys.argv[3])))
@@ -144,4 +234,5 @@ if __name__ == "__main__":
         budget_table()
         product_table()
         gelu_table()
+        layer_table()
         print(f"\ntotal {time.perf_counter() - started:.0f} s")
