@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench.py --readme         # the README's tables, about 7 minutes
+    python benchmarks/bench.py --readme         # the README's tables, about 14 minutes
     python benchmarks/bench.py                  # full run, about 15 minutes on 2 cores
     python benchmarks/bench.py --quick          # about 7 minutes (--no-scaling: 1 less)
     python benchmarks/bench.py --configs short,standard --repeats 5 --no-torch
