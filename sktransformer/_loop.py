@@ -88,10 +88,18 @@ def run_epoch(params, optimizer, loss_and_grad, data, rng, settings, interrupted
 
 
 def step(params, optimizer, loss_and_grad, batch, rng):
-    """Loss, gradients by autograd, one optimizer update; None (nothing applied) if not finite."""
+    """Loss, gradients by autograd, one optimizer update; None if the loss or gradients are not finite.
+
+    A non-finite loss also undoes the update before it (its weights are the
+    ones that overflow), so the parameters left are the last whose loss was
+    finite.
+    """
     loss, grads = loss_and_grad(params, batch, rng)
     loss = float(loss)
-    if not np.isfinite(loss) or not optimizer.update(params, grads):
+    if not np.isfinite(loss):
+        optimizer.undo_last(params)
+        return None
+    if not optimizer.update(params, grads):
         return None
     return loss
 

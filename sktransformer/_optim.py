@@ -90,6 +90,7 @@ class AdamW:
         self.m = tree_map(np.zeros_like, params)
         self.v = tree_map(np.zeros_like, params)
         self.t = 0
+        self._before = None  # the parameters before the latest update (see undo_last)
 
     @property
     def learning_rate_now(self):
@@ -111,7 +112,24 @@ class AdamW:
     def __getstate__(self):
         state = dict(self.__dict__)
         state.pop("_flat", None)  # rebuilt on the next update
+        state["_before"] = None
         return state
+
+    def undo_last(self, params):
+        """Put ``params`` back, in place, as they were before the latest update.
+
+        For a loss that turns non-finite after an update: the update left
+        finite but huge weights whose forward pass overflows, and the
+        parameters worth keeping are the ones before it. The moments keep the
+        (finite) gradient they absorbed. Returns False if there is nothing
+        to undo.
+        """
+        before, self._before = self.__dict__.get("_before"), None
+        if before is None:
+            return False
+        for leaf, saved in zip(tree_leaves(params), before, strict=True):
+            leaf[...] = saved
+        return True
 
     def update(self, params, grads):
         """One step; returns False (and changes nothing) if a gradient is not finite.
@@ -132,6 +150,8 @@ class AdamW:
         if not np.isfinite(norm):
             return False
         g = np.concatenate([leaf.ravel() for leaf in g_leaves]).astype(p.dtype, copy=False)
+        np.copyto(flat["before"], p)
+        self._before = flat["before_views"]
         lr = self.current_learning_rate()
         self.t += 1
         lr_t = lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
@@ -145,7 +165,7 @@ class AdamW:
         v += g
         if self.weight_decay:
             if flat["decay_of"] != (lr, self.weight_decay):  # matrices decay, the rest is * 1
-                flat["decay"] = np.where(flat["matrix"], p.dtype.type(1 - lr * self.weight_decay),
+                flat["decay"] = np.where(flat["matrix"], p.dtype.type(self.decay_factor(lr)),
                                          p.dtype.type(1))
                 flat["decay_of"] = (lr, self.weight_decay)
             p *= flat["decay"]
@@ -154,6 +174,16 @@ class AdamW:
         np.divide(np.multiply(m, p.dtype.type(lr_t), out=g), step, out=step)
         p -= step
         return True
+
+    def decay_factor(self, lr):
+        """``max(0, 1 - lr * weight_decay)``: what a decayed matrix is multiplied by at one step.
+
+        The decoupled decay ``p -= lr * weight_decay * p`` overshoots zero once
+        ``lr * weight_decay > 1`` and flips the weights' sign at every step
+        (they grow geometrically past 2); a decay that strong means "no
+        weight left", so the factor stops at zero.
+        """
+        return max(0.0, 1.0 - lr * self.weight_decay)
 
     def _flat_buffers(self, params, p_leaves):
         """{"p", "m", "v", ...}: flat buffers viewed by the leaves of params and the moments."""
@@ -178,8 +208,10 @@ class AdamW:
         matrix = np.concatenate([np.full(leaf.size, leaf.ndim >= 2) for leaf in p_leaves])
         _rebind_leaves(params, views(p))
         self.m, self.v = tree_unflatten(self.m, views(m)), tree_unflatten(self.v, views(v))
+        before = np.empty_like(p)
         flat = {"p": p, "m": m, "v": v, "matrix": matrix, "decay": None, "decay_of": None,
-                "n": len(p_leaves), "m_tree": self.m, "v_tree": self.v}
+                "n": len(p_leaves), "m_tree": self.m, "v_tree": self.v,
+                "before": before, "before_views": views(before)}
         self._flat = flat
         return flat
 
@@ -191,6 +223,7 @@ class AdamW:
         scale = 1.0
         if self.max_grad_norm is not None and norm > self.max_grad_norm:
             scale = self.max_grad_norm / (norm + 1e-12)
+        self._before = [leaf.copy() for leaf in tree_leaves(params)]
         lr = self.current_learning_rate()
         self.t += 1
         lr_t = lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
@@ -202,7 +235,7 @@ class AdamW:
             v *= self.beta2
             v += (1 - self.beta2) * (g * g)
             if self.weight_decay and p.ndim >= 2:
-                p *= p.dtype.type(1 - lr * self.weight_decay)
+                p *= p.dtype.type(self.decay_factor(lr))
             p -= p.dtype.type(lr_t) * m / (np.sqrt(v) + p.dtype.type(self.epsilon))
         return True
 

@@ -132,7 +132,10 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         The training target is ``1 - label_smoothing`` on the true class
         plus ``label_smoothing / n_classes`` on every class.
     alpha : float, default=0.01
-        Decoupled weight decay (AdamW) on weight matrices and embeddings.
+        Decoupled weight decay (AdamW; Loshchilov & Hutter, 2019) on weight
+        matrices and embeddings: each step multiplies them by
+        ``max(0, 1 - lr * alpha)`` (``lr`` the step's learning rate), so a
+        large alpha shrinks them towards zero and never flips their sign.
     max_grad_norm : float or None, default=1.0
         Gradients are clipped to this global norm.
     max_iter : int or "auto", default="auto"

@@ -482,3 +482,44 @@ def test_regressor_targets_that_are_not_numbers_are_refused_naming_y():
     model = TransformerRegressor(**FAST).fit(TEXTS, np.arange(12.0))
     _unchanged(model, TEXTS, lambda: model.partial_fit(TEXTS, ["x", "y"] * 6), match="^y must")
     _unchanged(model, TEXTS, lambda: model.score(TEXTS, ["x", "y"] * 6), match="^y must")
+
+
+TRAINABLE = [TransformerClassifier, TransformerRegressor, TransformerEncoder,
+             TransformerLanguageModel, TransformerSeq2Seq]
+
+
+def _fit_with(cls, **params):
+    model = cls(**{**FAST, "max_iter": 5, **params})
+    if cls is TransformerSeq2Seq:
+        return model.fit(TEXTS, TEXTS[::-1])
+    if cls in (TransformerEncoder, TransformerLanguageModel):
+        return model.fit(TEXTS)
+    return model.fit(TEXTS, [0, 1] * 6 if cls is TransformerClassifier else np.arange(12.0))
+
+
+def _largest_weight(model):
+    from sktransformer._tree import tree_leaves
+
+    return max(float(np.abs(leaf).max()) for leaf in tree_leaves(model.params_) if leaf.ndim >= 2)
+
+
+@pytest.mark.parametrize("cls", TRAINABLE)
+def test_weight_decay_beyond_one_step_shrinks_the_weights_instead_of_flipping_them(cls):
+    # AdamW's p *= 1 - lr * alpha: past lr * alpha = 2 the weights flipped sign and grew every step
+    light = _largest_weight(_fit_with(cls, alpha=0.0))
+    for alpha in (3e3, 1e4, 1e30):
+        model = _fit_with(cls, alpha=alpha)
+        assert _largest_weight(model) <= light
+        if cls is not TransformerSeq2Seq:
+            assert np.isfinite(model_outputs(model, TEXTS)).all()
+
+
+@pytest.mark.parametrize("cls", TRAINABLE)
+def test_a_fit_that_diverges_keeps_the_last_parameters_whose_loss_was_finite(cls):
+    # the update before a non-finite loss left huge weights whose every output was NaN
+    with pytest.warns(RuntimeWarning, match="non-finite"):
+        model = _fit_with(cls, learning_rate_init=1e30)
+    if cls is TransformerSeq2Seq:
+        assert np.isfinite(model.predict_log_proba_of_output(TEXTS[:4])).all()
+    else:
+        assert np.isfinite(model_outputs(model, TEXTS)).all()
