@@ -994,6 +994,21 @@ def test_unreadable_config_or_tokenizer_files_are_named(tmp_path, config_text, t
         TransformerEncoder.from_pretrained(directory)
 
 
+@pytest.mark.parametrize("name", ["bert", "gpt2"])
+@pytest.mark.parametrize("cut", ["half", "empty", "garbage"])
+def test_a_truncated_or_corrupt_weights_file_is_refused_naming_it(tmp_path, name, cut):
+    # safetensors' own SafetensorError (no ValueError, no file name) escaped every loader
+    directory = _edited_copy(tmp_path, name)
+    weights = directory / "model.safetensors"
+    raw = weights.read_bytes()
+    weights.write_bytes({"half": raw[: len(raw) // 2], "empty": b"", "garbage": b"x" * 100}[cut])
+    with pytest.raises(ValueError, match="model.safetensors is not a readable safetensors file"):
+        LOADERS[name].from_pretrained(directory)
+    if name == "bert":  # a path given as encoder= is read at fit
+        with pytest.raises(ValueError, match="not a readable safetensors"):
+            TransformerClassifier(encoder=str(directory), max_iter=1).fit(["a b", "c"], [0, 1])
+
+
 # ------------------------------------------------------------ Llama-family decoders
 
 LLAMA_FAMILY = ["llama", "qwen2", "mistral"]

@@ -67,10 +67,24 @@ def read_safetensors(path):
     -------
     tensors : dict of str to ndarray
         The stored tensors by name.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a readable safetensors file (truncated, as by an
+        interrupted download, or not safetensors at all); the message names it.
     """
     _require("safetensors")
-    from safetensors import safe_open
+    import safetensors
 
+    try:
+        return _read_safetensors(path, safetensors.safe_open)
+    except getattr(safetensors, "SafetensorError", RuntimeError) as error:
+        raise ValueError(f"{path} is not a readable safetensors file ({error}); it may be "
+                         "truncated, as by an interrupted download: copy it again.") from None
+
+
+def _read_safetensors(path, safe_open):
     tensors = {}
     with safe_open(str(path), framework="numpy") as stored, open(path, "rb") as raw:
         size = int.from_bytes(raw.read(8), "little")  # the header is valid: safe_open checked it
