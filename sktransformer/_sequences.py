@@ -73,25 +73,41 @@ def refuse_number_tokens(X):
                     "series). Pass tokens as strings or integers.")
 
 
-def refuse_text_for_ids(token_lists, vocabulary, argument, *, text=False):
-    """Refuse text (``text``, or string tokens) for a model whose vocabulary holds no string.
+def refuse_foreign_tokens(token_lists, vocabulary, argument, *, text=False):
+    """Refuse tokens of the other kind than the model's vocabulary: text for ids, ids for text.
 
-    Such a model was fitted on token ids: none of the text's tokens could be
-    known, and a continuation of a string prompt would be ids joined into an
-    ambiguous string.
+    A model fitted on token ids (no string in its vocabulary) cannot know a
+    single token of a text (``text``, or string tokens), and a continuation
+    of a string prompt would be ids joined into an ambiguous string. A model
+    fitted on text (or a checkpoint, whose tokens are strings) given lists of
+    integers, none of them one of its tokens (a tokenizer's ``input_ids``,
+    say), would read every one as the unknown token. Integer tokens are
+    looked for in the sequences that begin with one.
 
     Raises
     ------
     TypeError
         Naming ``argument``, with tokens of the vocabulary to pass instead.
     """
-    if any(isinstance(t, str) for t in vocabulary):
+    if any(isinstance(t, str) for t in vocabulary):  # stops at the first string
+        integers = [t for tokens in token_lists if len(tokens) and _is_integer(tokens[0])
+                    for t in tokens if _is_integer(t)]
+        if integers and not any(t in vocabulary for t in integers):
+            raise TypeError(
+                f"{argument} holds integers (token ids?), but the model reads text: its tokens are "
+                f"strings (e.g. {[t for t in vocabulary if isinstance(t, str)][:3]}) and none of "
+                f"these integers is one of them, so every one would be unknown. Pass {argument} as "
+                "text or lists of string tokens; decode token ids to text first.")
         return
     if text or any(isinstance(t, str) for tokens in token_lists for t in tokens):
         raise TypeError(
             f"{argument} holds text, but the model was fitted on token ids, not text: no string is in "
             f"its vocabulary, so every token would be unknown. Pass {argument} as token ids, as in "
             f"fit (e.g. {list(vocabulary)[:3]}).")
+
+
+def _is_integer(token):
+    return isinstance(token, int | np.integer) and not isinstance(token, bool)
 
 
 def _is_numeric_list(t):

@@ -15,7 +15,7 @@ from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
 from ._primitives import softmax_cross_entropy
 from ._runtime import blas_limit, make_rng
-from ._sequences import _warn_fractional, read_token_lists, refuse_text_for_ids, warn_unknown_tokens
+from ._sequences import _warn_fractional, read_token_lists, refuse_foreign_tokens, warn_unknown_tokens
 from ._text import analyze
 from ._vocabulary import PAD_ID, Vocabulary, build_vocabulary
 
@@ -327,7 +327,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         _warn_fractional(X, name)
         documents = read_token_lists(self, X, reset, self._fitted_param("analyzer"), lowercase=False)
         if not reset:
-            refuse_text_for_ids(documents, self._codec.vocabulary, name)
+            refuse_foreign_tokens(documents, self._codec.vocabulary, name)
         return documents
 
     def _windows(self, vocab, documents, stride):
@@ -621,7 +621,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         """The prompt's tokens: text for a model fitted on ids is refused, unknown tokens warned about."""
         tokens = analyze(prompt, analyzer, lowercase=False)
         vocabulary = self._codec.vocabulary
-        refuse_text_for_ids([tokens], vocabulary, "prompt",
+        refuse_foreign_tokens([tokens], vocabulary, "prompt",
                             text=isinstance(prompt, str) and not callable(analyzer))
         warn_unknown_tokens([tokens], vocabulary, "prompt")
         return tokens

@@ -18,7 +18,7 @@ from ._sequences import (
     _warn_fractional,
     numpy_integers,
     read_token_lists,
-    refuse_text_for_ids,
+    refuse_foreign_tokens,
     warn_unknown_tokens,
     whole_floats_as_ids,
 )
@@ -226,7 +226,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         _warn_fractional(X, name)
         sources = read_token_lists(self, X, reset, self._fitted_param("analyzer"), lowercase=False)
         if not reset:
-            refuse_text_for_ids(sources, self._codec.source.vocabulary, name)
+            refuse_foreign_tokens(sources, self._codec.source.vocabulary, name)
         return sources
 
     def _target_rows(self, y, name):
@@ -267,7 +267,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         targets = [analyze(t if isinstance(t, str | list | tuple | np.ndarray) else [t], analyzer,
                            False, i) for i, t in enumerate(rows)]
         if not reset:
-            refuse_text_for_ids(targets, self._codec.target.vocabulary, name)
+            refuse_foreign_tokens(targets, self._codec.target.vocabulary, name)
         return rows, targets
 
     def _source_inputs(self, token_lists):

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
-from ._sequences import _check_sequences, read_token_lists
+from ._sequences import _check_sequences, read_token_lists, refuse_foreign_tokens
 from ._text import ACCENT_STRIPPERS, NORMALIZATIONS
 from ._vocabulary import N_RESERVED, PAD_ID, UNKNOWN_TOKEN, build_vocabulary, to_id_matrix
 
@@ -157,9 +157,13 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         if reset:
             self._fit_tokenizer(X)
         if getattr(self, "tokenizer_", None) is not None:  # the tokenizer normalises on its own
-            return read_token_lists(self, X, reset, self.tokenizer_, lowercase=False)
-        return read_token_lists(self, X, reset, self.analyzer, self.lowercase,
-                                normalize=self.normalize, strip_accents=self.strip_accents)
+            token_lists = read_token_lists(self, X, reset, self.tokenizer_, lowercase=False)
+        else:
+            token_lists = read_token_lists(self, X, reset, self.analyzer, self.lowercase,
+                                           normalize=self.normalize, strip_accents=self.strip_accents)
+        if not reset:
+            refuse_foreign_tokens(token_lists, self.vocabulary_, "X")
+        return token_lists
 
     def _fit_tokenizer(self, X):
         """Read ``tokenizer`` or learn a subword vocabulary on ``X`` (sets ``tokenizer_``), if asked."""

@@ -351,8 +351,9 @@ DOCUMENTED_OK = {
         "real-valued targets",
     ("reg_*", "fit(y)", "y 2-D"): "several targets: multi-output regression",
     ("s2s", ("fit(y)", "fit(y_val)", "partial_fit(y)", "score(y)", "token_accuracy(y)"),
-     ("y 2-D", "y complex", "y continuous", "y labels of another type", "y one value")):
+     ("y 2-D", "y complex", "y continuous", "y one value")):
         "targets are token lists (a 2-D array's rows) or one-token labels of any hashable kind",
+    ("s2s", "fit(y)", "y labels of another type"): "fit learns the target vocabulary anew",
     ("enc_*", "get_feature_names_out(input_features)", "None"): "the default",
     ("enc_text", "get_feature_names_out(input_features)", "*"):
         "fitted on text: no input features to check names against (scikit-learn's mixin)",

@@ -18,6 +18,7 @@ from sktransformer import (
     TransformerLanguageModel,
     TransformerRegressor,
     TransformerSeq2Seq,
+    TransformerTagger,
 )
 
 FAST = dict(d_model=8, n_heads=2, n_layers=1, max_iter=2, random_state=0)
@@ -523,3 +524,35 @@ def test_a_fit_that_diverges_keeps_the_last_parameters_whose_loss_was_finite(cls
         assert np.isfinite(model.predict_log_proba_of_output(TEXTS[:4])).all()
     else:
         assert np.isfinite(model_outputs(model, TEXTS)).all()
+
+
+def _fitted_on_text(cls):
+    if cls is SequenceVectorizer:
+        return SequenceVectorizer().fit(TEXTS)
+    if cls is TransformerTagger:
+        return cls(**FAST).fit([t.split() for t in TEXTS], [[0, 1, 0]] * 12)
+    return _fit_with(cls)
+
+
+@pytest.mark.parametrize("cls", [*TRAINABLE, TransformerTagger, SequenceVectorizer])
+@pytest.mark.parametrize("ids", [[[1, 2, 3], [2, 3, 4]], [np.array([5, 2, 3]), np.array([2, 3])]])
+def test_token_ids_given_to_a_model_fitted_on_text_are_refused_not_read_as_unknown(cls, ids):
+    # a text model read lists of ints as unknown tokens and answered as for an empty input
+    model = _fitted_on_text(cls)
+    call = {SequenceVectorizer: "transform", TransformerEncoder: "transform",
+            TransformerSeq2Seq: "predict", TransformerLanguageModel: "score"}.get(cls, "predict")
+    X = [t.split() for t in TEXTS] if cls is TransformerTagger else TEXTS
+    before = model_outputs(model, X) if cls is not SequenceVectorizer else model.transform(X).tolist()
+    with pytest.raises(TypeError, match="^X holds integers .token ids.*reads text"):
+        getattr(model, call)(ids)
+    after = model_outputs(model, X) if cls is not SequenceVectorizer else model.transform(X).tolist()
+    assert after == before
+    if cls is TransformerLanguageModel:
+        with pytest.raises(TypeError, match="^prompt holds integers"):
+            model.generate([1, 2], max_new_tokens=2)
+
+
+def test_integer_tokens_the_vocabulary_holds_are_still_read():
+    mixed = [["a", 1, "b"], [2, "c"], ["a", 2]] * 4
+    model = TransformerClassifier(**FAST).fit(mixed, [0, 1, 0] * 4)
+    assert model.predict_proba([[1, 2], [2, "a"]]).shape == (2, 2)

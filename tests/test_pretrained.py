@@ -1009,6 +1009,17 @@ def test_a_truncated_or_corrupt_weights_file_is_refused_naming_it(tmp_path, name
             TransformerClassifier(encoder=str(directory), max_iter=1).fit(["a b", "c"], [0, 1])
 
 
+def test_a_checkpoint_language_model_refuses_token_ids_as_prompt_or_x():
+    # transformers' habit generate(tokenizer(text)["input_ids"]) read every id as a zero vector
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2")
+    input_ids = lm.analyzer.backend.encode("hello world").ids
+    with pytest.raises(TypeError, match="^prompt holds integers .token ids"):
+        lm.generate(input_ids, max_new_tokens=2)
+    with pytest.raises(TypeError, match="^X holds integers .token ids"):
+        lm.score([input_ids])
+    assert isinstance(lm.generate("hello world", max_new_tokens=2), str)  # text still works
+
+
 # ------------------------------------------------------------ Llama-family decoders
 
 LLAMA_FAMILY = ["llama", "qwen2", "mistral"]
