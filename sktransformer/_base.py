@@ -21,6 +21,7 @@ Each public ``fit``/``partial_fit`` is then a signature (what scikit-learn
 reads for metadata routing) and one call.
 """
 
+import math
 import warnings
 from dataclasses import replace
 from numbers import Integral, Real
@@ -136,7 +137,7 @@ class _BaseTransformer(BaseEstimator):
             val = None
             if not partial:
                 val = self._validation_data(X_val, y_val)
-                data, val = self._split_validation(data, val, rng, self._stratify(data))
+                data, val = self._split_validation(data, val, rng)
             if fresh:
                 self._initialize(*self._init_model(data, rng, source), rng)
             else:  # dropout may change between fits: it is not part of the fitted network
@@ -205,8 +206,12 @@ class _BaseTransformer(BaseEstimator):
     def _requires_y(self):
         return True
 
-    def _stratify(self, data):
-        """Labels to stratify the validation split by (classifiers), else None."""
+    def _class_targets(self, data):
+        """Class ids of each sample ((n,) for a classifier, (n, T) with -1 where none for a tagger).
+
+        None for models without classes. The validation split is stratified
+        by 1-D class ids and never leaves a class out of training.
+        """
         return None
 
     def _train(self, data, val_data, partial):
@@ -404,8 +409,15 @@ class _BaseTransformer(BaseEstimator):
         self.best_validation_score_ = None
         self._no_improvement_count = 0
 
-    def _split_validation(self, data, val_data, rng, stratify=None):
-        """(training data, validation data or None): the explicit validation data, a split, or none."""
+    def _split_validation(self, data, val_data, rng):
+        """(training data, validation data or None): the explicit validation data, a split, or none.
+
+        The split is stratified by class where every class has two samples;
+        otherwise a plain split, after which validation samples holding a
+        class that no training sample holds move to training (a model must
+        not learn a class from validation alone; MLPClassifier refuses such
+        data, here early stopping stays possible).
+        """
         if val_data is not None:
             return data, val_data
         recipe = self._recipe()
@@ -413,20 +425,34 @@ class _BaseTransformer(BaseEstimator):
         if not early_stopping or (early_stopping == "auto"
                                   and len(data) < recipe["early_stopping_from"]):
             return data, None
-        if len(data) < 2:
-            why = f"early_stopping={self.early_stopping!r}"
+        why = f"early_stopping={self.early_stopping!r}"
+        advice = "pass early_stopping=False, or validation data as X_val and y_val."
+        n_held_out = math.ceil(self.validation_fraction * len(data))  # as train_test_split rounds
+        if n_held_out >= len(data):
             raise ValueError(
-                f"{type(self).__name__}: fit got {len(data)} sample(s), too few to hold out "
-                f"validation_fraction={self.validation_fraction} of them for {why}: pass "
-                "early_stopping=False, or validation data as X_val and y_val.")
+                f"{type(self).__name__}: validation_fraction={self.validation_fraction} of "
+                f"{len(data)} sample(s) holds out {n_held_out} for {why}, leaving none to train on: "
+                f"lower validation_fraction, or {advice}")
         index = np.arange(len(data))
         seed = int(rng.integers(2**31 - 1))
+        targets = self._class_targets(data)
         try:
             train, val = train_test_split(index, test_size=self.validation_fraction,
-                                          random_state=seed, stratify=stratify)
-        except ValueError:  # a class too small to stratify
+                                          random_state=seed,
+                                          stratify=targets if getattr(targets, "ndim", 0) == 1
+                                          else None)
+        except ValueError:  # a class too small to stratify, or fewer held out than classes
             train, val = train_test_split(index, test_size=self.validation_fraction,
                                           random_state=seed)
+        if targets is not None:
+            held_out = targets[val].reshape(len(val), -1)
+            unseen = ((held_out >= 0) & ~np.isin(held_out, targets[train])).any(axis=1)
+            if unseen.any():
+                train, val = np.concatenate([train, val[unseen]]), val[~unseen]
+            if not len(val):
+                raise ValueError(
+                    f"{type(self).__name__}: no sample is left to validate on for {why} once every "
+                    f"class has a training sample ({len(data)} samples): {advice}")
         return data.subset(train), data.subset(val)
 
     # ------------------------------------------------------------ inference

@@ -457,7 +457,7 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
     def _n_outputs(self):
         return len(self.classes_)
 
-    def _stratify(self, data):
+    def _class_targets(self, data):
         return data.arrays["target"]
 
     # -------------------------------------------------------------- the loss

@@ -244,6 +244,9 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
         return self._map_batches(self._outputs, inputs, params, width_axes=(1,),
                                  floats_per_sample=lambda width: width * len(self.classes_))
 
+    def _class_targets(self, data):
+        return data.arrays["target"]
+
     def _validation_score(self, params, data):
         """Token accuracy on the validation data."""
         predicted = self._logits(data.inputs, params).argmax(axis=2)

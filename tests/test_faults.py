@@ -556,3 +556,41 @@ def test_integer_tokens_the_vocabulary_holds_are_still_read():
     mixed = [["a", 1, "b"], [2, "c"], ["a", 2]] * 4
     model = TransformerClassifier(**FAST).fit(mixed, [0, 1, 0] * 4)
     assert model.predict_proba([[1, 2], [2, "a"]]).shape == (2, 2)
+
+
+def _training_targets(monkeypatch, cls):
+    """The class ids each fit of ``cls`` trains on (after the validation split), as lists."""
+    seen, train = [], cls._train
+
+    def spy(self, data, val_data, partial):
+        seen.append((set(np.ravel(data.arrays["target"]).tolist()) - {-1},
+                     set(np.ravel(val_data.arrays["target"]).tolist()) - {-1}))
+        return train(self, data, val_data, partial)
+
+    monkeypatch.setattr(cls, "_train", spy)
+    return seen
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_early_stopping_never_leaves_a_class_out_of_training(monkeypatch, seed):
+    # a class too small to stratify fell back to a plain split: 'y' could be validation-only
+    seen = _training_targets(monkeypatch, TransformerClassifier)
+    X, y = TEXTS[:7], ["x"] * 6 + ["y"]
+    TransformerClassifier(**{**FAST, "random_state": seed}, early_stopping=True,
+                          validation_fraction=0.3).fit(X, y)
+    trained, validated = seen[-1]
+    assert trained == {0, 1} and validated
+    seen = _training_targets(monkeypatch, TransformerTagger)
+    tags = [[0, 0, 0]] * 6 + [[0, 2, 1]]
+    TransformerTagger(**{**FAST, "random_state": seed}, early_stopping=True,
+                      validation_fraction=0.3).fit([t.split() for t in TEXTS[:7]], tags)
+    trained, validated = seen[-1]
+    assert trained == {0, 1, 2} and validated
+
+
+@pytest.mark.parametrize("fraction, n, match", [(0.99, 12, "validation_fraction=0.99 of 12"),
+                                                (0.5, 2, "no sample is left to validate on")])
+def test_a_validation_split_that_cannot_be_made_is_refused_by_name(fraction, n, match):
+    with pytest.raises(ValueError, match=match):
+        TransformerClassifier(**FAST, early_stopping=True, validation_fraction=fraction).fit(
+            TEXTS[:n], [0, 1] * (n // 2))
