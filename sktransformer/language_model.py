@@ -105,7 +105,8 @@ def sample_next(logits, temperature, top_k, rng):
         logits = np.where(logits >= cutoff, logits, -np.inf)
     # Shift before dividing: the largest becomes exp(0) = 1 however small the temperature, so a
     # temperature near 0 (1e-310) is greedy among the most probable tokens, never 0/0.
-    p = np.exp((logits - logits.max()) / float(temperature))
+    with np.errstate(over="ignore"):  # (a far-below-max logit) / 1e-310 -> -inf -> p = 0, as meant
+        p = np.exp((logits - logits.max()) / float(temperature))
     return int(rng.choice(len(p), p=p / p.sum()))
 
 

@@ -600,7 +600,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         """Share of target positions where the predicted output has the right token.
 
         Positions are compared index by index up to the longer of the two
-        sequences, so a missing or extra token counts as wrong.
+        sequences, so a missing or extra token counts as wrong. With no
+        position at all (every output and every target empty) it is 1.0,
+        as :meth:`score` is.
 
         Parameters
         ----------
@@ -623,7 +625,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             n = max(len(p), len(r))
             right += sum(1 for i in range(min(len(p), len(r))) if p[i] == r[i])
             total += n
-        return right / max(total, 1)
+        return right / total if total else 1.0
 
     def _compare(self, X, y):
         check_is_fitted(self)
