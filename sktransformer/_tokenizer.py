@@ -176,6 +176,12 @@ class Tokenizer:
         """Token -> the tokenizer's id."""
         return self.backend.get_vocab()
 
+    @property
+    def special_ids(self):
+        """Sorted ids of the special tokens ([CLS], [SEP], [PAD], [UNK], [MASK], <s>, ...)."""
+        added = self.backend.get_added_tokens_decoder()
+        return np.array(sorted(i for i, token in added.items() if token.special), dtype=np.int64)
+
     def __getstate__(self):
         return {"json_text": self.json_text}
 

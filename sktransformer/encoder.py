@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._atomic import atomic
 from ._base import TrainingData, _BaseTransformer
 from ._families import choose_family
-from ._layers import linear
+from ._layers import ACTIVATIONS, linear, norm
 from ._model import DTYPE, encode, init_linear, init_params, pool
 from ._primitives import log_softmax, softmax_cross_entropy
 from ._windows import LONG_DOCUMENTS, is_windowed, per_document, rows_of, stitch
@@ -64,15 +64,29 @@ def corrupt_tokens(ids, hidden, mask_id, rng, bert_mix=True):
     return corrupted
 
 
-def masked_token_log_likelihood(params, picked, targets, smoothing=0.0):
+def masked_token_logits(params, picked, config, batch_invariant=False):
+    """Logits over the vocabulary (M, n_vocab) of the hidden positions' vectors ``picked`` (M, D).
+
+    ``h W + b``; a checkpoint's head first transforms ``h`` into
+    ``LayerNorm(act(h W_t + b_t))`` (BERT's ``cls.predictions``, Devlin et
+    al. 2019), with the model's activation and layer-norm epsilon.
+    """
+    transform = params.get("mlm_transform")
+    if transform is not None:
+        hidden = ACTIVATIONS[config.activation](linear(transform["dense"], picked, batch_invariant))
+        picked = norm(transform["ln"], hidden, config.layer_norm_eps, batch_invariant)
+    return linear(params["mlm"], picked, batch_invariant)
+
+
+def masked_token_log_likelihood(params, picked, targets, config, smoothing=0.0):
     """Sum of log p(original token) at the hidden positions (label-smoothed); picked (M, D)."""
-    logits = linear(params["mlm"], picked)  # (M, n_vocab)
+    logits = masked_token_logits(params, picked, config)  # (M, n_vocab)
     return -softmax_cross_entropy(logits, targets, np.ones(len(targets), DTYPE), smoothing)
 
 
-def masked_token_log_probabilities(params, picked, targets, batch_invariant=False):
+def masked_token_log_probabilities(params, picked, targets, config):
     """log p(original token) at each hidden position (M,), for scoring (not differentiated)."""
-    log_p = log_softmax(linear(params["mlm"], picked, batch_invariant))  # (M, n_vocab)
+    log_p = log_softmax(masked_token_logits(params, picked, config, config.batch_invariant))
     return log_p[np.arange(len(targets)), targets]
 
 
@@ -246,6 +260,14 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         recipe (``learning_rate_init=5e-5``, ``learning_rate="linear"``,
         ``warmup_fraction=0.1``, ``max_iter=3``; see the README).
 
+        Masked-token ``fit`` and ``score`` use the checkpoint's own head where
+        it stores one (``BertForMaskedLM``'s ``cls.predictions``, DistilBERT's
+        ``vocab_transform``/``vocab_projector``, RoBERTa's ``lm_head``), so
+        ``score`` is that model's masked-token log-likelihood; a base model's
+        checkpoint gets a head tied to its word embeddings (no bias), the
+        same on every load. Special tokens ([CLS], [SEP], <s>, ...) are never
+        hidden, as in transformers' masked-token training.
+
         Besides texts, such an encoder (and a classifier or regressor
         fine-tuning it) reads sentence pairs, the input of cross-encoders:
         a list of ``(text_a, text_b)`` tuples, a two-column DataFrame or an
@@ -368,10 +390,15 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         of values)``. Scoring (positions from each sequence's content): an
         (N, 2) array of each sample's sum of scores and number of values.
         ``drop`` (word dropout, training only) turns visible tokens into the
-        unknown token; the hidden ones stay the targets they are.
+        unknown token; the hidden ones stay the targets they are. A
+        checkpoint's special tokens ([CLS], [SEP], <s>, ...) are never hidden,
+        as transformers' ``DataCollatorForLanguageModeling`` never masks them.
         """
         X = inputs.X
         real = inputs.mask if inputs.mask is not None else np.ones(X.shape[:2], bool)
+        special = getattr(self._codec, "special_ids", None)  # a checkpoint's [CLS], [SEP], ...
+        if special is not None and len(special):
+            real = real & ~np.isin(X, special)
         hidden = (choose_hidden(real, self.mask_fraction, rng) if training
                   else fixed_hidden(X, real, self.mask_fraction))
         rows, cols = np.nonzero(hidden)
@@ -388,9 +415,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                           token_types=inputs.token_types)
             picked, targets = h[rows, cols + offset], X[rows, cols]
             if training:
-                return (masked_token_log_likelihood(params, picked, targets, self.label_smoothing),
-                        len(rows))
-            scores = masked_token_log_probabilities(params, picked, targets, config.batch_invariant)
+                return (masked_token_log_likelihood(params, picked, targets, config,
+                                                    self.label_smoothing), len(rows))
+            scores = masked_token_log_probabilities(params, picked, targets, config)
         else:
             standardized = (X - self._target_mean) / self._target_scale
             values_hidden = hidden.reshape(hidden.shape + (1,) * (X.ndim - 2))  # over channels

@@ -162,6 +162,11 @@ class TokenizerAdapter(InputFamily):
     def vocabulary(self):
         return self.tokenizer.vocabulary
 
+    @property
+    def special_ids(self):
+        """Ids never hidden by masked-token training or scoring (as transformers' collator)."""
+        return self.tokenizer.special_ids
+
     def read(self, estimator, X, fitting=False, what="X", training=False, long_documents=None):
         """Raw text or sentence pairs -> ``Inputs`` (the tokenizer is fixed: nothing is learned).
 
@@ -429,7 +434,8 @@ def load_encoder(cls, path, params):
     model_config = _model_config(arch, estimator, input_size=arch["tokens"] + 1, pooling=pooling,
                                  **options)
     rng = make_rng(estimator.random_state)
-    tree = _add_masked_training(family.params(arch, tensors), tokenizer, rng, family.mask_token)
+    head = family.mlm_head(arch, tensors) if family.mlm_head is not None else None
+    tree = _add_masked_training(family.params(arch, tensors), tokenizer, head, family.mask_token)
     if pooling == "pooler":
         tree["pooler"] = _pooler(family, arch, tensors)
     estimator._target_mean = estimator._target_scale = None
@@ -456,18 +462,24 @@ def _pooler(family, arch, tensors):
     return layer
 
 
-def _add_masked_training(tree, tokenizer, rng, mask_token="[MASK]"):
-    """The tree with the [MASK] embedding row and a new masked-token head (over the other ids).
+def _add_masked_training(tree, tokenizer, head=None, mask_token="[MASK]"):
+    """The tree with the [MASK] embedding row and the masked-token head (over the other ids).
 
     The [MASK] row comes after the tokenizer's ids (rows past them, padding,
     are dropped before), so it is the last id, as in ``fit``; it starts as
     the vector of the tokenizer's own ``mask_token`` (BERT's "[MASK]",
-    RoBERTa's "<mask>") where there is one.
+    RoBERTa's "<mask>") where there is one. ``head`` is the checkpoint's own
+    masked-token head (``family.mlm_head``); a checkpoint without one (a base
+    model) gets a head tied to its word embeddings, as BERT's decoder is, with
+    no bias: the same head on every load, so ``score`` is the same too.
     """
     table, mask_id = tree["embed"]["W"], tokenizer.vocabulary.get(mask_token)
     extra = table[mask_id] if mask_id is not None else table.mean(axis=0)
+    if head is None:
+        tree["mlm"] = {"W": table.T.copy(), "b": np.zeros(table.shape[0], table.dtype)}
+    else:
+        tree["mlm"], tree["mlm_transform"] = head["mlm"], head["transform"]
     tree["embed"]["W"] = np.concatenate([table, extra[None, :]])
-    tree["mlm"] = init_linear(rng, table.shape[1], table.shape[0])
     return tree
 
 

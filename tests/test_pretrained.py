@@ -29,7 +29,7 @@ from sktransformer import (  # noqa: E402
     TransformerLanguageModel,
 )
 from sktransformer._layers import ACTIVATIONS  # noqa: E402
-from sktransformer._model import decode  # noqa: E402
+from sktransformer._model import decode, encode  # noqa: E402
 from sktransformer._primitives import gelu_erf, log_softmax  # noqa: E402
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "pretrained"
@@ -1018,6 +1018,50 @@ def test_a_checkpoint_language_model_refuses_token_ids_as_prompt_or_x():
     with pytest.raises(TypeError, match="^X holds integers .token ids"):
         lm.score([input_ids])
     assert isinstance(lm.generate("hello world", max_new_tokens=2), str)  # text still works
+
+
+@pytest.mark.parametrize("name", ["bert", "distilbert", "roberta"])
+def test_a_checkpoints_own_masked_token_head_matches_transformers(name):
+    # the stored head (cls.predictions, vocab_transform, lm_head) was ignored for a random one
+    from sktransformer.encoder import masked_token_logits
+
+    ref = np.load(FIXTURES / f"{name}_mlm" / "reference_mlm.npz")
+    enc = TransformerEncoder.from_pretrained(FIXTURES / f"{name}_mlm")
+    mask = ref["mask"].astype(bool)
+    hidden, _ = encode(enc.params_, enc.config_, ref["ids"], mask)
+    log_p = log_softmax(masked_token_logits(enc.params_, hidden, enc.config_))
+    assert np.abs(log_p - ref["log_p"])[mask].max() <= TOLERANCE
+
+
+@pytest.mark.parametrize("name", ["bert", "bert_mlm", "roberta"])
+def test_the_score_of_a_loaded_checkpoint_is_the_same_on_every_load(name):
+    # a head drawn from an unseeded generator gave another score on every load
+    texts = ["the cat sat on the mat", "a dog ran in the park"]
+    scores = {TransformerEncoder.from_pretrained(FIXTURES / name).score(texts) for _ in range(3)}
+    assert len(scores) == 1 and np.isfinite(scores.pop())
+
+
+@pytest.mark.parametrize("name", ["bert", "roberta"])
+def test_masked_token_training_and_scoring_never_hide_special_tokens(monkeypatch, name):
+    # [CLS] and [SEP] (<s>, </s>) were hidden and predicted like words; score([""]) scored them
+    import sktransformer.encoder as encoder_module
+
+    seen, corrupt = [], encoder_module.corrupt_tokens
+
+    def spy(X, hidden, *args, **kwargs):
+        seen.append(X[hidden])
+        return corrupt(X, hidden, *args, **kwargs)
+
+    monkeypatch.setattr(encoder_module, "corrupt_tokens", spy)
+    enc = TransformerEncoder.from_pretrained(FIXTURES / name, max_iter=3, random_state=0)
+    special = enc._codec.tokenizer.special_ids
+    texts = ["the cat sat", "a dog", "hello world"] * 4
+    enc.score(texts)
+    enc.fit(texts)
+    hidden = np.concatenate(seen)
+    assert len(hidden) and not np.isin(hidden, special).any()
+    with pytest.raises(ValueError, match="no tokens to score"):
+        enc.score([""])
 
 
 # ------------------------------------------------------------ Llama-family decoders

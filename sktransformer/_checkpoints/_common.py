@@ -33,6 +33,7 @@ class Family:
     pooler: Callable | None = None  # (arch, tensors) -> BERT's pooler layer, where there is one
     pooler_absent: str = "this model_type has none"  # why pooling="pooler" is refused
     mask_token: str = "[MASK]"  # the tokenizer's mask token, whose vector starts ours
+    mlm_head: Callable | None = None  # (arch, tensors) -> the stored masked-token head, or None
 
     def weights(self, tensors):
         return Weights(tensors, self.prefixes)

@@ -18,6 +18,16 @@ _BLOCK = {  # names of layer i's parts, in our order: q, k, v, attention out, LN
 }
 
 
+# the masked-token head (BertForMaskedLM, ...): transform, its layer norm, output bias, decoder
+_MLM_HEAD = {
+    "bert": ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm",
+             "cls.predictions.bias", "cls.predictions.decoder.weight"),
+    "distilbert": ("vocab_transform", "vocab_layer_norm", "vocab_projector.bias",
+                   "vocab_projector.weight"),
+    "roberta": ("lm_head.dense", "lm_head.layer_norm", "lm_head.bias", "lm_head.decoder.weight"),
+}
+
+
 def bert_architecture(config):
     """Sizes of a BERT config.json, with what our model cannot do refused."""
     kind = config.get("position_embedding_type", "absolute")
@@ -90,6 +100,39 @@ def distilbert_params(arch, tensors):
     return _encoder_params(DISTILBERT, "distilbert", arch, tensors)
 
 
+def masked_token_head(w, arch, model_type):
+    """The stored masked-token head as ``{"transform": {"dense", "ln"}, "mlm": {"W", "b"}}``, or None.
+
+    BERT's head (Devlin et al. 2019, and DistilBERT's and RoBERTa's alike)
+    is ``LayerNorm(act(h W_t + b_t)) E^T + b``: the decoder is tied to the
+    word embedding ``E`` unless the checkpoint stores its own. Our ``"mlm"``
+    is a copy of that decoder (fine-tuning may move it apart from ``E``),
+    cut to the tokenizer's ids. None where the checkpoint stores no head (a
+    base model: ``BertModel.save_pretrained``), or only part of one.
+    """
+    dense, ln, bias, decoder = _MLM_HEAD[model_type]
+    parts = (dense + ".weight", dense + ".bias", ln + ".weight", ln + ".bias", bias)
+    if any(w.key(part) is None and w.key(part.replace("LayerNorm.weight", "LayerNorm.gamma")
+                                         .replace("LayerNorm.bias", "LayerNorm.beta")) is None
+           for part in parts):
+        return None  # none, or not all of it (a task model's leftovers): the tied start
+    d, vocab, n = arch["d_model"], arch["vocab"], arch["tokens"]
+    table = w(decoder if w.key(decoder) is not None else "embeddings.word_embeddings.weight",
+              (vocab, d))
+    return {"transform": {"dense": w.linear(dense, d, d), "ln": w.norm(ln, d)},
+            "mlm": {"W": table[:n].T.copy(), "b": w(bias, (vocab,))[:n].copy()}}
+
+
+def bert_mlm_head(arch, tensors):
+    """BERT's masked-token head (``cls.predictions``), or None."""
+    return masked_token_head(BERT.weights(tensors), arch, "bert")
+
+
+def distilbert_mlm_head(arch, tensors):
+    """DistilBERT's masked-token head (``vocab_transform``, ...), or None."""
+    return masked_token_head(DISTILBERT.weights(tensors), arch, "distilbert")
+
+
 def pooler_layer(w, arch):
     """BERT's pooler layer (``pooler.dense``: tanh of it over [CLS] is ``pooler_output``), or None."""
     if w.key("pooler.dense.weight") is None:
@@ -109,9 +152,9 @@ def _options(arch):
 _PREFIXES = ("bert.", "distilbert.")
 BERT = Family(kind="encoder", prefixes=_PREFIXES, layer="encoder.layer.{}.",
               token_table="embeddings.word_embeddings.weight", architecture=bert_architecture,
-              params=bert_params, options=_options, pooler=bert_pooler)
+              params=bert_params, options=_options, pooler=bert_pooler, mlm_head=bert_mlm_head)
 DISTILBERT = Family(kind="encoder", prefixes=_PREFIXES, layer="transformer.layer.{}.",
                     token_table="embeddings.word_embeddings.weight",
                     architecture=distilbert_architecture,
                     params=distilbert_params, options=_options,
-                    pooler_absent="DistilBERT has none")
+                    pooler_absent="DistilBERT has none", mlm_head=distilbert_mlm_head)

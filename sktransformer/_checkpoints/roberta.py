@@ -26,7 +26,7 @@ text itself holds the padding token (``"<pad>"`` written in it).
 import numbers
 
 from ._common import Family
-from .bert import _encoder_params, _options, bert_architecture, pooler_layer
+from .bert import _encoder_params, _options, bert_architecture, masked_token_head, pooler_layer
 
 
 def roberta_positions(table, padding_idx):
@@ -75,7 +75,12 @@ def roberta_pooler(arch, tensors):
     return pooler_layer(ROBERTA.weights(tensors), arch)
 
 
+def roberta_mlm_head(arch, tensors):
+    """RoBERTa's masked-token head (``lm_head``, whose activation is the exact GELU), or None."""
+    return masked_token_head(ROBERTA.weights(tensors), arch, "roberta")
+
+
 ROBERTA = Family(kind="encoder", prefixes=("roberta.",), layer="encoder.layer.{}.",
                  token_table="embeddings.word_embeddings.weight",
                  architecture=roberta_architecture, params=roberta_params, options=_options,
-                 pooler=roberta_pooler, mask_token="<mask>")
+                 pooler=roberta_pooler, mask_token="<mask>", mlm_head=roberta_mlm_head)
