@@ -177,6 +177,23 @@ class _BaseTransformer(BaseEstimator):
         """A structural hyperparameter as the model was fitted with it (set_params may differ since)."""
         return getattr(self, "_structure", {}).get(name, getattr(self, name))
 
+    def __sklearn_clone__(self):
+        """scikit-learn's ``clone``: a model loaded with ``from_pretrained`` is loaded again.
+
+        An unfitted copy with the same hyperparameters, as for any estimator;
+        for a loaded checkpoint, whose weights are what it was made with, the
+        checkpoint loaded again (its weights as stored, not as fine-tuned
+        since) with the hyperparameters it has now. ``GridSearchCV`` over
+        ``TransformerClassifier(encoder=TransformerEncoder.from_pretrained(p))``
+        then fine-tunes the checkpoint in every fold, as with ``encoder=p``.
+        """
+        path = self.__dict__.get("_checkpoint_path")
+        if path is None:
+            return super().__sklearn_clone__()
+        params = self.get_params(deep=False)
+        return type(self).from_pretrained(
+            path, **{k: v for k, v in params.items() if k not in self._checkpoint_fixed})
+
     def __sklearn_is_fitted__(self):
         """True once ``fit`` gave the network its weights: what ``check_is_fitted`` asks, without
         its scan of every attribute (~10 us, counted in a one-sequence prediction)."""

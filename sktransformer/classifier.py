@@ -180,7 +180,9 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         parameters are this estimator's. An unfitted encoder is first fitted,
         without labels, on the ``X`` given to ``fit``. Inside
         cross-validation, wrap a fitted encoder in
-        :class:`sklearn.frozen.FrozenEstimator` so cloning keeps its weights.
+        :class:`sklearn.frozen.FrozenEstimator` so cloning keeps its weights
+        (one loaded by ``from_pretrained`` needs no wrapping: ``clone`` loads
+        its checkpoint again).
         A path (str or ``os.PathLike``) is a checkpoint directory that every
         fresh ``fit`` loads with :meth:`TransformerEncoder.from_pretrained`
         (``pooling`` as here, ``max_len`` as here or the checkpoint's

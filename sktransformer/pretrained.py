@@ -44,6 +44,7 @@ The tokenizer helpers here also serve :class:`~sktransformer.SequenceVectorizer`
 """
 
 import numbers
+import os
 
 import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
@@ -442,7 +443,21 @@ def load_encoder(cls, path, params):
     estimator._codec = TokenizerAdapter(tokenizer, estimator.max_len, arch["tokens"],
                                         arch.get("n_token_types", 0))
     estimator._initialize(model_config, tree, rng)
+    _remember_checkpoint(estimator, path)
     return estimator
+
+
+def _remember_checkpoint(estimator, path, fixed=_ARCHITECTURE):
+    """Record where ``estimator`` was loaded from, so scikit-learn's ``clone`` loads it again.
+
+    ``clone`` (what ``GridSearchCV`` and ``cross_val_score`` do to every
+    estimator and its ``encoder``) rebuilds an estimator from its
+    hyperparameters: a loaded checkpoint's would give a network of its sizes
+    with random weights. ``fixed`` are the hyperparameters the checkpoint
+    sets (``from_pretrained`` refuses them).
+    """
+    estimator._checkpoint_path = os.path.abspath(path)
+    estimator._checkpoint_fixed = tuple(fixed)
 
 
 # An encoder's pooling -> the network's: the checkpoint's own [CLS] token is the first one
@@ -532,4 +547,5 @@ def load_language_model(cls, path, params):
     model_config = _model_config(arch, estimator, input_size=arch["tokens"] + N_RESERVED,
                                  n_outputs=arch["tokens"], **options)
     estimator._initialize(model_config, family.params(arch, tensors), make_rng(estimator.random_state))
+    _remember_checkpoint(estimator, path, _ARCHITECTURE + ("analyzer",))
     return estimator

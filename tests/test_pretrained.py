@@ -185,7 +185,7 @@ def test_loaded_estimators_pickle():
     lm = TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2")
     assert pickle.loads(pickle.dumps(lm)).generate("the", 5, temperature=0) == lm.generate(
         "the", 5, temperature=0)
-    assert clone(lm).get_params()["d_model"] == 32  # clone keeps the architecture, not the weights
+    assert clone(lm).get_params()["d_model"] == 32  # clone loads the checkpoint again
 
 
 # ------------------------------------------------------------ language model
@@ -750,21 +750,13 @@ def test_subword_vectorizer_without_tokenizers_says_how_to_install_it(options, m
 
 
 @pytest.mark.parametrize("name", ["bert", "gpt2"])
-def test_clone_of_a_loaded_estimator_is_unfitted(name):
-    from sklearn.exceptions import NotFittedError
-
+def test_clone_of_a_loaded_estimator_is_the_checkpoint_loaded_again(name):
     loaded = LOADERS[name].from_pretrained(FIXTURES / name)
     copy = clone(loaded)
     for parameter in ("d_model", "n_heads", "n_layers", "d_ff", "max_len", "warm_start", "norm_first"):
         assert copy.get_params()[parameter] == loaded.get_params()[parameter], parameter
-    assert not hasattr(copy, "params_")
-    text = ["the cat sat"]
-    calls = ([copy.transform, copy.transform_sequence, copy.score] if name == "bert" else
-             [copy.predict_proba, copy.score, copy.perplexity, lambda X: copy.generate(X[0], 3)])
-    for call in calls + [copy.attention_weights]:
-        with pytest.raises(NotFittedError):
-            call(text)
-    outputs(loaded, name)  # the original still works
+    assert copy.params_ is not loaded.params_
+    np.testing.assert_array_equal(outputs(copy, name), outputs(loaded, name))
 
 
 # ----------------------------------------------------- subword vectorizers
@@ -837,10 +829,12 @@ def test_frozen_encoder_starts_every_fold_from_its_weights(kind):
         assert _same_weights(model, encoder)
         assert model.vocabulary_ == encoder.vocabulary_
     assert _same_weights(encoder, make())  # the encoder itself is untouched
-    # the reason for FrozenEstimator: a plain encoder is cloned, and a clone has no weights
+    # the reason for FrozenEstimator: a plain encoder is cloned, and a clone has no weights,
+    # except for a loaded checkpoint, whose clone loads it again
     plain = cross_validate(TransformerClassifier(encoder=encoder, **START), TEXTS, Y, cv=cv,
                            return_estimator=True)["estimator"]
-    assert not any(_same_weights(model, encoder) for model in plain)
+    started_from_weights = [_same_weights(model, encoder) for model in plain]
+    assert all(started_from_weights) if kind == "checkpoint" else not any(started_from_weights)
 
 
 def test_unfitted_encoder_is_pretrained_on_each_training_fold_only():
@@ -1062,6 +1056,25 @@ def test_masked_token_training_and_scoring_never_hide_special_tokens(monkeypatch
     assert len(hidden) and not np.isin(hidden, special).any()
     with pytest.raises(ValueError, match="no tokens to score"):
         enc.score([""])
+
+
+def test_clone_of_a_loaded_checkpoint_loads_it_again_with_its_hyperparameters():
+    # clone (GridSearchCV, cross_val_score) made a from-scratch network of the checkpoint's sizes
+    texts = ["the cat sat", "a dog ran", "the cat ran", "a dog sat"] * 3
+    y = [0, 1, 0, 1] * 3
+    enc = TransformerEncoder.from_pretrained(FIXTURES / "bert", max_iter=1, random_state=0)
+    loaded = enc.transform(texts)
+    enc.fit(texts)  # continued training: the clone is the checkpoint as stored
+    copy = clone(enc.set_params(max_iter=2))
+    assert copy is not enc and copy.max_iter == 2 and copy.d_model == enc.d_model
+    np.testing.assert_array_equal(copy.transform(texts), loaded)
+    tuned = clone(TransformerClassifier(encoder=copy, max_iter=2, random_state=0)).fit(texts, y)
+    by_path = TransformerClassifier(encoder=str(FIXTURES / "bert"), max_iter=2, random_state=0)
+    np.testing.assert_allclose(tuned.predict_proba(texts), by_path.fit(texts, y).predict_proba(texts))
+    lm = TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2")
+    assert clone(lm).generate("the cat", max_new_tokens=4, temperature=0) == lm.generate(
+        "the cat", max_new_tokens=4, temperature=0)
+    assert clone(TransformerEncoder(d_model=8)).d_model == 8  # any other model: as scikit-learn's
 
 
 # ------------------------------------------------------------ Llama-family decoders
