@@ -6,6 +6,7 @@ name the argument and say what to pass instead.
 """
 
 import warnings
+from collections.abc import ItemsView, Iterable, KeysView, ValuesView
 
 import numpy as np
 from scipy.sparse import issparse
@@ -157,6 +158,23 @@ def is_missing(value):
         return not isinstance(value, list | tuple | np.ndarray)
 
 
+def check_collection(X, argument="X"):
+    """Refuse an ``X`` that is no ordered collection of samples, naming ``argument``.
+
+    A generator, ``map`` or other iterator or a dict view (which numpy
+    would read as one scalar), or a set (whose order is arbitrary, so outputs
+    and ``y`` would not line up) is refused with what to pass instead.
+    """
+    if isinstance(X, set | frozenset):
+        raise TypeError(f"Expected {argument} to be a list of samples, got a {type(X).__name__}, "
+                        "which has no order: pass a list.")
+    if isinstance(X, KeysView | ValuesView | ItemsView) or (
+            not hasattr(X, "__len__") and not issparse(X) and isinstance(X, Iterable)):
+        raise TypeError(f"Expected {argument} to be a list of samples, got a {type(X).__name__} "
+                        f""
+                        f"(read as one value, not as samples): pass list({argument}).")
+
+
 def _check_sequences(X, argument="X"):
     """Raise a clear error, naming ``argument``, for inputs that are not a list of sequences."""
     if isinstance(X, str):
@@ -166,11 +184,9 @@ def _check_sequences(X, argument="X"):
         )
     if issparse(X):  # whose len() raises
         raise TypeError(f"Expected {argument} to be a list of sequences, got a sparse matrix.")
+    check_collection(X, argument)
     if not hasattr(X, "__len__") or isinstance(X, dict):
         raise TypeError(f"Expected {argument} to be a list of sequences, got {type(X).__name__}.")
-    if isinstance(X, set | frozenset):  # outputs would come in an arbitrary order
-        raise TypeError(f"Expected {argument} to be a list of sequences, got a {type(X).__name__}, "
-                        "which has no order: pass a list.")
     if len(X) == 0:
         raise ValueError(f"Found 0 sequences in {argument}: at least one sequence is required.")
     for i, x in enumerate(X):
@@ -262,6 +278,7 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
     is the user's to make.
     """
     options = {"normalize": normalize, "strip_accents": strip_accents}
+    check_collection(X)
     X = numpy_integers(X)
     if isinstance(X, str):
         _check_sequences(X)  # raises: a lone string is not a collection of sequences

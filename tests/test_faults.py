@@ -604,3 +604,28 @@ def test_token_accuracy_of_empty_outputs_that_match_empty_targets_is_one():
     model._predict_columns = lambda X: ([[] for _ in X], None)  # a model that says nothing
     assert model.token_accuracy(TEXTS[:2], ["", ""]) == 1.0
     assert model.token_accuracy(TEXTS[:2], ["", "a"]) == 0.0
+
+
+@pytest.mark.parametrize("cls", [*TRAINABLE, TransformerTagger, SequenceVectorizer])
+@pytest.mark.parametrize("kind, match", [("generator", r"pass list\(X\)"), ("map", r"pass list\(X\)"),
+                                         ("keys", r"pass list\(X\)"), ("set", "no order")])
+def test_x_as_an_iterator_or_a_set_is_refused_saying_what_to_pass(cls, kind, match):
+    # numpy read a generator as one scalar: "Expected 2D array, got scalar array instead"
+    texts = [t.split() for t in TEXTS] if cls is TransformerTagger else TEXTS
+    make = {"generator": lambda: (t for t in texts), "map": lambda: map(lambda t: t, texts),
+            "keys": lambda: dict.fromkeys(map(tuple, texts) if cls is TransformerTagger
+                                          else texts).keys(),
+            "set": lambda: set(map(tuple, texts) if cls is TransformerTagger else texts)}[kind]
+    y = {TransformerClassifier: [0, 1] * 6, TransformerRegressor: np.arange(12.0),
+         TransformerSeq2Seq: TEXTS, TransformerTagger: [[0, 1, 0]] * 12}.get(cls)
+    model = cls() if cls is SequenceVectorizer else cls(**FAST)
+    with pytest.raises(TypeError, match=f"^Expected X to be a list of samples.*{match}"):
+        model.fit(make(), y) if y is not None else model.fit(make())
+    model.fit(texts, y) if y is not None else model.fit(texts)
+    call = (model.transform if cls in (SequenceVectorizer, TransformerEncoder) else
+            model.score if cls is TransformerLanguageModel else model.predict)
+    if cls is SequenceVectorizer:
+        with pytest.raises(TypeError, match=match):
+            call(make())
+    else:
+        _unchanged(model, texts, lambda: call(make()), error=TypeError, match=match)
