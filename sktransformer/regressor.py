@@ -10,6 +10,12 @@ from ._model import DTYPE
 from ._supervised import _PooledEncoderModel
 
 
+def _spread(target):
+    """Sum of squared deviations of the targets from their (per-output) mean: R²'s denominator."""
+    target = np.asarray(target, np.float64)
+    return float(((target - target.mean(axis=0)) ** 2).sum())
+
+
 class TransformerRegressor(RegressorMixin, _PooledEncoderModel):
     """Transformer encoder regressor, trained with autograd.
 
@@ -38,7 +44,11 @@ linear_blend
     params_, config_, loss_curve_, validation_scores_, best_loss_, best_validation_score_, \
 n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
         As in :class:`TransformerClassifier`; ``loss_curve_`` is in
-        standardised units.
+        standardised units. ``validation_scores_`` are R² on the
+        validation data; where a split of the training data leaves R²
+        undefined (one validation sample, or constant targets in it), minus
+        the mean squared error in standardised units. ``X_val``/``y_val``
+        that leave R² undefined are refused (ValueError).
 
     See Also
     --------
@@ -182,13 +192,29 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
         diff = outputs - batch["target"]
         return (weight[:, None] * diff * diff).sum() / DTYPE(max(float(weight.sum()), 1e-12))
 
+    def _validation_data(self, X_val, y_val):
+        """Explicit validation data, refused where R² on it is undefined."""
+        data = super()._validation_data(X_val, y_val)
+        if data is not None and _spread(data.arrays["target"]) == 0:
+            raise ValueError(
+                f"y_val has {len(data)} sample(s) and no spread (every target equal), so R² on "
+                "it, the validation score early stopping follows, is undefined: pass at least two "
+                "different targets, or no X_val and y_val.")
+        return data
+
     def _validation_score(self, params, data):
-        """R² of the validation targets (standardised units: the same R²)."""
+        """R² of the validation targets (standardised units: the same R²).
+
+        Where R² is undefined (a split of one sample, or of equal targets):
+        minus the mean squared error, which early stopping can still follow
+        (scikit-learn's ``r2_score`` gives NaN or 0.0 there, which would stop
+        it after ``n_iter_no_change`` epochs, whatever the model learned).
+        """
         predicted = self._validation_outputs(params, data).astype(np.float64)
         target = data.arrays["target"].astype(np.float64)
         residual = ((target - predicted) ** 2).sum()
-        total = ((target - target.mean(axis=0)) ** 2).sum()
-        return float(1 - residual / total) if total > 0 else 0.0
+        total = _spread(target)
+        return float(1 - residual / total) if total > 0 else -float(residual / target.size)
 
     def predict(self, X):
         """Predicted targets, in the units of ``y``.

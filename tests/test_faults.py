@@ -629,3 +629,17 @@ def test_x_as_an_iterator_or_a_set_is_refused_saying_what_to_pass(cls, kind, mat
             call(make())
     else:
         _unchanged(model, texts, lambda: call(make()), error=TypeError, match=match)
+
+
+def test_regressor_validation_where_r2_is_undefined_is_refused_or_scored_by_squared_error():
+    # R² of one sample or of equal targets was 0.0 every epoch: early stopping halted on noise
+    texts = [f"w{i} w{i % 3} w{i % 5}" for i in range(20)]
+    y = np.arange(20.0)
+    model = TransformerRegressor(**FAST).fit(texts, y)
+    for X_val, y_val in ((texts[:1], y[:1]), (texts[:4], [3.0] * 4)):
+        _unchanged(model, texts, lambda: model.fit(texts, y, X_val=X_val, y_val=y_val),
+                   match="^y_val has .* R² on it.* is undefined")
+    split = TransformerRegressor(**{**FAST, "max_iter": 6}, early_stopping=True,
+                                 validation_fraction=0.05).fit(texts, y)  # one validation sample
+    scores = split.validation_scores_
+    assert len(scores) == 6 and all(s <= 0 for s in scores) and len(set(scores)) == 6
