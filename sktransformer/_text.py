@@ -34,6 +34,21 @@ _HANGUL = ("[\u1100-\u115f\ua960-\ua97c]*"
 _JAMO = [*range(0x1100, 0x1200), *range(0xA960, 0xA980), *range(0xD7B0, 0xD800)]
 
 
+# Invisible characters that would otherwise be tokens of their own or split words: formatting
+# controls (soft hyphen, byte-order mark / zero-width no-break space, word joiner, direction marks
+# and embeddings, invisible operators, interlinear annotation) and control characters that are
+# not whitespace (NUL, ...), as BERT's tokenizer drops them (its _clean_text). A zero-width space
+# marks a word boundary (Thai, Khmer), so it becomes a space. Zero-width (non-)joiners and tag
+# characters stay: they join emoji and scripts' letters. Visible format characters (Arabic
+# number signs) stay too.
+_INVISIBLE = {cp: None for cp in (
+    0x00AD, 0x061C, 0x180E, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2060, 0x2065),
+    *range(0x2066, 0x2070), 0xFEFF, *range(0xFFF9, 0xFFFC),
+    *(cp for cp in range(0x20) if not chr(cp).isspace()), 0x7F,
+    *(cp for cp in range(0x80, 0xA0) if not chr(cp).isspace()))}
+_INVISIBLE[0x200B] = " "
+
+
 def _char_class(code_points):
     """Code points -> a regex matching any one of them.
 
@@ -132,13 +147,17 @@ def preprocess(text, lowercase=True, normalize="NFC", strip_accents=None):
     decomposition (as :class:`~sklearn.feature_extraction.text.CountVectorizer`
     does), then recomposes what is left, so Hangul syllables stay whole;
     ``"ascii"`` keeps only what has an ASCII equivalent (emoji and most
-    non-Latin scripts disappear).
+    non-Latin scripts disappear). Invisible formatting and control
+    characters (a byte-order mark, soft hyphen, direction marks, NUL, ...)
+    are removed first, so text that looks the same reads the same; a
+    zero-width space separates words.
 
     Examples
     --------
     >>> preprocess("Cafe\\u0301") == "caf\\u00e9", preprocess("Café", strip_accents="unicode")
     (True, 'cafe')
     """
+    text = text.translate(_INVISIBLE)
     if lowercase:
         text = text.lower()
     if normalize is not None:

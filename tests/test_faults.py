@@ -643,3 +643,21 @@ def test_regressor_validation_where_r2_is_undefined_is_refused_or_scored_by_squa
                                  validation_fraction=0.05).fit(texts, y)  # one validation sample
     scores = split.validation_scores_
     assert len(scores) == 6 and all(s <= 0 for s in scores) and len(set(scores)) == 6
+
+
+@pytest.mark.parametrize("dirty, clean", [
+    ("\ufeffgood movie", "good movie"), ("go\u00adod movie", "good movie"),
+    ("good\u200e movie\u202c", "good movie"), ("good\x00 mov\x7fie", "good movie"),
+    ("good\u200bmovie", "good movie"),  # a zero-width space separates words
+])
+def test_invisible_characters_do_not_become_tokens(dirty, clean):
+    # a byte-order mark, soft hyphen, direction mark or NUL was a token, or split a word in two
+    from sktransformer._text import analyze
+
+    assert analyze(dirty) == analyze(clean)
+    assert analyze(dirty, analyzer="char") == analyze(clean, analyzer="char")
+    model = TransformerClassifier(**FAST).fit(["good movie", "bad movie", "good film", "bad film"] * 3,
+                                             [1, 0, 1, 0] * 3)
+    np.testing.assert_array_equal(model.predict_proba([dirty]), model.predict_proba([clean]))
+    with pytest.raises(ValueError, match="holds no tokens"):
+        SequenceVectorizer().fit(["\u200b\ufeff\u00ad"])
