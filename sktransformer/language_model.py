@@ -560,14 +560,18 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             If a parameter is out of range, or the prompt is empty with
             ``bos=False`` (there is nothing to continue).
         TypeError
-            If the prompt is neither a string nor a list of tokens, or holds
-            text but the model was fitted on token ids.
+            If the prompt is neither a string nor a list of tokens, holds
+            text but the model was fitted on token ids, or holds integers
+            (token ids) but the model reads text.
 
         Warns
         -----
         UserWarning
             If more than 5% of the prompt's tokens are not in the vocabulary
-            (each is read as the one unknown token).
+            (each is read as the one unknown token), or if the prompt is
+            longer than ``max_len`` tokens: the model reads a window of the
+            last ``max_len`` tokens, which slides as tokens are generated,
+            so the prompt's start is never read.
         """
         check_is_fitted(self)
         self._check_inference_params()
@@ -592,6 +596,13 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             raise ValueError(f"prompt must be a string or a list of tokens, got a {prompt.ndim}-D array.")
         analyzer = self._fitted_param("analyzer")
         ids = self._prompt_ids(prompt, analyzer, bos)
+        if len(ids) > self.config_.max_len:  # the context slides: the start is never read
+            warnings.warn(
+                f"prompt is {len(ids)} tokens long (with any beginning-of-sequence token), more "
+                f"than the max_len={self.config_.max_len} positions the model reads: generation "
+                f"reads its last {self.config_.max_len} tokens only, so its first "
+                f"{len(ids) - self.config_.max_len} are dropped. Shorten the prompt.",
+                UserWarning, stacklevel=2)
         rng = make_rng(random_state)
         generated = []
         with blas_limit(self.blas_threads):

@@ -661,3 +661,13 @@ def test_invisible_characters_do_not_become_tokens(dirty, clean):
     np.testing.assert_array_equal(model.predict_proba([dirty]), model.predict_proba([clean]))
     with pytest.raises(ValueError, match="holds no tokens"):
         SequenceVectorizer().fit(["\u200b\ufeff\u00ad"])
+
+
+def test_a_prompt_longer_than_the_context_is_generated_from_with_a_warning():
+    # the prompt's start (its <bos> and any instruction) was dropped without a word
+    lm = TransformerLanguageModel(**{**FAST, "max_len": 8}).fit(TEXTS)
+    with pytest.warns(UserWarning, match=r"prompt is 24 tokens long .* first 16 are dropped"):  # chars + <bos>
+        lm.generate(" ".join(["a b c d"] * 3), max_new_tokens=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lm.generate("a b c d", max_new_tokens=2)  # within the context: no warning
