@@ -446,6 +446,8 @@ class _BaseTransformer(BaseEstimator):
         advice = "pass early_stopping=False, or validation data as X_val and y_val."
         n_held_out = math.ceil(self.validation_fraction * len(data))  # as train_test_split rounds
         if n_held_out >= len(data):
+            if early_stopping == "auto":  # asked for by no one: train on everything
+                return data, None
             raise ValueError(
                 f"{type(self).__name__}: validation_fraction={self.validation_fraction} of "
                 f"{len(data)} sample(s) holds out {n_held_out} for {why}, leaving none to train on: "
@@ -467,6 +469,8 @@ class _BaseTransformer(BaseEstimator):
             if unseen.any():
                 train, val = np.concatenate([train, val[unseen]]), val[~unseen]
             if not len(val):
+                if early_stopping == "auto":  # e.g. one example per class: no early stopping
+                    return data, None
                 raise ValueError(
                     f"{type(self).__name__}: no sample is left to validate on for {why} once every "
                     f"class has a training sample ({len(data)} samples): {advice}")

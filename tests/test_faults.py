@@ -590,6 +590,13 @@ def test_early_stopping_never_leaves_a_class_out_of_training(monkeypatch, seed):
     assert trained == {0, 1, 2} and validated
 
 
+def test_automatic_early_stopping_on_one_example_per_class_trains_on_everything():
+    # the split that keeps every class in training left no validation sample, and fit raised
+    X = [f"item {i} word{i % 7}" for i in range(120)]
+    model = TransformerClassifier(**FAST).fit(X, [f"c{i}" for i in range(120)])  # "auto": from 100
+    assert model.validation_scores_ is None and len(model.classes_) == 120
+
+
 @pytest.mark.parametrize("fraction, n, match", [(0.99, 12, "validation_fraction=0.99 of 12"),
                                                 (0.5, 2, "no sample is left to validate on")])
 def test_a_validation_split_that_cannot_be_made_is_refused_by_name(fraction, n, match):
