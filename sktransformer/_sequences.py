@@ -80,31 +80,34 @@ def refuse_foreign_tokens(token_lists, vocabulary, argument, *, text=False):
     A model fitted on token ids (no string in its vocabulary) cannot know a
     single token of a text (``text``, or string tokens), and a continuation
     of a string prompt would be ids joined into an ambiguous string. A model
-    fitted on text (or a checkpoint, whose tokens are strings) given lists of
-    integers, none of them one of its tokens (a tokenizer's ``input_ids``,
-    say), would read every one as the unknown token. Integer tokens are
-    looked for in the sequences that begin with one.
+    fitted on text (or a checkpoint, whose tokens are strings) given
+    sequences of integers only, none of them one of its tokens and none of
+    its tokens an integer (a tokenizer's ``input_ids``, say), would read
+    every one as the unknown token. A vocabulary that mixes strings and
+    integers (event names and codes) takes unseen integers as unknown tokens.
+    The vocabulary is scanned only where the input is suspect, so a call on
+    matching tokens costs a pass over the input alone.
 
     Raises
     ------
     TypeError
         Naming ``argument``, with tokens of the vocabulary to pass instead.
     """
-    if any(isinstance(t, str) for t in vocabulary):  # stops at the first string
-        integers = [t for tokens in token_lists if len(tokens) and _is_integer(tokens[0])
-                    for t in tokens if _is_integer(t)]
-        if integers and not any(t in vocabulary for t in integers):
-            raise TypeError(
-                f"{argument} holds integers (token ids?), but the model reads text: its tokens are "
-                f"strings (e.g. {[t for t in vocabulary if isinstance(t, str)][:3]}) and none of "
-                f"these integers is one of them, so every one would be unknown. Pass {argument} as "
-                "text or lists of string tokens; decode token ids to text first.")
-        return
-    if text or any(isinstance(t, str) for tokens in token_lists for t in tokens):
+    if (text or any(isinstance(t, str) for tokens in token_lists for t in tokens)) and not any(
+            isinstance(t, str) for t in vocabulary):  # the scan stops at a text vocabulary's first
         raise TypeError(
             f"{argument} holds text, but the model was fitted on token ids, not text: no string is in "
             f"its vocabulary, so every token would be unknown. Pass {argument} as token ids, as in "
             f"fit (e.g. {list(vocabulary)[:3]}).")
+    integers = [tokens for tokens in token_lists
+                if len(tokens) and all(_is_integer(t) for t in tokens)]
+    if integers and not any(t in vocabulary for tokens in integers for t in tokens) and not any(
+            _is_integer(t) for t in vocabulary):
+        raise TypeError(
+            f"{argument} holds integers (token ids?), but the model reads text: its tokens are "
+            f"strings (e.g. {[t for t in vocabulary if isinstance(t, str)][:3]}) and none of "
+            f"these integers is one of them, so every one would be unknown. Pass {argument} as "
+            "text or lists of string tokens; decode token ids to text first.")
 
 
 def _is_integer(token):
