@@ -178,21 +178,24 @@ class _BaseTransformer(BaseEstimator):
         return getattr(self, "_structure", {}).get(name, getattr(self, name))
 
     def __sklearn_clone__(self):
-        """scikit-learn's ``clone``: a model loaded with ``from_pretrained`` is loaded again.
+        """scikit-learn's ``clone``; a model loaded with ``from_pretrained`` is loaded again.
 
-        An unfitted copy with the same hyperparameters, as for any estimator;
-        for a loaded checkpoint, whose weights are what it was made with, the
-        checkpoint loaded again (its weights as stored, not as fine-tuned
-        since) with the hyperparameters it has now. ``GridSearchCV`` over
+        An unfitted copy with the same hyperparameters, as for any estimator.
+        A loaded checkpoint's weights are what it was made with, so its clone
+        is the checkpoint loaded again (its weights as stored, not as
+        fine-tuned since) with the hyperparameters it has now, unless an
+        architecture parameter was changed since (then a new network of that
+        architecture, unfitted) or the checkpoint's file is gone or changed
+        (then the same, with a warning). ``GridSearchCV`` over
         ``TransformerClassifier(encoder=TransformerEncoder.from_pretrained(p))``
-        then fine-tunes the checkpoint in every fold, as with ``encoder=p``.
+        fine-tunes the checkpoint in every fold, as with ``encoder=p``.
         """
-        path = self.__dict__.get("_checkpoint_path")
-        if path is None:
-            return super().__sklearn_clone__()
-        params = self.get_params(deep=False)
-        return type(self).from_pretrained(
-            path, **{k: v for k, v in params.items() if k not in self._checkpoint_fixed})
+        plain = super().__sklearn_clone__()
+        return self._reload_checkpoint(plain) if "_checkpoint" in self.__dict__ else plain
+
+    def _reload_checkpoint(self, plain):
+        """The clone of a model loaded from a checkpoint (estimators with ``from_pretrained``)."""
+        return plain
 
     def __sklearn_is_fitted__(self):
         """True once ``fit`` gave the network its weights: what ``check_is_fitted`` asks, without
@@ -413,6 +416,7 @@ class _BaseTransformer(BaseEstimator):
 
     def _initialize(self, config, params, rng):
         """Adopt a fresh model: config, parameters, random state; reset optimizer and history."""
+        self.__dict__.pop("_checkpoint", None)  # a checkpoint's loader records it after this
         self._rng = rng
         self._structure = self._structural_params()
         self.config_ = config

@@ -42,6 +42,15 @@ def train(loss, validation_score, params, optimizer, data, val_data, history, se
     early stopping.
     """
     loss_and_grad = value_and_grad_tree(loss)
+    try:
+        return _epochs(loss_and_grad, validation_score, params, optimizer, data, val_data, history,
+                       settings, rng)
+    finally:
+        optimizer.release_snapshot()
+
+
+def _epochs(loss_and_grad, validation_score, params, optimizer, data, val_data, history, settings,
+            rng):
     with training(settings.blas_threads) as interrupted:
         for _ in range(settings.n_epochs):
             start = time.perf_counter()

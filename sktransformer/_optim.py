@@ -127,9 +127,19 @@ class AdamW:
         before, self._before = self.__dict__.get("_before"), None
         if before is None:
             return False
-        for leaf, saved in zip(tree_leaves(params), before, strict=True):
-            leaf[...] = saved
+        if isinstance(before, dict):  # the flat buffers: params' leaves are views of "p"
+            before["p"][...] = before["before"]
+        else:
+            for leaf, saved in zip(tree_leaves(params), before, strict=True):
+                leaf[...] = saved
         return True
+
+    def release_snapshot(self):
+        """Free the copy of the parameters kept for :meth:`undo_last` (once training is over)."""
+        self._before = None
+        flat = self.__dict__.get("_flat")
+        if flat is not None:
+            flat.pop("before", None)
 
     def update(self, params, grads):
         """One step; returns False (and changes nothing) if a gradient is not finite.
@@ -150,8 +160,10 @@ class AdamW:
         if not np.isfinite(norm):
             return False
         g = np.concatenate([leaf.ravel() for leaf in g_leaves]).astype(p.dtype, copy=False)
+        if flat.get("before") is None:
+            flat["before"] = np.empty_like(p)
         np.copyto(flat["before"], p)
-        self._before = flat["before_views"]
+        self._before = flat
         lr = self.current_learning_rate()
         self.t += 1
         lr_t = lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
@@ -208,10 +220,8 @@ class AdamW:
         matrix = np.concatenate([np.full(leaf.size, leaf.ndim >= 2) for leaf in p_leaves])
         _rebind_leaves(params, views(p))
         self.m, self.v = tree_unflatten(self.m, views(m)), tree_unflatten(self.v, views(v))
-        before = np.empty_like(p)
         flat = {"p": p, "m": m, "v": v, "matrix": matrix, "decay": None, "decay_of": None,
-                "n": len(p_leaves), "m_tree": self.m, "v_tree": self.v,
-                "before": before, "before_views": views(before)}
+                "n": len(p_leaves), "m_tree": self.m, "v_tree": self.v}
         self._flat = flat
         return flat
 

@@ -283,6 +283,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
         return load_encoder(cls, path, params)
 
+    def _reload_checkpoint(self, plain):
+        from .pretrained import reload_checkpoint
+
+        return reload_checkpoint(self, plain)
+
     @classmethod
     def _for_estimator(cls, path, max_len, pooling):
         """The encoder of the checkpoint at ``path``, given as ``encoder=path`` to an estimator.

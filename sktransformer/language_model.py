@@ -252,6 +252,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
         return load_language_model(cls, path, params)
 
+    def _reload_checkpoint(self, plain):
+        from .pretrained import reload_checkpoint
+
+        return reload_checkpoint(self, plain)
+
     # --------------------------------------------------------------- fitting
 
     @_fit_context(prefer_skip_nested_validation=True)

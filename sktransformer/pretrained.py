@@ -45,6 +45,7 @@ The tokenizer helpers here also serve :class:`~sktransformer.SequenceVectorizer`
 
 import numbers
 import os
+import warnings
 
 import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
@@ -454,10 +455,49 @@ def _remember_checkpoint(estimator, path, fixed=_ARCHITECTURE):
     estimator and its ``encoder``) rebuilds an estimator from its
     hyperparameters: a loaded checkpoint's would give a network of its sizes
     with random weights. ``fixed`` are the hyperparameters the checkpoint
-    sets (``from_pretrained`` refuses them).
+    sets (``from_pretrained`` refuses them); their values now are kept to
+    tell whether the architecture was changed after loading.
     """
-    estimator._checkpoint_path = os.path.abspath(path)
-    estimator._checkpoint_fixed = tuple(fixed)
+    path, params = os.path.abspath(path), estimator.get_params(deep=False)
+    estimator._checkpoint = {"path": path, "stamp": _file_stamp(path),
+                             "fixed": {name: params[name] for name in fixed if name in params}}
+
+
+def _file_stamp(path):
+    """(size, modification time) of a checkpoint's weights, or None if they are gone."""
+    try:
+        stat = os.stat(os.path.join(path, "model.safetensors"))
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def reload_checkpoint(estimator, plain):
+    """``estimator``'s clone: its checkpoint loaded again with ``plain``'s hyperparameters.
+
+    ``plain`` is scikit-learn's clone (unfitted; hyperparameters cloned, its
+    output settings and metadata requests copied), returned as it is where
+    the architecture changed since loading, or the checkpoint's file is
+    gone or changed (with a warning).
+    """
+    record = estimator._checkpoint
+    path, fixed = record["path"], record["fixed"]
+    if any(getattr(estimator, name) is not value and getattr(estimator, name) != value
+           for name, value in fixed.items()):
+        return plain
+    if _file_stamp(path) != record["stamp"]:
+        warnings.warn(
+            f"clone of {type(estimator).__name__}: its checkpoint {path} is gone or changed since "
+            "it was loaded, so the clone is not loaded again: it is an unfitted model of the "
+            "checkpoint's architecture (random weights until fit). Keep the directory, or wrap the "
+            "model in sklearn.frozen.FrozenEstimator.", UserWarning, stacklevel=3)
+        return plain
+    params = {k: v for k, v in plain.get_params(deep=False).items() if k not in fixed}
+    loaded = type(estimator).from_pretrained(path, **params)
+    for attribute in ("_sklearn_output_config", "_metadata_request"):  # as scikit-learn's clone
+        if attribute in plain.__dict__:
+            setattr(loaded, attribute, plain.__dict__[attribute])
+    return loaded
 
 
 # An encoder's pooling -> the network's: the checkpoint's own [CLS] token is the first one

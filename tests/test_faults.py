@@ -697,3 +697,21 @@ def test_reading_matching_tokens_never_walks_the_vocabulary():
     for fitted, X in ((model, ids), (text, TEXTS)):
         fitted._codec.vocabulary.vocabulary = Unwalkable(fitted._codec.vocabulary.vocabulary)
         assert fitted.predict_proba(X).shape == (12, 2)
+
+
+def test_a_diverged_fit_keeps_exactly_the_parameters_before_the_update_that_overflowed(monkeypatch):
+    from sktransformer._optim import AdamW
+    from sktransformer._tree import tree_copy, tree_leaves
+
+    snapshots, update = [], AdamW.update
+
+    def spy(self, params, grads):
+        snapshots.append(tree_copy(params))
+        return update(self, params, grads)
+
+    monkeypatch.setattr(AdamW, "update", spy)
+    with pytest.warns(RuntimeWarning, match="non-finite"):
+        model = _fit_with(TransformerClassifier, learning_rate_init=1e30)
+    kept, before_last = tree_leaves(model.params_), tree_leaves(snapshots[-1])
+    assert all(np.array_equal(a, b) for a, b in zip(kept, before_last, strict=True))
+    assert "before" not in model._optimizer.__dict__.get("_flat", {})  # the copy is freed after fit

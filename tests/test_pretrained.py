@@ -1077,6 +1077,25 @@ def test_clone_of_a_loaded_checkpoint_loads_it_again_with_its_hyperparameters():
     assert clone(TransformerEncoder(d_model=8)).d_model == 8  # any other model: as scikit-learn's
 
 
+def test_clone_of_a_loaded_checkpoint_is_unfitted_where_it_cannot_be_the_checkpoint(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    texts = ["the cat sat", "a dog ran"] * 3
+    enc = TransformerEncoder.from_pretrained(FIXTURES / "bert").set_output(transform="pandas")
+    assert hasattr(clone(enc).transform(texts), "columns")  # output settings kept, as scikit-learn's
+    changed = clone(TransformerEncoder.from_pretrained(FIXTURES / "bert").set_params(n_layers=1))
+    assert changed.n_layers == 1 and not hasattr(changed, "params_")  # a new architecture
+    refit = TransformerEncoder.from_pretrained(FIXTURES / "bert", warm_start=False, max_iter=1)
+    assert not hasattr(clone(refit.fit(texts)), "params_")  # a scratch model now
+    shutil.copytree(FIXTURES / "bert", tmp_path / "bert")
+    moved = TransformerEncoder.from_pretrained(tmp_path / "bert")
+    shutil.rmtree(tmp_path / "bert")
+    with pytest.warns(UserWarning, match="is gone or changed since it was loaded"):
+        copy = clone(moved)
+    with pytest.raises(NotFittedError):
+        copy.transform(texts)
+
+
 # ------------------------------------------------------------ Llama-family decoders
 
 LLAMA_FAMILY = ["llama", "qwen2", "mistral"]
