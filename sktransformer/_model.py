@@ -64,6 +64,8 @@ class ModelConfig:
     norm_kind: str = "layer"  # or "rms": RMSNorm (no centring, no beta), eps = layer_norm_eps
     n_kv_heads: int | None = None  # key/value heads of grouped-query attention; None: n_heads
     rope_theta: float = 10000.0  # base of the rotary angles pos / rope_theta^(2i/K)
+    # A checkpoint's masked-token head whose activation is not the model's (RoBERTa's: exact GELU)
+    mlm_activation: str | None = None
     # Token n-gram tables (see _ngrams.fit_ngrams): which n-grams have a vector; None = none.
     ngrams: tuple | None = field(default=None, compare=False, repr=False)
     source: "ModelConfig | None" = None  # an encoder-decoder's encoder (seq2seq); None otherwise

@@ -69,11 +69,13 @@ def masked_token_logits(params, picked, config, batch_invariant=False):
 
     ``h W + b``; a checkpoint's head first transforms ``h`` into
     ``LayerNorm(act(h W_t + b_t))`` (BERT's ``cls.predictions``, Devlin et
-    al. 2019), with the model's activation and layer-norm epsilon.
+    al. 2019), with the model's layer-norm epsilon and activation (the
+    head's own where it differs: ``config.mlm_activation``).
     """
     transform = params.get("mlm_transform")
     if transform is not None:
-        hidden = ACTIVATIONS[config.activation](linear(transform["dense"], picked, batch_invariant))
+        activation = ACTIVATIONS[config.mlm_activation or config.activation]
+        hidden = activation(linear(transform["dense"], picked, batch_invariant))
         picked = norm(transform["ln"], hidden, config.layer_norm_eps, batch_invariant)
     return linear(params["mlm"], picked, batch_invariant)
 

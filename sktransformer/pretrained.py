@@ -433,10 +433,10 @@ def load_encoder(cls, path, params):
         raise ValueError(f"{cls.__name__}.from_pretrained: pooling={estimator.pooling!r} is not one "
                          "of 'mean', 'cls' (the [CLS] token's vector) or 'pooler' (BERT's pooler "
                          "layer, where the checkpoint stores one).")
-    model_config = _model_config(arch, estimator, input_size=arch["tokens"] + 1, pooling=pooling,
-                                 **options)
-    rng = make_rng(estimator.random_state)
     head = family.mlm_head(arch, tensors) if family.mlm_head is not None else None
+    model_config = _model_config(arch, estimator, input_size=arch["tokens"] + 1, pooling=pooling,
+                                 mlm_activation=head and head["activation"], **options)
+    rng = make_rng(estimator.random_state)
     tree = _add_masked_training(family.params(arch, tensors), tokenizer, head, family.mask_token)
     if pooling == "pooler":
         tree["pooler"] = _pooler(family, arch, tensors)

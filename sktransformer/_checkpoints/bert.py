@@ -100,15 +100,18 @@ def distilbert_params(arch, tensors):
     return _encoder_params(DISTILBERT, "distilbert", arch, tensors)
 
 
-def masked_token_head(w, arch, model_type):
+def masked_token_head(w, arch, model_type, activation=None):
     """The stored masked-token head as ``{"transform": {"dense", "ln"}, "mlm": {"W", "b"}}``, or None.
 
     BERT's head (Devlin et al. 2019, and DistilBERT's and RoBERTa's alike)
     is ``LayerNorm(act(h W_t + b_t)) E^T + b``: the decoder is tied to the
     word embedding ``E`` unless the checkpoint stores its own. Our ``"mlm"``
     is a copy of that decoder (fine-tuning may move it apart from ``E``),
-    cut to the tokenizer's ids. None where the checkpoint stores no head (a
-    base model: ``BertModel.save_pretrained``), or only part of one.
+    over every row of ``E``, rows past the tokenizer's ids too (a padded
+    vocabulary), so the softmax is transformers'. ``activation`` is the
+    head's where it is not the model's (None: the model's). None where the
+    checkpoint stores no head (a base model: ``BertModel.save_pretrained``),
+    or only part of one.
     """
     dense, ln, bias, decoder = _MLM_HEAD[model_type]
     parts = (dense + ".weight", dense + ".bias", ln + ".weight", ln + ".bias", bias)
@@ -116,11 +119,12 @@ def masked_token_head(w, arch, model_type):
                                          .replace("LayerNorm.bias", "LayerNorm.beta")) is None
            for part in parts):
         return None  # none, or not all of it (a task model's leftovers): the tied start
-    d, vocab, n = arch["d_model"], arch["vocab"], arch["tokens"]
+    d, vocab = arch["d_model"], arch["vocab"]
     table = w(decoder if w.key(decoder) is not None else "embeddings.word_embeddings.weight",
               (vocab, d))
     return {"transform": {"dense": w.linear(dense, d, d), "ln": w.norm(ln, d)},
-            "mlm": {"W": table[:n].T.copy(), "b": w(bias, (vocab,))[:n].copy()}}
+            "mlm": {"W": table.T.copy(), "b": w(bias, (vocab,)).copy()},
+            "activation": activation}
 
 
 def bert_mlm_head(arch, tensors):

@@ -77,7 +77,7 @@ def roberta_pooler(arch, tensors):
 
 def roberta_mlm_head(arch, tensors):
     """RoBERTa's masked-token head (``lm_head``, whose activation is the exact GELU), or None."""
-    return masked_token_head(ROBERTA.weights(tensors), arch, "roberta")
+    return masked_token_head(ROBERTA.weights(tensors), arch, "roberta", activation="gelu_erf")
 
 
 ROBERTA = Family(kind="encoder", prefixes=("roberta.",), layer="encoder.layer.{}.",
