@@ -93,11 +93,11 @@ def documents(codec, estimator, X, kind):
     token_lists = codec.analyze(text_column(estimator, X))
     if kind == "tokens":
         n_tokens = sum(map(len, token_lists))
-        single = sum(len(t) == 1 for tokens in token_lists for t in tokens)
+        single = sum(isinstance(t, str) and len(t) == 1 for tokens in token_lists for t in tokens)
         kind = "characters" if n_tokens and single >= CHARACTER_TOKENS * n_tokens else "words"
     if kind == "characters":  # spaces among them separate words, as in the text they came from
         return ["".join(tokens) for tokens in token_lists], kind
-    return [" ".join(t.replace(" ", "_") for t in tokens) for tokens in token_lists], kind
+    return [" ".join(str(t).replace(" ", "_") for t in tokens) for tokens in token_lists], kind
 
 
 def _vectorizer(kind):

@@ -715,3 +715,15 @@ def test_a_diverged_fit_keeps_exactly_the_parameters_before_the_update_that_over
     kept, before_last = tree_leaves(model.params_), tree_leaves(snapshots[-1])
     assert all(np.array_equal(a, b) for a, b in zip(kept, before_last, strict=True))
     assert "before" not in model._optimizer.__dict__.get("_flat", {})  # the copy is freed after fit
+
+
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor])
+def test_lists_of_integer_tokens_of_any_length_fit_with_the_default_linear_model(cls):
+    # the linear model beside the network (linear_blend="auto", from 100 samples) took len() of
+    # each token to choose its reading: integer tokens raised TypeError deep inside fit
+    rng = np.random.default_rng(0)
+    X = [[int(t) for t in rng.integers(0, 50, rng.integers(3, 9))] + ["x"] * (i % 2)
+         for i in range(120)]
+    y = [i % 2 for i in range(120)] if cls is TransformerClassifier else np.arange(120.0)
+    model = cls(**FAST).fit(X, y)
+    assert np.isfinite(model_outputs(model, X[:3])).all()
