@@ -358,6 +358,22 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
         return TrainingData(self._codec.read(self, X, fitting, what, training=True))
 
+    def _maskable(self, inputs):
+        """(N, T) positions masked-token training may hide: real ones, a checkpoint's specials not."""
+        X = inputs.X
+        real = inputs.mask if inputs.mask is not None else np.ones(X.shape[:2], bool)
+        special = getattr(self._codec, "special_ids", None)  # a checkpoint's [CLS], [SEP], ...
+        if special is not None and len(special):
+            real = real & ~np.isin(X, special)
+        return real
+
+    def _validation_data(self, X_val, y_val):
+        """Explicit validation data, refused before training when it holds nothing to score."""
+        data = super()._validation_data(X_val, y_val)
+        if data is not None and not self._maskable(data.inputs).any():
+            raise ValueError("X_val holds no tokens to score: all of its sequences are empty.")
+        return data
+
     def _requires_y(self):
         return False
 
@@ -402,10 +418,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         as transformers' ``DataCollatorForLanguageModeling`` never masks them.
         """
         X = inputs.X
-        real = inputs.mask if inputs.mask is not None else np.ones(X.shape[:2], bool)
-        special = getattr(self._codec, "special_ids", None)  # a checkpoint's [CLS], [SEP], ...
-        if special is not None and len(special):
-            real = real & ~np.isin(X, special)
+        real = self._maskable(inputs)
         hidden = (choose_hidden(real, self.mask_fraction, rng) if training
                   else fixed_hidden(X, real, self.mask_fraction))
         rows, cols = np.nonzero(hidden)

@@ -727,3 +727,14 @@ def test_lists_of_integer_tokens_of_any_length_fit_with_the_default_linear_model
     y = [i % 2 for i in range(120)] if cls is TransformerClassifier else np.arange(120.0)
     model = cls(**FAST).fit(X, y)
     assert np.isfinite(model_outputs(model, X[:3])).all()
+
+
+@pytest.mark.parametrize("X_val", [["", " "], [[], []]])
+def test_an_encoder_refuses_empty_validation_data_before_training(monkeypatch, X_val):
+    # the refusal came from the first epoch's validation score, after a whole epoch of training
+    def never(*args, **kwargs):
+        raise AssertionError("trained before refusing X_val")
+
+    monkeypatch.setattr(TransformerEncoder, "_train", never)
+    with pytest.raises(ValueError, match="^X_val holds no tokens to score"):
+        TransformerEncoder(**FAST).fit(TEXTS, X_val=X_val)
