@@ -161,21 +161,37 @@ def is_missing(value):
         return not isinstance(value, list | tuple | np.ndarray)
 
 
-def check_collection(X, argument="X"):
+def check_collection(X, argument="X", *, bytes_ok=False):
     """Refuse an ``X`` that is no ordered collection of samples, naming ``argument``.
 
     A generator, ``map`` or other iterator or a dict view (which numpy
-    would read as one scalar), or a set (whose order is arbitrary, so outputs
-    and ``y`` would not line up) is refused with what to pass instead.
+    would read as one scalar), a set (whose order is arbitrary, so outputs
+    and ``y`` would not line up), bytes (undecoded text) or complex numbers
+    are refused with what to pass instead (``bytes_ok``: bytes are left to
+    the caller, for an input family of the user's that reads them).
     """
     if isinstance(X, set | frozenset):
         raise TypeError(f"Expected {argument} to be a list of samples, got a {type(X).__name__}, "
                         "which has no order: pass a list.")
+    if not bytes_ok:
+        refuse_bytes(X, argument)
+    if getattr(X, "dtype", None) is not None and np.iscomplexobj(X):  # arrays (a list: not scanned)
+        raise ValueError(f"{argument} holds complex numbers: features are real; pass their real "
+                         "and imaginary parts (or magnitude and phase) as columns of their own.")
     if isinstance(X, KeysView | ValuesView | ItemsView) or (
             not hasattr(X, "__len__") and not issparse(X) and isinstance(X, Iterable)):
         raise TypeError(f"Expected {argument} to be a list of samples, got a {type(X).__name__} "
                         f""
                         f"(read as one value, not as samples): pass list({argument}).")
+
+
+def refuse_bytes(X, argument="X"):
+    """Refuse a list or array of ``bytes`` (text not decoded), naming ``argument``."""
+    first = (X[0] if isinstance(X, list | tuple) and X else
+             X.flat[0] if isinstance(X, np.ndarray) and X.size else None)
+    if isinstance(first, bytes | np.bytes_):
+        raise TypeError(f"{argument} holds bytes ({argument}[0] is {first[:20]!r}), not text: decode "
+                        f"them first, e.g. [b.decode('utf-8') for b in {argument}].")
 
 
 def _check_sequences(X, argument="X"):

@@ -346,9 +346,9 @@ DOCUMENTED_OK = {
     ("clf_*", "partial_fit(classes)", "y None"): "the default: the classes seen so far",
     ("clf_*", "partial_fit(classes)", "y wrong length"):
         "after the first call, classes is compared as a set of labels (np.unique)",
-    ("reg_*", ("fit(y)", "fit(y_val)", "partial_fit(y)", "score(y)"), ("y one value",
-                                                                       "y continuous")):
+    ("reg_*", ("fit(y)", "fit(y_val)", "partial_fit(y)", "score(y)"), "y continuous"):
         "real-valued targets",
+    ("reg_*", ("fit(y)", "partial_fit(y)", "score(y)"), "y one value"): "real-valued targets",
     ("reg_*", "fit(y)", "y 2-D"): "several targets: multi-output regression",
     ("s2s", ("fit(y)", "fit(y_val)", "partial_fit(y)", "score(y)", "token_accuracy(y)"),
      ("y 2-D", "y complex", "y continuous", "y one value")):

@@ -738,3 +738,21 @@ def test_an_encoder_refuses_empty_validation_data_before_training(monkeypatch, X
     monkeypatch.setattr(TransformerEncoder, "_train", never)
     with pytest.raises(ValueError, match="^X_val holds no tokens to score"):
         TransformerEncoder(**FAST).fit(TEXTS, X_val=X_val)
+
+
+@pytest.mark.parametrize("cls", [*TRAINABLE, SequenceVectorizer])
+def test_bytes_documents_are_refused_saying_to_decode_them(cls):
+    # scikit-learn's "Expected 2D array ... reshape" advice was given for a list of bytes
+    model = cls() if cls is SequenceVectorizer else cls(**FAST)
+    y = {TransformerClassifier: [0, 1] * 6, TransformerRegressor: np.arange(12.0),
+         TransformerSeq2Seq: TEXTS}.get(cls)
+    for X in ([t.encode() for t in TEXTS], np.array([t.encode() for t in TEXTS])):
+        with pytest.raises(TypeError, match=r"^X holds bytes .*decode them first"):
+            model.fit(X, y) if y is not None else model.fit(X)
+
+
+def test_complex_features_and_targets_are_refused_naming_the_argument():
+    with pytest.raises(ValueError, match="^X holds complex numbers"):
+        TransformerClassifier(**FAST).fit(X_NUM.astype(complex), [0, 1] * 6)
+    with pytest.raises(ValueError, match="^y holds complex numbers"):
+        TransformerRegressor(**FAST).fit(X_NUM, np.arange(12) + 0j)

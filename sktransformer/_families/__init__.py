@@ -16,7 +16,7 @@ with an :class:`InputFamily` subclass, and one line in ``REGISTRY``.
 """
 
 from .._inputs import series_from_nan_padding, text_column
-from .._sequences import _check_sequences, check_collection, numpy_integers
+from .._sequences import _check_sequences, check_collection, numpy_integers, refuse_bytes
 from ._family import InputFamily
 from .ids import IdMatrix
 from .numeric import NumericRows
@@ -31,9 +31,11 @@ def choose_family(estimator, X, input_type="auto", max_len=512, analyzer="word")
     """The input family that reads training ``X`` (not yet fitted: its ``read`` learns from X)."""
     if isinstance(X, str):
         _check_sequences(X)  # raises a TypeError that says what to do
-    check_collection(X)
+    check_collection(X, bytes_ok=True)
     X = series_from_nan_padding(text_column(estimator, numpy_integers(X)))
     family = next(f for f in REGISTRY if f.claims(X, input_type))
+    if family.__module__.startswith(__name__):  # no family of ours reads bytes (one added may)
+        refuse_bytes(X)
     return family(input_type, max_len, analyzer)
 
 
