@@ -151,9 +151,11 @@ class InputFamily:
 
     @staticmethod
     def as_float32(X):
-        out = X.astype(np.float32)
+        with np.errstate(over="ignore"):  # what overflows is refused here, by name
+            out = X.astype(np.float32)
         if not np.isfinite(out).all():
-            raise ValueError("X has values too large to represent as float32.")
+            raise ValueError("X has values too large to represent as float32 (beyond 3.4e38); "
+                             "scale the features first, e.g. with StandardScaler.")
         top = float(np.max(np.abs(out), initial=0.0))
         if top > MAX_MAGNITUDE:
             raise ValueError(

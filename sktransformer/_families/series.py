@@ -103,7 +103,8 @@ class Series(InputFamily):
         width = max(1, min(self.max_len, max(len(s) for s in series)))
         X = np.zeros((len(series), width, self.n_channels), np.float32)
         mask = np.zeros((len(series), width), bool)
-        for i, s in enumerate(series):
-            X[i, : min(len(s), width)] = s[:width]
-            mask[i, : min(len(s), width)] = True
+        with np.errstate(over="ignore"):  # what overflows float32 is refused by as_float32
+            for i, s in enumerate(series):
+                X[i, : min(len(s), width)] = s[:width]
+                mask[i, : min(len(s), width)] = True
         return Inputs(self.as_float32(X), mask)
