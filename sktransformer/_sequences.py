@@ -175,9 +175,10 @@ def check_collection(X, argument="X", *, bytes_ok=False):
                         "which has no order: pass a list.")
     if not bytes_ok:
         refuse_bytes(X, argument)
-    if getattr(X, "dtype", None) is not None and np.iscomplexobj(X):  # arrays (a list: not scanned)
-        raise ValueError(f"{argument} holds complex numbers: features are real; pass their real "
-                         "and imaginary parts (or magnitude and phase) as columns of their own.")
+    if getattr(getattr(X, "dtype", None), "kind", None) == "c":  # arrays (a list: not scanned)
+        raise ValueError(f"Complex data not supported: {argument} holds complex numbers, and "
+                         "features are real; pass their real and imaginary parts (or magnitude and "
+                         "phase) as columns of their own.")
     if isinstance(X, KeysView | ValuesView | ItemsView) or (
             not hasattr(X, "__len__") and not issparse(X) and isinstance(X, Iterable)):
         raise TypeError(f"Expected {argument} to be a list of samples, got a {type(X).__name__} "

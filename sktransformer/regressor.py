@@ -261,9 +261,11 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
 
 def _numeric_targets(y, name):
     """``y`` as a finite float64 array; targets that are not numbers are refused naming ``name``."""
-    if np.iscomplexobj(y) or (isinstance(y, list | tuple) and any(isinstance(v, complex) for v in y)):
-        raise ValueError(f"{name} holds complex numbers: a regressor's targets are real; pass their "
-                         "real part, magnitude, or the two as two targets.")
+    if getattr(getattr(y, "dtype", None), "kind", None) == "c" or (
+            isinstance(y, list | tuple) and any(isinstance(v, complex) for v in y)):
+        raise ValueError(f"Complex data not supported: {name} holds complex numbers, and a "
+                         "regressor's targets are real; pass their real part, magnitude, or the two "
+                         "as two targets.")
     try:
         return check_array(y, ensure_2d=False, dtype=np.float64, input_name=name)
     except ValueError as error:

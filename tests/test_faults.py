@@ -753,7 +753,7 @@ def test_bytes_documents_are_refused_saying_to_decode_them(cls):
 
 
 def test_complex_features_and_targets_are_refused_naming_the_argument():
-    with pytest.raises(ValueError, match="^X holds complex numbers"):
+    with pytest.raises(ValueError, match="^Complex data not supported: X holds complex numbers"):
         TransformerClassifier(**FAST).fit(X_NUM.astype(complex), [0, 1] * 6)
-    with pytest.raises(ValueError, match="^y holds complex numbers"):
+    with pytest.raises(ValueError, match="^Complex data not supported: y holds complex numbers"):
         TransformerRegressor(**FAST).fit(X_NUM, np.arange(12) + 0j)
