@@ -53,17 +53,20 @@ def is_sequence_input(X):
     return True
 
 
-def refuse_number_tokens(X):
+def refuse_number_tokens(X, table_ok=True):
     """Raise for token lists holding a float or boolean: beside string tokens, or in ragged lists.
 
     Floats and booleans are never tokens (lists of them are numbers: the rows
     of a table, or series), so such lists have no reading; the error names the
-    sequence and the token. Any other ``X`` passes, to its reader's own checks.
+    sequence and the token. Any other ``X`` passes, to its reader's own checks;
+    equal-length lists of numbers (a table) too, unless not ``table_ok`` (a
+    model fitted on sequences reads every list as token lists).
     """
     if not isinstance(X, list | tuple) or not X or not all(
             isinstance(x, list | tuple) or (isinstance(x, np.ndarray) and x.ndim == 1) for x in X):
         return
-    if len({len(x) for x in X}) == 1 and not any(isinstance(t, str) for x in X for t in x):
+    if table_ok and len({len(x) for x in X}) == 1 and not any(
+            isinstance(t, str) for x in X for t in x):
         return  # a table of numbers
     for i, x in enumerate(X):
         for token in x:
@@ -108,6 +111,11 @@ def refuse_foreign_tokens(token_lists, vocabulary, argument, *, text=False):
             f"strings (e.g. {[t for t in vocabulary if isinstance(t, str)][:3]}) and none of "
             f"these integers is one of them, so every one would be unknown. Pass {argument} as "
             "text or lists of string tokens; decode token ids to text first.")
+
+
+def holds_text(X):
+    """True for a list or tuple with a string among its samples (texts)."""
+    return isinstance(X, list | tuple) and any(isinstance(x, str) for x in X)
 
 
 def _is_integer(token):
@@ -305,6 +313,8 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
     fitted_on_sequences = not reset and not hasattr(estimator, "n_features_in_")
     if is_sequence_input(X) or (isinstance(X, list | tuple) and (fitted_on_sequences or not X)):
         _sequences_for(estimator, X, reset)
+        if fitted_on_sequences:
+            refuse_number_tokens(X, table_ok=False)
         return [analyze(x, analyzer, lowercase, i, **options) for i, x in enumerate(X)]
     X = whole_floats_as_ids(_token_table(estimator, X, reset))
     rows = X.tolist()

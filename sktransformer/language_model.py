@@ -15,7 +15,14 @@ from ._inputs import Inputs
 from ._model import DTYPE, decode, init_decoder, new_cache
 from ._primitives import softmax_cross_entropy
 from ._runtime import blas_limit, make_rng
-from ._sequences import _warn_fractional, read_token_lists, refuse_foreign_tokens, warn_unknown_tokens
+from ._sequences import (
+    _warn_fractional,
+    holds_text,
+    read_token_lists,
+    refuse_foreign_tokens,
+    refuse_number_tokens,
+    warn_unknown_tokens,
+)
 from ._text import analyze
 from ._vocabulary import PAD_ID, Vocabulary, build_vocabulary
 
@@ -331,6 +338,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _token_lists(self, X, reset, name="X"):
         _warn_fractional(X, name)
+        if not reset:  # a model fitted on an id matrix: say to pass ids, not to pass an array
+            refuse_foreign_tokens([], self._codec.vocabulary, name, text=holds_text(X))
         documents = read_token_lists(self, X, reset, self._fitted_param("analyzer"), lowercase=False)
         if not reset:
             refuse_foreign_tokens(documents, self._codec.vocabulary, name)
@@ -636,6 +645,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _prompt_tokens(self, prompt, analyzer):
         """The prompt's tokens: text for a model fitted on ids is refused, unknown tokens warned about."""
+        if not isinstance(prompt, str):
+            refuse_number_tokens([list(prompt)], table_ok=False)
         tokens = analyze(prompt, analyzer, lowercase=False)
         vocabulary = self._codec.vocabulary
         refuse_foreign_tokens([tokens], vocabulary, "prompt",

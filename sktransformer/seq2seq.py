@@ -16,6 +16,7 @@ from ._model import DTYPE, decode, encode, init_decoder, init_params, new_cache
 from ._primitives import log_softmax, softmax_cross_entropy
 from ._sequences import (
     _warn_fractional,
+    holds_text,
     numpy_integers,
     read_token_lists,
     refuse_foreign_tokens,
@@ -224,6 +225,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _sources(self, X, reset, name="X"):
         _warn_fractional(X, name)
+        if not reset:  # a model fitted on an id matrix: say to pass ids, not to pass an array
+            refuse_foreign_tokens([], self._codec.source.vocabulary, name, text=holds_text(X))
         sources = read_token_lists(self, X, reset, self._fitted_param("analyzer"), lowercase=False)
         if not reset:
             refuse_foreign_tokens(sources, self._codec.source.vocabulary, name)

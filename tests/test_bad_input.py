@@ -324,11 +324,9 @@ DOCUMENTED_OK = {
         "booleans are the numbers 0 and 1, as everywhere in scikit-learn",
     (UNNAMED, MORE_X + READ_X, "DataFrame, wrong columns"):
         "fitted without column names: a DataFrame is read by position (scikit-learn warns)",
-    (TOKEN_TABLES, MORE_X + READ_X, "ragged lists of numbers"):
-        "fitted on sequences, they read any list as token lists (read_token_lists); floats too",
     (("enc_*", "lm"), "fit(X_val)", "None"): "X_val=None is the default: no validation data",
-    ("lm", "generate(prompt)", ("lone string", "empty list", "1-D", "bytes strings",
-                                "not a sequence")): "a string or a list of any tokens; may be empty",
+    ("lm", "generate(prompt)", ("lone string", "empty list", "bytes strings")):
+        "a string or a list of tokens (not floats or booleans, as in fit); may be empty",
     ("lm", "generate(max_new_tokens)", "number zero"): "nothing to generate",
     ("lm", "generate(temperature)", ("number zero", "number fractional", "number tiny 1e-310")):
         "any finite temperature >= 0; 0 is greedy, a tiny one as good as greedy",

@@ -757,3 +757,30 @@ def test_complex_features_and_targets_are_refused_naming_the_argument():
         TransformerClassifier(**FAST).fit(X_NUM.astype(complex), [0, 1] * 6)
     with pytest.raises(ValueError, match="^Complex data not supported: y holds complex numbers"):
         TransformerRegressor(**FAST).fit(X_NUM, np.arange(12) + 0j)
+
+
+@pytest.mark.parametrize("token", [True, np.bool_(False), 1.5])
+def test_a_float_or_boolean_token_is_refused_at_inference_as_at_fit(token):
+    # fit refused [[1, 2, True]]; predict, score and generate read True as the token 1
+    ids = [[1, 2, 3], [2, 3, 4, 5]] * 6
+    words = [t.split() for t in TEXTS]
+    calls = [(TransformerClassifier(**FAST).fit(ids, [0, 1] * 6), "predict_proba", [[1, 2, token]]),
+             (TransformerClassifier(**FAST).fit(words, [0, 1] * 6), "predict", [["a", token]]),
+             (TransformerLanguageModel(**FAST).fit(ids), "score", [[1, 2, token]]),
+             (TransformerSeq2Seq(**FAST).fit(ids, ids), "predict", [[1, 2, token]])]
+    match = f"holds the {type(token).__name__} token|floats are never tokens"
+    for model, method, X in calls:
+        with pytest.raises((TypeError, ValueError), match=match):
+            getattr(model, method)(X)
+    with pytest.raises(TypeError, match=match):
+        calls[2][0].generate([1, token], max_new_tokens=2)
+
+
+@pytest.mark.parametrize("cls", [TransformerLanguageModel, TransformerSeq2Seq])
+def test_text_given_to_a_model_fitted_on_an_id_matrix_says_to_pass_ids(cls):
+    # a ValueError about "a 2-D array with 4 column(s)" instead of the documented TypeError
+    ids = np.array([[1, 2, 3, 0], [2, 3, 4, 5]] * 6)
+    model = cls(**FAST).fit(ids, ids) if cls is TransformerSeq2Seq else cls(**FAST).fit(ids)
+    call = model.predict if cls is TransformerSeq2Seq else model.score
+    _unchanged(model, ids, lambda: call(["a b", "c"]), error=TypeError,
+               match="^X holds text, but the model was fitted on token ids")

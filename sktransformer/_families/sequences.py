@@ -3,7 +3,12 @@
 import numpy as np
 
 from .._inputs import Inputs, _holds_numbers, _unset, _warn_truncation, text_column
-from .._sequences import _check_sequences, is_sequence_input, refuse_foreign_tokens
+from .._sequences import (
+    _check_sequences,
+    is_sequence_input,
+    refuse_foreign_tokens,
+    refuse_number_tokens,
+)
 from .._text import analyze
 from .._vocabulary import PAD_ID, Vocabulary, build_vocabulary
 from ._family import InputFamily
@@ -36,6 +41,7 @@ class TokenSequences(InputFamily):
         if _holds_numbers(X):
             raise ValueError(f"{name} was fitted on sequences (strings or token lists), but X is a "
                              "list of numeric series or rows: floats are never tokens.")
+        refuse_number_tokens(X, table_ok=False)
         token_lists = self.analyze(X)
         refuse_foreign_tokens(token_lists, self.vocabulary.vocabulary, "X")
         return self._ids(token_lists)
