@@ -5,9 +5,21 @@ tokens that are far apart, or that depend on order.
 """
 
 
+import numbers
+
 import numpy as np
 
 from ._runtime import make_rng
+
+
+def _check_count(value, name, low=0, high=None):
+    """``value`` as an int in [low, high]; a TypeError or ValueError naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}.")
+    if value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ValueError(f"{name} must be {bounds}, got {value}.")
+    return int(value)
 
 _NAMES = ["anna", "bruno", "clara", "dmitri", "elena", "farid", "greta", "hugo"]
 _NOUNS = [("cat", "cats"), ("dog", "dogs"), ("bird", "birds"), ("child", "children"),
@@ -76,6 +88,7 @@ def make_story_corpus(n_sentences=2000, random_state=None):
     >>> len(sentences), all(s.endswith(".") for s in sentences)
     (3, True)
     """
+    n_sentences = _check_count(n_sentences, "n_sentences")
     rng = make_rng(random_state)
     return [_sentence(rng) for _ in range(n_sentences)]
 
@@ -90,12 +103,18 @@ def make_translation_pairs(n_pairs=2000, max_number=999, random_state=None):
     ----------
     n_pairs : int, default=2000
     max_number : int, default=999
+        The numbers are drawn from 0 to ``max_number`` (at most 999).
     random_state : int, RandomState instance or None, default=None
 
     Returns
     -------
     words : list of str
     digits : list of str
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``n_pairs`` is not an int >= 0 or ``max_number`` not an int from 0 to 999.
 
     Examples
     --------
@@ -104,9 +123,11 @@ def make_translation_pairs(n_pairs=2000, max_number=999, random_state=None):
     >>> all(str(int(d)) == d for d in digits)
     True
     """
+    n_pairs = _check_count(n_pairs, "n_pairs")
+    max_number = _check_count(max_number, "max_number", 0, 999)
     rng = make_rng(random_state)
-    numbers = rng.integers(0, max_number + 1, size=n_pairs)
-    return [spell_number(int(n)) for n in numbers], [str(int(n)) for n in numbers]
+    drawn = rng.integers(0, max_number + 1, size=n_pairs)
+    return [spell_number(int(n)) for n in drawn], [str(int(n)) for n in drawn]
 
 
 _ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -129,6 +150,8 @@ def spell_number(n):
 
     Raises
     ------
+    TypeError
+        If ``n`` is not an int (a bool neither).
     ValueError
         If ``n`` is outside 0..999.
 
@@ -137,8 +160,7 @@ def spell_number(n):
     >>> spell_number(342), spell_number(14), spell_number(0)
     ('three hundred forty two', 'fourteen', 'zero')
     """
-    if not 0 <= n <= 999:
-        raise ValueError(f"spell_number handles 0..999, got {n}.")
+    n = _check_count(n, "n", 0, 999)
     words = []
     hundreds, rest = divmod(n, 100)
     if hundreds:
@@ -221,6 +243,7 @@ def make_negation_reviews(n_samples=2000, random_state=None):
     >>> len(X), set(y.tolist()) <= {"pos", "neg"}
     (2, True)
     """
+    n_samples = _check_count(n_samples, "n_samples")
     rng = make_rng(random_state)
     X, y = [], []
     for _ in range(n_samples):
@@ -258,6 +281,7 @@ def make_review_ratings(n_samples=2000, random_state=None):
     >>> len(X), y.shape
     (3, (3,))
     """
+    n_samples = _check_count(n_samples, "n_samples")
     rng = make_rng(random_state)
     X, y = [], []
     for _ in range(n_samples):

@@ -575,8 +575,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             ``bos=False`` (there is nothing to continue).
         TypeError
             If the prompt is neither a string nor a list of tokens, holds
-            text but the model was fitted on token ids, or holds integers
-            (token ids) but the model reads text.
+            text but the model was fitted on token ids, holds integers
+            (token ids) but the model reads text, or holds a float or
+            boolean token; or if ``use_cache`` is not a bool.
 
         Warns
         -----

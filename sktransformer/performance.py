@@ -27,6 +27,7 @@ import os
 import sys
 import threading
 from contextlib import contextmanager
+from numbers import Integral
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -154,7 +155,7 @@ def tune_allocator(threshold=1 << 30):
     ----------
     threshold : int, default=2**30
         Allocations below this many bytes come from the heap; free memory
-        above this much is returned to the OS.
+        above this much is returned to the OS. From 1 to 2**31 - 1 (a C int).
 
     Returns
     -------
@@ -168,6 +169,9 @@ def tune_allocator(threshold=1 << 30):
     >>> tune_allocator()  # doctest: +SKIP
     True
     """
+    if isinstance(threshold, bool) or not isinstance(threshold, Integral) or not (
+            1 <= threshold < 2**31):
+        raise ValueError(f"threshold must be an int from 1 to 2**31 - 1 (bytes), got {threshold!r}.")
     mallopt = _mallopt()
     if mallopt is None:
         return False

@@ -213,7 +213,7 @@ def plot_attention_heads(estimator, x, layer=-1, fig=None, cmap="viridis", max_c
     cmap : str or Colormap, default="viridis"
         Colour map of the weights.
     max_columns : int, default=4
-        Heads per row of the grid.
+        Heads per row of the grid (at least 1).
 
     Returns
     -------
@@ -233,6 +233,8 @@ def plot_attention_heads(estimator, x, layer=-1, fig=None, cmap="viridis", max_c
     >>> [ax.get_title() for ax in axes]
     ['head 0', 'head 1']
     """
+    if isinstance(max_columns, bool) or not isinstance(max_columns, Integral) or max_columns < 1:
+        raise ValueError(f"max_columns must be an int >= 1 (heads per row), got {max_columns!r}.")
     plt = _pyplot()
     weights, tokens, layer = sample_attention(estimator, x, layer)
     n_heads = weights.shape[0]

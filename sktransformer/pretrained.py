@@ -52,7 +52,7 @@ from sklearn.utils._param_validation import StrOptions, validate_parameter_const
 
 from ._checkpoints import check_weights, family_of, n_token_ids, read_checkpoint
 from ._families import InputFamily
-from ._model import ModelConfig, init_linear
+from ._model import ModelConfig
 from ._recipe import FINE_TUNING
 from ._runtime import make_rng
 from ._sequences import _check_sequences, is_missing

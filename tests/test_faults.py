@@ -648,8 +648,8 @@ def test_regressor_validation_where_r2_is_undefined_is_refused_or_scored_by_squa
     y = np.arange(20.0)
     model = TransformerRegressor(**FAST).fit(texts, y)
     for X_val, y_val in ((texts[:1], y[:1]), (texts[:4], [3.0] * 4)):
-        _unchanged(model, texts, lambda: model.fit(texts, y, X_val=X_val, y_val=y_val),
-                   match="^y_val has .* R² on it.* is undefined")
+        _unchanged(model, texts, lambda X_val=X_val, y_val=y_val: model.fit(
+            texts, y, X_val=X_val, y_val=y_val), match="^y_val has .* R² on it.* is undefined")
     split = TransformerRegressor(**{**FAST, "max_iter": 6}, early_stopping=True,
                                  validation_fraction=0.05).fit(texts, y)  # one validation sample
     scores = split.validation_scores_
@@ -677,7 +677,8 @@ def test_invisible_characters_do_not_become_tokens(dirty, clean):
 def test_a_prompt_longer_than_the_context_is_generated_from_with_a_warning():
     # the prompt's start (its <bos> and any instruction) was dropped without a word
     lm = TransformerLanguageModel(**{**FAST, "max_len": 8}).fit(TEXTS)
-    with pytest.warns(UserWarning, match=r"prompt is 24 tokens long .* first 16 are dropped"):  # chars + <bos>
+    # 23 characters and <bos>
+    with pytest.warns(UserWarning, match=r"prompt is 24 tokens long .* first 16 are dropped"):
         lm.generate(" ".join(["a b c d"] * 3), max_new_tokens=2)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -784,3 +785,45 @@ def test_text_given_to_a_model_fitted_on_an_id_matrix_says_to_pass_ids(cls):
     call = model.predict if cls is TransformerSeq2Seq else model.score
     _unchanged(model, ids, lambda: call(["a b", "c"]), error=TypeError,
                match="^X holds text, but the model was fitted on token ids")
+
+
+def test_helper_functions_refuse_bad_arguments_by_name():
+    # ZeroDivisionError, "list indices must be integers", an error naming spell_number, and
+    # a negative threshold handed to malloc
+    from sktransformer.datasets import (
+        make_negation_reviews,
+        make_story_corpus,
+        make_translation_pairs,
+        spell_number,
+    )
+    from sktransformer.performance import tune_allocator
+
+    for call, error, match in [
+        (lambda: spell_number(3.5), TypeError, "^n must be an int"),
+        (lambda: spell_number(True), TypeError, "^n must be an int"),
+        (lambda: spell_number(1000), ValueError, "^n must be from 0 to 999"),
+        (lambda: make_translation_pairs(max_number=2000), ValueError, "^max_number must be"),
+        (lambda: make_translation_pairs(-1), ValueError, "^n_pairs must be >= 0"),
+        (lambda: make_story_corpus(-1), ValueError, "^n_sentences must be >= 0"),
+        (lambda: make_negation_reviews(-1), ValueError, "^n_samples must be >= 0"),
+        (lambda: tune_allocator(-5), ValueError, "^threshold must be"),
+        (lambda: tune_allocator("x"), ValueError, "^threshold must be"),
+    ]:
+        with pytest.raises(error, match=match):
+            call()
+    assert spell_number(342) == "three hundred forty two"
+
+
+@pytest.mark.parametrize("max_columns", [0, -1, 2.5, True])
+def test_plot_attention_heads_refuses_a_grid_without_columns(max_columns):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sktransformer.plot import plot_attention_heads
+
+    model = TransformerClassifier(**FAST).fit(TEXTS, [0, 1] * 6)
+    with pytest.raises(ValueError, match="^max_columns must be an int >= 1"):
+        plot_attention_heads(model, TEXTS[0], max_columns=max_columns)
+    _, axes = plot_attention_heads(model, TEXTS[0], max_columns=1)
+    assert len(axes) == 2  # one head per row

@@ -1096,6 +1096,14 @@ def test_clone_of_a_loaded_checkpoint_is_unfitted_where_it_cannot_be_the_checkpo
         copy.transform(texts)
 
 
+def test_the_readme_quotes_the_message_for_another_architecture(tmp_path):
+    directory = _edited_copy(tmp_path, "bert", lambda c: {**c, "model_type": "t5"})
+    with pytest.raises(ValueError) as error:
+        TransformerEncoder.from_pretrained(directory)
+    readme = " ".join((pathlib.Path(__file__).parents[1] / "README.md").read_text().split())
+    assert f"`ValueError: {error.value}`" in readme
+
+
 # ------------------------------------------------------------ Llama-family decoders
 
 LLAMA_FAMILY = ["llama", "qwen2", "mistral"]
