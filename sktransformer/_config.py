@@ -105,13 +105,12 @@ def set_config(*, pause_gc_during_fit=None, tune_malloc=None):
     True
     >>> sktransformer.set_config(tune_malloc=False)
     """
-    settings = _settings()
-    for name, value in (("pause_gc_during_fit", pause_gc_during_fit), ("tune_malloc", tune_malloc)):
-        if value is None:
-            continue
+    given = {name: value for name, value in (("pause_gc_during_fit", pause_gc_during_fit),
+                                             ("tune_malloc", tune_malloc)) if value is not None}
+    for name, value in given.items():  # every value checked before any is stored
         if not isinstance(value, bool | np.bool_):
             raise TypeError(f"{name} must be True, False or None, got {value!r}.")
-        settings[name] = bool(value)
+    _settings().update({name: bool(value) for name, value in given.items()})
 
 
 @contextmanager
@@ -146,8 +145,8 @@ def config_context(*, pause_gc_during_fit=None, tune_malloc=None):
     {'pause_gc_during_fit': False, 'tune_malloc': False}
     """
     previous = get_config()
-    set_config(pause_gc_during_fit=pause_gc_during_fit, tune_malloc=tune_malloc)
     try:
+        set_config(pause_gc_during_fit=pause_gc_during_fit, tune_malloc=tune_malloc)
         yield
     finally:
         _settings().update(previous)

@@ -827,3 +827,18 @@ def test_plot_attention_heads_refuses_a_grid_without_columns(max_columns):
         plot_attention_heads(model, TEXTS[0], max_columns=max_columns)
     _, axes = plot_attention_heads(model, TEXTS[0], max_columns=1)
     assert len(axes) == 2  # one head per row
+
+
+def test_a_refused_setting_changes_no_other_setting():
+    # set_config stored pause_gc_during_fit before refusing tune_malloc="yes"; config_context
+    # then never restored it, so every later fit in the thread paused the garbage collector
+    import sktransformer
+
+    before = sktransformer.get_config()
+    with pytest.raises(TypeError, match="tune_malloc"):
+        sktransformer.set_config(pause_gc_during_fit=True, tune_malloc="yes")
+    assert sktransformer.get_config() == before
+    with pytest.raises(TypeError, match="tune_malloc"):
+        with sktransformer.config_context(pause_gc_during_fit=True, tune_malloc=1):
+            pass
+    assert sktransformer.get_config() == before
