@@ -356,7 +356,14 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         return choose_family(self, X, self.input_type, self.max_len), None
 
     def _read(self, X, y, sample_weight, *, fitting, classes, what):
-        return TrainingData(self._codec.read(self, X, fitting, what, training=True))
+        """Training or validation data, refused before any step when it holds nothing to hide."""
+        data = TrainingData(self._codec.read(self, X, fitting, what, training=True))
+        if not self._maskable(data.inputs).any():
+            raise ValueError(
+                f"{what} holds no tokens to learn from or score: all of its sequences are empty (a "
+                "checkpoint's special tokens, such as [CLS] and [SEP], are never hidden, so they do "
+                "not count).")
+        return data
 
     def _maskable(self, inputs):
         """(N, T) positions masked-token training may hide: real ones, a checkpoint's specials not."""
@@ -366,13 +373,6 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         if special is not None and len(special):
             real = real & ~np.isin(X, special)
         return real
-
-    def _validation_data(self, X_val, y_val):
-        """Explicit validation data, refused before training when it holds nothing to score."""
-        data = super()._validation_data(X_val, y_val)
-        if data is not None and not self._maskable(data.inputs).any():
-            raise ValueError("X_val holds no tokens to score: all of its sequences are empty.")
-        return data
 
     def _requires_y(self):
         return False

@@ -306,7 +306,8 @@ TOKEN_TABLES = ("lm", "s2s", "vec")  # read a 2-D array's cells as tokens
 # pattern or a tuple of them; the first matching entry decides. A listed call must be accepted (one
 # that raises fails too); an entry with reason None is an exception to the entries below it.
 DOCUMENTED_OK = {
-    ("enc_text", ("score(X)", "fit(X_val)"), "empty strings"): None,  # refused: nothing to score
+    # refused: nothing to score, or to learn from (a step on it would only decay the weights)
+    ("enc_text", ("score(X)", "fit(X_val)", "partial_fit(X)"), "empty strings"): None,
     ("*", FIT_X, ("wrong width", "2-D float array", "DataFrame, wrong columns", "boolean array",
                   "fractional ids")): "fit learns anew: any well-formed table is new training data",
     (ENCODERS, FIT_X, ("ragged lists of numbers", "NaN-padded series")):

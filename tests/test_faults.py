@@ -738,7 +738,7 @@ def test_an_encoder_refuses_empty_validation_data_before_training(monkeypatch, X
         raise AssertionError("trained before refusing X_val")
 
     monkeypatch.setattr(TransformerEncoder, "_train", never)
-    with pytest.raises(ValueError, match="^X_val holds no tokens to score"):
+    with pytest.raises(ValueError, match="^X_val holds no tokens"):
         TransformerEncoder(**FAST).fit(TEXTS, X_val=X_val)
 
 
@@ -842,3 +842,14 @@ def test_a_refused_setting_changes_no_other_setting():
         with sktransformer.config_context(pause_gc_during_fit=True, tune_malloc=1):
             pass
     assert sktransformer.get_config() == before
+
+
+@pytest.mark.parametrize("X", [["", " "], ["\u200b"]])
+def test_a_checkpoint_encoder_refuses_to_train_on_texts_without_tokens(X):
+    # only [CLS] and [SEP], never hidden: loss 0.0 every epoch while weight decay moved the weights
+    import pathlib
+
+    path = pathlib.Path(__file__).parent / "fixtures" / "pretrained" / "bert_mlm"
+    encoder = TransformerEncoder.from_pretrained(path, max_iter=1)
+    for call in (lambda: encoder.fit(X), lambda: encoder.partial_fit(X)):
+        _unchanged(encoder, TEXTS, call, match="^X holds no tokens to learn from or score")
