@@ -20,6 +20,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone, is_classifier
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length
 
@@ -76,14 +77,24 @@ class _PooledEncoderModel(_BaseTransformer):
         """
         if self.encoder is None:
             return choose_family(self, X, self.input_type, self.max_len), None
-        if isinstance(self.encoder, str | os.PathLike):
-            from .encoder import TransformerEncoder
+        from .encoder import TransformerEncoder
 
+        if isinstance(self.encoder, str | os.PathLike):
             encoder = TransformerEncoder._for_estimator(self.encoder, self.max_len, self._pooling())
-        elif hasattr(self.encoder, "params_"):
-            encoder = self.encoder
-        else:
-            encoder = clone(self.encoder).fit(X)
+            return encoder._codec, encoder
+        frozen = isinstance(self.encoder, FrozenEstimator)
+        inner = self.encoder.estimator if frozen else self.encoder
+        if not isinstance(inner, TransformerEncoder):
+            raise TypeError(
+                "encoder must be a TransformerEncoder (fitted, unfitted, or loaded with "
+                "from_pretrained), a FrozenEstimator of a fitted one, or a checkpoint directory; got "
+                f"{type(inner).__name__}. For features of another transformer, put it in front of "
+                "this estimator in a Pipeline.")
+        if frozen and not hasattr(inner, "params_"):
+            raise ValueError(
+                "encoder is a FrozenEstimator of an unfitted TransformerEncoder: fit the encoder "
+                "before freezing it, or pass it unfrozen so that each fit pretrains a copy on its X.")
+        encoder = self.encoder if hasattr(inner, "params_") else clone(self.encoder).fit(X)
         return encoder._codec, encoder
 
     def _fine_tunes_checkpoint(self):

@@ -853,3 +853,26 @@ def test_a_checkpoint_encoder_refuses_to_train_on_texts_without_tokens(X):
     encoder = TransformerEncoder.from_pretrained(path, max_iter=1)
     for call in (lambda: encoder.fit(X), lambda: encoder.partial_fit(X)):
         _unchanged(encoder, TEXTS, call, match="^X holds no tokens to learn from or score")
+
+
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor, TransformerTagger])
+def test_an_encoder_that_is_no_transformer_encoder_is_refused_by_name(cls):
+    # encoder=PCA() or a Pipeline passed validation, then failed on a private attribute; a frozen
+    # unfitted encoder failed in FrozenEstimator.fit about a missing y
+    from sklearn.decomposition import PCA
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import make_pipeline
+
+    X = [t.split() for t in TEXTS] if cls is TransformerTagger else TEXTS
+    y = {TransformerClassifier: [0, 1] * 6, TransformerRegressor: np.arange(12.0),
+         TransformerTagger: [[0, 1, 0]] * 12}[cls]
+    model = cls(**FAST).fit(X, y)
+    for encoder, error, match in [
+        (PCA(2), TypeError, "^encoder must be a TransformerEncoder .*got PCA"),
+        (make_pipeline(SequenceVectorizer(), TransformerEncoder(**FAST)), TypeError,
+         "^encoder must be a TransformerEncoder .*got Pipeline"),
+        (FrozenEstimator(TransformerEncoder(**FAST)), ValueError,
+         "^encoder is a FrozenEstimator of an unfitted TransformerEncoder"),
+    ]:
+        _unchanged(model, X, lambda encoder=encoder: model.set_params(encoder=encoder).fit(X, y),
+                   error=error, match=match)
