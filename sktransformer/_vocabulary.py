@@ -19,8 +19,9 @@ def build_vocabulary(token_lists, min_count=1, max_features=None, argument="X"):
     """Token -> id, most frequent first (ties: first seen first), ids from N_RESERVED.
 
     Raises a ``ValueError`` naming ``argument`` when the sequences hold no
-    token at all (every document empty or whitespace): a model fitted on them
-    would learn nothing, yet predict confidently.
+    token at all (every document empty or whitespace), or naming
+    ``min_count`` when it keeps none: a model fitted on them would learn
+    nothing, yet predict confidently.
 
     Examples
     --------
@@ -38,6 +39,10 @@ def build_vocabulary(token_lists, min_count=1, max_features=None, argument="X"):
         for t in tokens:
             first_seen.setdefault(t, len(first_seen))
     kept = [t for t in counts if counts[t] >= min_count]
+    if not kept:
+        raise ValueError(
+            f"min_count={min_count} keeps no token of {argument}: the most frequent occurs "
+            f"{max(counts.values())} time(s). Lower min_count, or pass more data.")
     kept.sort(key=lambda t: (-counts[t], first_seen[t]))
     if max_features is not None:
         kept = kept[:max_features]

@@ -876,3 +876,10 @@ def test_an_encoder_that_is_no_transformer_encoder_is_refused_by_name(cls):
     ]:
         _unchanged(model, X, lambda encoder=encoder: model.set_params(encoder=encoder).fit(X, y),
                    error=error, match=match)
+
+
+def test_a_min_count_that_keeps_no_token_is_refused_at_fit():
+    # the vectorizer fitted an empty vocabulary, then refused the same text as "token ids"
+    with pytest.raises(ValueError, match="^min_count=5 keeps no token of X: the most frequent"):
+        SequenceVectorizer(min_count=5).fit(["the cat sat", "a dog ran"])
+    assert SequenceVectorizer(min_count=2).fit(["the cat", "the dog"]).vocabulary_ == {"the": 2}
