@@ -389,6 +389,12 @@ def check_weights(sample_weight, rows, name="sample_weight"):
     losses are weighted means), and scaling keeps weights of 1e-320 or 1e39
     from becoming 0 or inf in the model's float32.
     """
+    nested = (any(isinstance(w, list | tuple | np.ndarray) for w in sample_weight)
+              if isinstance(sample_weight, list | tuple) else np.asarray(sample_weight).ndim > 1)
+    if nested:
+        raise ValueError(
+            f"{name} holds one number per sample, shape (n_samples,), not a sequence or row per "
+            "sample (a tagger gives each sequence's weight to all of its tokens).")
     weight = _check_sample_weight(sample_weight, rows, dtype=np.float64)
     if not np.isfinite(weight).all():
         raise ValueError(f"{name} has non-finite values (NaN or inf); pass finite weights >= 0.")

@@ -883,3 +883,16 @@ def test_a_min_count_that_keeps_no_token_is_refused_at_fit():
     with pytest.raises(ValueError, match="^min_count=5 keeps no token of X: the most frequent"):
         SequenceVectorizer(min_count=5).fit(["the cat sat", "a dog ran"])
     assert SequenceVectorizer(min_count=2).fit(["the cat", "the dog"]).vocabulary_ == {"the": 2}
+
+
+@pytest.mark.parametrize("weights", [[[1, 1, 2]] * 12, [[1, 2]] * 6 + [[1, 1, 1]] * 6])
+def test_a_weight_per_token_is_refused_saying_weights_go_per_sample(weights):
+    # a ragged list gave numpy's "inhomogeneous shape" error naming no argument
+    X, y = [t.split() for t in TEXTS], [[0, 1, 0]] * 12
+    tagger = TransformerTagger(**FAST).fit(X, y)
+    match = "^sample_weight holds one number per sample"
+    _unchanged(tagger, X, lambda: tagger.fit(X, y, sample_weight=weights), match=match)
+    with pytest.raises(ValueError, match=match):
+        tagger.score(X, y, sample_weight=weights)
+    with pytest.raises(ValueError, match=match):
+        TransformerClassifier(**FAST).fit(TEXTS, [0, 1] * 6, sample_weight=np.ones((12, 2)))
