@@ -429,6 +429,9 @@ class TransformerClassifier(ClassifierMixin, _PooledEncoderModel):
         name = "y" if what == "X" else "y_val"
         y = scalar_labels(y, name)
         if classes is not None:
+            if isinstance(classes, set | frozenset):
+                raise TypeError(f"classes must be a list or array of every label, got a "
+                                f"{type(classes).__name__}: pass sorted(classes).")
             classes = scalar_labels(classes, "classes")
             if np.ndim(classes) != 1:
                 raise ValueError(f"classes must be a 1-D list of every label, got shape "

@@ -896,3 +896,12 @@ def test_a_weight_per_token_is_refused_saying_weights_go_per_sample(weights):
         tagger.score(X, y, sample_weight=weights)
     with pytest.raises(ValueError, match=match):
         TransformerClassifier(**FAST).fit(TEXTS, [0, 1] * 6, sample_weight=np.ones((12, 2)))
+
+
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerTagger])
+def test_classes_given_as_a_set_are_refused_saying_what_to_pass(cls):
+    # a set was read as a 0-d array: "classes must be a 1-D list of every label, got shape ()"
+    X = [t.split() for t in TEXTS] if cls is TransformerTagger else TEXTS
+    y = [[0, 1, 0]] * 12 if cls is TransformerTagger else [0, 1] * 6
+    with pytest.raises(TypeError, match=r"^classes must be a list .*got a set: pass sorted"):
+        cls(**FAST).partial_fit(X, y, classes={2, 0, 1})
