@@ -389,7 +389,7 @@ def check_weights(sample_weight, rows, name="sample_weight"):
     losses are weighted means), and scaling keeps weights of 1e-320 or 1e39
     from becoming 0 or inf in the model's float32.
     """
-    nested = (any(isinstance(w, list | tuple | np.ndarray) for w in sample_weight)
+    nested = (any(isinstance(w, list | tuple) or np.ndim(w) > 0 for w in sample_weight)
               if isinstance(sample_weight, list | tuple) else np.asarray(sample_weight).ndim > 1)
     if nested:
         raise ValueError(

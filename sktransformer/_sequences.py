@@ -53,6 +53,9 @@ def is_sequence_input(X):
     return True
 
 
+_NUMBER_TOKENS = (float, bool, np.floating, np.bool_)  # never tokens
+
+
 def refuse_number_tokens(X, table_ok=True):
     """Raise for token lists holding a float or boolean: beside string tokens, or in ragged lists.
 
@@ -69,8 +72,12 @@ def refuse_number_tokens(X, table_ok=True):
             isinstance(t, str) for x in X for t in x):
         return  # a table of numbers
     for i, x in enumerate(X):
+        if isinstance(x, np.ndarray) and x.dtype.kind in "iuSU":  # typed: no float or bool inside
+            continue
+        if not any(issubclass(kind, _NUMBER_TOKENS) for kind in set(map(type, x))):  # C-speed scan
+            continue
         for token in x:
-            if isinstance(token, float | bool | np.floating | np.bool_):
+            if isinstance(token, _NUMBER_TOKENS):
                 raise TypeError(
                     f"Sequence {i} of X holds the {type(token).__name__} token {token}: floats and "
                     "booleans are never tokens (lists of them are numbers: the rows of a table, or "
@@ -96,14 +103,15 @@ def refuse_foreign_tokens(token_lists, vocabulary, argument, *, text=False):
     TypeError
         Naming ``argument``, with tokens of the vocabulary to pass instead.
     """
-    if (text or any(isinstance(t, str) for tokens in token_lists for t in tokens)) and not any(
+    kinds = [set(map(type, tokens)) for tokens in token_lists]  # a C-speed pass over the tokens
+    if (text or any(issubclass(k, str) for found in kinds for k in found)) and not any(
             isinstance(t, str) for t in vocabulary):  # the scan stops at a text vocabulary's first
         raise TypeError(
             f"{argument} holds text, but the model was fitted on token ids, not text: no string is in "
             f"its vocabulary, so every token would be unknown. Pass {argument} as token ids, as in "
             f"fit (e.g. {list(vocabulary)[:3]}).")
-    integers = [tokens for tokens in token_lists
-                if len(tokens) and all(_is_integer(t) for t in tokens)]
+    integers = [tokens for tokens, found in zip(token_lists, kinds, strict=True)
+                if found and all(_is_integer_type(k) for k in found)]
     if integers and not any(t in vocabulary for tokens in integers for t in tokens) and not any(
             _is_integer(t) for t in vocabulary):
         raise TypeError(
@@ -119,7 +127,11 @@ def holds_text(X):
 
 
 def _is_integer(token):
-    return isinstance(token, int | np.integer) and not isinstance(token, bool)
+    return _is_integer_type(type(token))
+
+
+def _is_integer_type(kind):
+    return issubclass(kind, int | np.integer) and not issubclass(kind, bool | np.bool_)
 
 
 def _is_numeric_list(t):

@@ -41,12 +41,18 @@ _JAMO = [*range(0x1100, 0x1200), *range(0xA960, 0xA980), *range(0xD7B0, 0xD800)]
 # marks a word boundary (Thai, Khmer), so it becomes a space. Zero-width (non-)joiners and tag
 # characters stay: they join emoji and scripts' letters. Visible format characters (Arabic
 # number signs) stay too.
-_INVISIBLE = {cp: None for cp in (
+_INVISIBLE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in (
     0x00AD, 0x061C, 0x180E, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2060, 0x2065),
     *range(0x2066, 0x2070), 0xFEFF, *range(0xFFF9, 0xFFFC),
     *(cp for cp in range(0x20) if not chr(cp).isspace()), 0x7F,
-    *(cp for cp in range(0x80, 0xA0) if not chr(cp).isspace()))}
-_INVISIBLE[0x200B] = " "
+    *(cp for cp in range(0x80, 0xA0) if not chr(cp).isspace()))) + "]")
+
+
+def _visible(text):
+    """``text`` without invisible characters, a zero-width space turned into a space."""
+    if _INVISIBLE.search(text) is not None:  # a regex pass in C; str.translate is slow beyond ASCII
+        text = _INVISIBLE.sub("", text)
+    return text.replace("\u200b", " ") if "\u200b" in text else text
 
 
 def _char_class(code_points):
@@ -157,7 +163,7 @@ def preprocess(text, lowercase=True, normalize="NFC", strip_accents=None):
     >>> preprocess("Cafe\\u0301") == "caf\\u00e9", preprocess("Café", strip_accents="unicode")
     (True, 'cafe')
     """
-    text = text.translate(_INVISIBLE)
+    text = _visible(text)
     if lowercase:
         text = text.lower()
     if normalize is not None:
