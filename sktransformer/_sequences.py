@@ -202,7 +202,6 @@ def check_collection(X, argument="X", *, bytes_ok=False):
     if isinstance(X, KeysView | ValuesView | ItemsView) or (
             not hasattr(X, "__len__") and not issparse(X) and isinstance(X, Iterable)):
         raise TypeError(f"Expected {argument} to be a list of samples, got a {type(X).__name__} "
-                        f""
                         f"(read as one value, not as samples): pass list({argument}).")
 
 

@@ -896,6 +896,8 @@ def test_a_weight_per_token_is_refused_saying_weights_go_per_sample(weights):
         tagger.score(X, y, sample_weight=weights)
     with pytest.raises(ValueError, match=match):
         TransformerClassifier(**FAST).fit(TEXTS, [0, 1] * 6, sample_weight=np.ones((12, 2)))
+    # one number per sample, each a 0-d array, is one weight per sample (as scikit-learn reads it)
+    assert tagger.fit(X, y, sample_weight=[np.array(1.0)] * 12).n_iter_ > 0
 
 
 @pytest.mark.parametrize("cls", [TransformerClassifier, TransformerTagger])
