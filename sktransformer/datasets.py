@@ -11,6 +11,9 @@ import numpy as np
 
 from ._runtime import make_rng
 
+__all__ = ["make_negation_reviews", "make_review_ratings", "make_story_corpus",
+           "make_translation_pairs", "spell_number"]
+
 
 def _check_count(value, name, low=0, high=None):
     """``value`` as an int in [low, high]; a TypeError or ValueError naming ``name`` otherwise."""
@@ -174,9 +177,6 @@ def spell_number(n):
     return " ".join(words)
 
 
-__all__ = ["make_story_corpus", "make_translation_pairs", "spell_number"]
-
-
 # ------------------------------------------------------------------ reviews with negation
 
 _NEUTRAL = ("the movie was film it is a this plot actors story and scenes of with at "
@@ -295,3 +295,4 @@ def make_review_ratings(n_samples=2000, random_state=None):
         X.append(" ".join(parts))
         y.append(3 + np.mean(scores) + rng.normal(0, 0.25))
     return X, np.array(y)
+

@@ -290,3 +290,15 @@ def test_the_package_source_is_valid_python_3_10():
             else:
                 continue
             assert not names & NEWER_STDLIB, (path.name, names)
+
+
+def test_datasets_all_lists_every_public_generator():
+    """``from sktransformer.datasets import *`` gives every public function the module defines."""
+    import inspect
+
+    from sktransformer import datasets
+
+    public = {name for name, obj in vars(datasets).items()
+              if inspect.isfunction(obj) and obj.__module__ == datasets.__name__
+              and not name.startswith("_")}
+    assert public == set(datasets.__all__)
