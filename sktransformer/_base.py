@@ -260,7 +260,7 @@ class _BaseTransformer(BaseEstimator):
             # Continuing: the model as it is now is the one to beat on this validation data.
             history.best_score = score(params, val_data)
             history.best_params = tree_copy(params)
-        if self.verbose and not partial:
+        if self.verbose and (not partial or history.n_iter == 0):  # partial_fit: its first call
             print_header(val_data is not None)
         settings = replace(settings, early_stopping=early_stopping)
         reason = train(loss, score, params, optimizer, data, val_data, history, settings, self._rng)

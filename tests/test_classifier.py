@@ -266,6 +266,17 @@ def test_verbose_prints_one_row_per_epoch(small_numeric, fast_params, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_verbose_partial_fit_prints_the_header_before_its_first_row(small_numeric, fast_params,
+                                                                   capsys):
+    X, y = small_numeric
+    clf = TransformerClassifier(**{**fast_params, "verbose": 1})
+    clf.partial_fit(X, y, classes=np.unique(y))
+    clf.partial_fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "train_loss" in lines[0] and set(lines[1]) == {"-", " "}
+    assert [line.split()[0] for line in lines[2:]] == ["1", "2"]  # one header, then a row a call
+
+
 def test_verbose_rows_show_the_learning_rate_of_the_epoch(small_numeric, fast_params, capsys):
     X, y = small_numeric
     TransformerClassifier(**{**fast_params, "verbose": 1, "learning_rate": "linear",
