@@ -137,7 +137,8 @@ def series_from_nan_padding(X):
 
     Any other ``X`` (no NaN, not a 3-D float ndarray) is returned unchanged.
     NaN anywhere but in whole trailing steps is refused: it is a missing
-    value, not padding.
+    value, not padding. A series of NaN steps only is an empty series, as
+    ``np.empty((0, n_channels))`` in the list form.
     """
     if not (isinstance(X, np.ndarray) and X.ndim == 3 and X.dtype.kind == "f"):
         return X
@@ -148,12 +149,11 @@ def series_from_nan_padding(X):
     lengths = real.sum(axis=1)
     padded = np.arange(X.shape[1]) >= lengths[:, None]
     inside = np.flatnonzero((real == padded).any(axis=1) | (missing & real[..., None]).any(axis=(1, 2)))
-    if len(inside) or not lengths.all():
-        first = inside[0] if len(inside) else int(np.flatnonzero(lengths == 0)[0])
+    if len(inside):
         raise ValueError(
-            f"X has NaN in series {first} that is not padding: NaN is read as padding only in whole "
-            "steps at the end of a series (all channels NaN), and each series needs at least one "
-            "step. Impute missing values first, or pass a list of (T_i, n_channels) arrays.")
+            f"X has NaN in series {inside[0]} that is not padding: NaN is read as padding only in "
+            "whole steps at the end of a series (all channels NaN). Impute missing values first, "
+            "or pass a list of (T_i, n_channels) arrays.")
     return [X[i, :length] for i, length in enumerate(lengths)]
 
 

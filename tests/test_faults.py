@@ -177,6 +177,14 @@ def test_nan_padded_series_read_as_the_equivalent_list_of_series(cls):
     assert model_outputs(from_array, as_list) == model_outputs(from_list, X)
 
 
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor, TransformerEncoder])
+def test_an_all_nan_series_is_read_as_the_empty_series_of_the_list_form(cls):
+    X, as_list = _padded_series()
+    model = cls(**FAST).fit(X, [0, 1] * 4) if cls is not TransformerEncoder else cls(**FAST).fit(X)
+    X[3], as_list[3] = np.nan, np.empty((0, X.shape[2]))  # series 3: no step at all
+    assert model_outputs(model, X) == model_outputs(model, as_list)
+
+
 def test_nan_that_is_not_padding_is_refused_with_the_supported_form():
     X, _ = _padded_series()
     X[1, 2, 0] = np.nan  # one channel of a real step: a missing value
