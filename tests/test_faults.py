@@ -185,6 +185,14 @@ def test_an_all_nan_series_is_read_as_the_empty_series_of_the_list_form(cls):
     assert model_outputs(model, X) == model_outputs(model, as_list)
 
 
+@pytest.mark.parametrize("X", [[np.empty((0, 2))] * 4, np.full((4, 3, 2), np.nan)],
+                         ids=["list", "nan-padded"])
+@pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor, TransformerEncoder])
+def test_series_that_are_all_empty_are_refused_at_fit(cls, X):
+    with pytest.raises(ValueError, match="X holds no steps"):
+        cls(**FAST).fit(X, [0, 1] * 2) if cls is not TransformerEncoder else cls(**FAST).fit(X)
+
+
 def test_nan_that_is_not_padding_is_refused_with_the_supported_form():
     X, _ = _padded_series()
     X[1, 2, 0] = np.nan  # one channel of a real step: a missing value

@@ -49,6 +49,10 @@ class Series(InputFamily):
         if is_ragged_series(X):
             _unset(estimator, "n_features_in_", "feature_names_in_")
             series = _series_list(X)
+            if not any(len(s) for s in series):
+                raise ValueError(f"X holds no steps: all {len(series)} of its series are empty (or "
+                                 "only NaN padding), so there is nothing to learn from. Pass "
+                                 "series with steps (empty ones mixed with others are fine).")
             self.ragged, self.n_channels = True, series[0].shape[1]
             return self._padded(series)
         X = self.validate(estimator, X, reset=True, ndim=3)
