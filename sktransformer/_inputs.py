@@ -16,7 +16,7 @@ from numbers import Number
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
-from ._sequences import is_missing, is_sequence_input, refuse_mixed_columns
+from ._sequences import is_missing, is_sequence_input, refuse_mixed_columns, texts_in_rows
 from ._text import analyze
 
 INPUT_TYPES = ("auto", "numeric", "tokens")
@@ -160,11 +160,15 @@ def series_from_nan_padding(X):
 def text_column(estimator, X):
     """A 2-D input whose one column holds texts -> the list of those texts; other X unchanged.
 
-    This is what ``make_column_transformer((estimator, ["review"]))`` passes.
-    Several columns whose cells are single tokens are token sequences (one
-    token per cell); several columns of texts are refused, naming the
-    scalar selector; missing texts are refused.
+    This is what ``make_column_transformer((estimator, ["review"]))`` passes,
+    also as a list of one-cell rows (:func:`texts_in_rows`; not for a tagger,
+    whose token lists are labelled as given). Several columns whose cells
+    are single tokens are token sequences (one token per cell); several
+    columns of texts are refused, naming the scalar selector; missing texts
+    are refused.
     """
+    if isinstance(X, list | tuple):
+        return X if getattr(estimator, "_labels_tokens", False) else texts_in_rows(X)
     if not (hasattr(X, "iloc") or isinstance(X, np.ndarray)) or getattr(X, "ndim", 0) != 2:
         return X
     values = np.asarray(X, dtype=object) if hasattr(X, "iloc") else X

@@ -298,6 +298,23 @@ def _token_table(estimator, X, reset):
     return X
 
 
+def texts_in_rows(X):
+    """A list of one-cell rows, some holding several words -> the list of those texts; else ``X``.
+
+    What ``df[["review"]].values.tolist()`` or a database cursor's
+    ``fetchall()`` gives: the one-column table of texts that
+    :func:`text_column` reads from an array, not sequences of one token
+    each (a whole document would be one token). Rows of one single-word
+    token stay token sequences.
+    """
+    if not isinstance(X, list | tuple) or not X:
+        return X
+    if not all(isinstance(row, list | tuple) and len(row) == 1 and isinstance(row[0], str)
+               for row in X):
+        return X
+    return [row[0] for row in X] if any(len(row[0].split()) > 1 for row in X) else X
+
+
 def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, normalize="NFC",
                      strip_accents=None):
     """Token lists of ``X`` for ``estimator``: raw sequences analysed, or a 2-D array's rows.
@@ -318,6 +335,7 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
     """
     options = {"normalize": normalize, "strip_accents": strip_accents}
     check_collection(X)
+    X = texts_in_rows(X)  # a one-column table of texts as a list of rows
     X = numpy_integers(X)
     if isinstance(X, str):
         _check_sequences(X)  # raises: a lone string is not a collection of sequences

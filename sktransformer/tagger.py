@@ -93,6 +93,7 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
     """
 
     _reads_pairs = False  # it labels the tokens of one text: a checkpoint's family refuses pairs
+    _labels_tokens = True  # a list of one-token rows is token lists to label, not a text column
 
     _parameter_constraints: dict = {
         **{k: v for k, v in _PooledEncoderModel._parameter_constraints.items()

@@ -162,6 +162,36 @@ def test_columns_of_single_tokens_are_still_one_token_per_cell():
     assert SequenceVectorizer().fit(codes).inverse_transform([[2, 3]]) == [[1, 3]]
 
 
+@pytest.mark.parametrize("rows", [lambda t: [t], lambda t: (t,)], ids=["tolist", "fetchall"])
+def test_a_list_of_one_cell_rows_of_texts_is_read_as_the_texts(rows):
+    """``df[["review"]].values.tolist()`` or a cursor's ``fetchall()``: a column of texts, not one
+    token per document, in every reader (the families, read_token_lists, the linear blend)."""
+    from sktransformer import TransformerEncoder, TransformerLanguageModel
+
+    texts = list(REVIEWS["review"]) * 4
+    table = [rows(t) for t in texts]
+    y = [0, 1, 1] * 4
+    vec = SequenceVectorizer().fit(table)
+    assert "film" in vec.vocabulary_ and "a good film" not in vec.vocabulary_
+    np.testing.assert_array_equal(vec.transform(table), SequenceVectorizer().fit_transform(texts))
+    clf = TransformerClassifier(**FAST)
+    np.testing.assert_array_equal(clf.fit(table, y).predict_proba(table),
+                                  TransformerClassifier(**FAST).fit(texts, y)
+                                  .predict_proba(texts))
+    assert "a good film" not in TransformerEncoder(**FAST).fit(table).vocabulary_
+    assert (TransformerLanguageModel(**FAST).fit(table).vocabulary_
+            == TransformerLanguageModel(**FAST).fit(texts).vocabulary_)
+
+
+def test_one_cell_rows_of_single_words_stay_token_lists_and_a_tagger_labels_them_as_given():
+    """Rows of one single-word token are token sequences; a tagger keeps a multi-word token."""
+    from sktransformer import TransformerTagger
+
+    assert "good" in SequenceVectorizer().fit([["good"], ["bad"]]).vocabulary_
+    tagger = TransformerTagger(**FAST).fit([["new york"], ["paris"]] * 4, [["CITY"], ["CAP"]] * 4)
+    assert [len(p) for p in tagger.predict([["new york"], ["paris"]])] == [1, 1]
+
+
 def test_read_token_lists_keeps_its_positional_signature():
     vec = SequenceVectorizer()
     assert read_token_lists(vec, ["A b"], True, "word", False) == [["A", "b"]]
