@@ -239,3 +239,62 @@ def analyze(x, analyzer="word", lowercase=True, position=0, *, normalize="NFC",
     if normalize is None:
         return tokens
     return [unicodedata.normalize(normalize, t) if isinstance(t, str) else t for t in tokens]
+
+
+def surface_forms(texts, analyzer="word"):
+    """{a token run joined by spaces: the chunk it came from}, for whitespace-free chunks of
+    ``texts`` that ``analyzer`` splits ("B-PER", "U.S.", "hello,").
+
+    What lets a model that generates tokens give these back as its training
+    targets wrote them (:func:`detokenize`), not as "B - PER". Each run keeps
+    its most frequent chunk (the first seen among equals). Tokens are not
+    lowercased, as targets are not.
+
+    Examples
+    --------
+    >>> surface_forms(["B-PER went to the U.S.", "hello, world"])
+    {'B - PER': 'B-PER', 'U . S .': 'U.S.', 'hello ,': 'hello,'}
+    """
+    counts = {}
+    for text in texts:
+        for chunk in text.split():
+            if chunk.isalnum():  # one token (or none to rebuild)
+                continue
+            tokens = analyze(chunk, analyzer, lowercase=False)
+            if len(tokens) > 1:
+                key = (" ".join(map(str, tokens)), chunk)
+                counts[key] = counts.get(key, 0) + 1
+    forms = {}
+    for (run, chunk), _ in sorted(counts.items(), key=lambda item: -item[1]):  # stable: first seen
+        forms.setdefault(run, chunk)
+    return forms
+
+
+def detokenize(tokens, forms, longest=None):
+    """Tokens joined by spaces, each longest run that is a key of ``forms`` written as its chunk.
+
+    ``longest``: the most tokens in a run of ``forms`` (computed if None;
+    pass it when detokenizing many sequences).
+
+    Examples
+    --------
+    >>> detokenize(["hello", ",", "world", "!"], {"hello ,": "hello,"})
+    'hello, world !'
+    """
+    tokens = [str(t) for t in tokens]
+    if not forms:
+        return " ".join(tokens)
+    if longest is None:
+        longest = max(run.count(" ") for run in forms) + 1
+    out, i = [], 0
+    while i < len(tokens):
+        for n in range(min(longest, len(tokens) - i), 1, -1):
+            chunk = forms.get(" ".join(tokens[i : i + n]))
+            if chunk is not None:
+                out.append(chunk)
+                i += n
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return " ".join(out)

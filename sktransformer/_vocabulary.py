@@ -9,6 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from ._text import detokenize, surface_forms
+
 PAD_ID = 0
 UNKNOWN_ID = 1
 N_RESERVED = 2  # ids 0 (padding) and 1 (unknown) are never tokens
@@ -114,6 +116,7 @@ class Vocabulary:
     pad_id, unknown_id = PAD_ID, UNKNOWN_ID
     END_TOKEN = "<eos>"
     reads_unknown = True  # tokens never seen in fit read unknown_id (word dropout trains its row)
+    forms, forms_longest = {}, 1  # chunks of the training texts that join writes as such
 
     def __init__(self, tokens, specials=(), aliases=None):
         self.vocabulary = dict(tokens)
@@ -187,10 +190,19 @@ class Vocabulary:
         """True for the end-of-sequence column."""
         return column == self.eos_column
 
-    @staticmethod
-    def join(tokens, analyzer):
-        """Generated tokens -> text: no separator for characters, spaces otherwise."""
-        return ("" if analyzer == "char" else " ").join(map(str, tokens))
+    def learn_forms(self, texts, analyzer):
+        """Keep how ``texts`` (training texts) wrote the runs of tokens ``"word"`` splits out of one
+        chunk ("U.S.", "B-PER", "hello,"), for :meth:`join`; other analyzers keep none."""
+        if analyzer == "word":
+            self.forms = surface_forms(texts, analyzer)
+            self.forms_longest = max((run.count(" ") + 1 for run in self.forms), default=1)
+
+    def join(self, tokens, analyzer):
+        """Generated tokens -> text: no separator for characters; spaces otherwise, except within
+        a run of tokens a training text held as one chunk (:meth:`learn_forms`), written as it."""
+        if analyzer == "char":
+            return "".join(map(str, tokens))
+        return detokenize(tokens, self.forms, self.forms_longest)
 
     @property
     def output_tokens(self):
@@ -203,8 +215,9 @@ class PairVocabulary:
 
     The source has an "end" id, put after every source (so even an empty
     source has one real position); the target has "eos" and "bos".
-    ``target_is_text``: targets were strings (predict joins tokens);
-    ``target_is_scalar``: each target was one label (predict returns labels).
+    ``target_is_text``: targets were strings (predict joins tokens, see
+    :meth:`Vocabulary.join`); ``target_is_scalar``: each target was one
+    label (predict returns labels).
     """
 
     def __init__(self, source_tokens, target_tokens, target_is_text, target_is_scalar=False):

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic
 from ._base import TrainingData, _BaseTransformer
-from ._inputs import Inputs
+from ._inputs import Inputs, text_column
 from ._model import DTYPE, decode, init_decoder, new_cache
 from ._primitives import softmax_cross_entropy
 from ._runtime import blas_limit, make_rng
@@ -21,6 +21,7 @@ from ._sequences import (
     read_token_lists,
     refuse_foreign_tokens,
     refuse_number_tokens,
+    texts_in_rows,
     warn_unknown_tokens,
 )
 from ._text import analyze
@@ -322,6 +323,10 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         documents = self._token_lists(X, fitting, what)
         if fitting:
             self._codec = Vocabulary(build_vocabulary(documents), specials=("eos", "bos"))
+            texts = text_column(self, X)  # the texts as given (a Series, a column, one-cell rows)
+            texts = texts.tolist() if hasattr(texts, "tolist") else texts_in_rows(texts)
+            if isinstance(texts, list | tuple) and all(isinstance(t, str) for t in texts):
+                self._codec.learn_forms(texts, self._fitted_param("analyzer"))  # for generate
         elif what == "X":
             warn_unknown_tokens(documents, self._codec.vocabulary)
         return self._windows(self._codec, documents, stride=self.max_len)

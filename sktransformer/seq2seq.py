@@ -118,7 +118,10 @@ class TransformerSeq2Seq(_BaseTransformer):
     target_analyzer : {"word", "char"} or callable or None, default=None
         How target strings are split (``None``: like ``analyzer``). Output
         strings are joined without separator for characters, with spaces
-        otherwise.
+        otherwise; with ``"word"``, a run of tokens that a training target
+        held as one chunk without spaces is written as that chunk
+        (``"B-PER"``, ``"U.S."``, ``"hello,"``, not ``"B - PER"``), so a
+        model fitted on a 1-D array of string labels predicts those labels.
     beam_width : int, default=1
         1 decodes greedily; more keeps that many hypotheses (beam search),
         and the result is never less probable under the model than greedy's.
@@ -393,6 +396,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                 build_vocabulary(sources), target_tokens,
                 target_is_text=all(isinstance(t, str) for t in rows),
                 target_is_scalar=not any(isinstance(t, str | list | tuple | np.ndarray) for t in rows))
+            if self._codec.target_is_text:
+                self._codec.target.learn_forms(
+                    rows, self._fitted_param("target_analyzer") or self._fitted_param("analyzer"))
         return self._pairs(sources, targets)
 
     def _pooling(self):
@@ -537,8 +543,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         if not self._codec.target_is_text:
             return tokens
         analyzer = self._fitted_param("target_analyzer") or self._fitted_param("analyzer")
-        sep = "" if analyzer == "char" else " "
-        return np.array([sep.join(map(str, t)) for t in tokens], dtype=object)
+        return np.array([vocab.join(t, analyzer) for t in tokens], dtype=object)
 
     def predict(self, X):
         """Output sequence for each source sequence.

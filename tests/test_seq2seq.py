@@ -211,3 +211,30 @@ def test_seq2seq_refuses_text_where_it_was_fitted_on_token_ids():
     assert model.predict(X) == before
     with pytest.raises(TypeError, match="^y_val holds text"):
         TransformerSeq2Seq(**SMALL).fit(X, y, X_val=X[:1], y_val=["9"])
+
+
+def test_outputs_write_chunks_of_the_targets_as_written_so_string_labels_come_back_as_labels():
+    """A 1-D array of string labels split by the word analyzer ("B-PER" -> B, -, PER) came back
+    as "B - PER": predict never equalled y while score said 1.0. Runs of tokens a target held as
+    one chunk are written as that chunk; a run no target held stays spaced."""
+    X = ["john smith", "acme corp", "new york city"] * 6
+    y = np.array(["B-PER", "B-ORG", "U.S."] * 6)
+    model = TransformerSeq2Seq(**{**SMALL, "d_model": 32, "max_iter": 60,
+                                  "learning_rate_init": 0.01}).fit(X, y)
+    assert model.score(X, y) == 1.0
+    assert model.predict(X).tolist() == y.tolist()
+    texts = TransformerSeq2Seq(**{**SMALL, "max_iter": 1}).fit(["a", "b"], ["hello, world!", "x-y z"])
+    vocab = texts._codec.target
+    columns = vocab.output_index([vocab.vocabulary[t] for t in "hello , x - y world ! -".split()])
+    assert texts._as_output([columns]).tolist() == ["hello, x-y world! -"]
+
+
+def test_a_language_model_writes_chunks_of_its_training_texts_as_written():
+    from sktransformer import TransformerLanguageModel
+
+    for X in (["He went to the U.S. today.", "hello, world"], pd.Series(["U.S. hello, world"])):
+        model = TransformerLanguageModel(**{**SMALL, "max_iter": 1, "analyzer": "word"}).fit(X)
+        assert model._codec.join(["the", "U", ".", "S", ".", "hello", ",", "."], "word") \
+            == "the U.S. hello, ."
+    char = TransformerLanguageModel(**{**SMALL, "max_iter": 1, "analyzer": "char"}).fit(["a-b"])
+    assert char._codec.join(["a", "-", "b"], "char") == "a-b"
