@@ -411,6 +411,16 @@ def check_weights(sample_weight, rows, name="sample_weight"):
     return weight / top
 
 
+def check_token_weights(weight, real, name="sample_weight"):
+    """``weight`` (one per sequence, from :func:`check_weights`), refused if it gives every token
+    weight 0: positive only on sequences without tokens (``real``: (n, T), True at tokens)."""
+    if not (weight * real.any(axis=1)).any():
+        raise ValueError(f"{name} is 0 for every sequence that has tokens (only empty sequences "
+                         "weigh anything), so there is no token to learn or score. Give a "
+                         "non-zero weight to at least one sequence with tokens.")
+    return weight
+
+
 def warn_if_token_ids_among_features(X):
     """Warn when a DataFrame mixes SequenceVectorizer id columns with other (numeric) columns.
 

@@ -11,6 +11,7 @@ from ._atomic import atomic
 from ._base import TrainingData, _BaseTransformer
 from ._inputs import (
     check_label_type,
+    check_token_weights,
     check_weights,
     is_ragged,
     per_token_labels,
@@ -200,7 +201,7 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
         target[real] = self._encode_labels(labels, fitting=fitting, classes=classes, what=what)["target"]
         if what != "X":
             return TrainingData(inputs, target=target)
-        weight = check_weights(sample_weight, inputs.X)
+        weight = check_token_weights(check_weights(sample_weight, inputs.X), real)
         return TrainingData(inputs, target=target, weight=weight.astype(DTYPE))
 
     def _read_words(self, X, y, sample_weight, *, fitting, classes, what):
@@ -217,7 +218,7 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
             labels, fitting=fitting, classes=classes, what=what)["target"]
         if what != "X":
             return TrainingData(inputs, target=target)
-        weight = check_weights(sample_weight, real)[inputs.sentence]
+        weight = check_token_weights(check_weights(sample_weight, real), real)[inputs.sentence]
         return TrainingData(inputs, target=target, weight=weight.astype(DTYPE))
 
     def _pooling(self):
@@ -338,6 +339,6 @@ of shape (n_samples, seq_len, n_classes)
             raise ValueError("X holds no word or token (every sentence is empty), so its token "
                              "accuracy is undefined: score sentences with words.")
         truth = check_label_type(labels, self.classes_)
-        weight = (check_weights(sample_weight, real)[:, None] * real)[real]
+        weight = (check_token_weights(check_weights(sample_weight, real), real)[:, None] * real)[real]
         predicted = self.classes_[proba[:, : real.shape[1]].argmax(axis=2)][real]
         return float(np.average(predicted == truth, weights=weight))

@@ -439,3 +439,18 @@ def test_cross_validation_with_label_lists():
         warnings.simplefilter("ignore", ConvergenceWarning)
         scores = cross_val_score(TransformerTagger(**SMALL), X, y, cv=2)
     assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
+
+
+def test_weights_given_only_to_empty_sequences_are_refused_naming_sample_weight():
+    """Non-zero only on sequences without tokens: fit trained on a loss of exactly 0 (weight decay
+    still moving the weights) and score crashed in numpy's average (ZeroDivisionError)."""
+    X, y, w = [["a", "b"], [], ["b", "a"]], [["X", "Y"], [], ["Y", "X"]], [0, 1, 0]
+    tagger = TransformerTagger(**{**SMALL, "max_iter": 1}).fit(X, y)
+    before = pickle.dumps(tagger)
+    for call in (lambda: tagger.score(X, y, sample_weight=w),
+                 lambda: tagger.partial_fit(X, y, sample_weight=w),
+                 lambda: TransformerTagger(**{**SMALL, "max_iter": 1}).fit(X, y, sample_weight=w)):
+        with pytest.raises(ValueError, match="sample_weight is 0 for every sequence that has tokens"):
+            call()
+    assert pickle.dumps(tagger) == before
+    assert tagger.score(X, y, sample_weight=[0, 1, 1]) == tagger.score(X[2:], y[2:])

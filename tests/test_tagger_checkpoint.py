@@ -239,3 +239,9 @@ def test_bad_input_names_the_sample(fitted):
         fitted.predict([("John", "Paris")])
     with pytest.raises(ValueError, match=r"X has 2 sequences, y 1 label sequences"):
         fitted.score(X, [["a", "b"]])
+
+
+def test_a_checkpoint_tagger_refuses_weights_given_only_to_empty_sentences():
+    X, y, w = [["a", "b"], [], ["b", "a"]], [["X", "Y"], [], ["Y", "X"]], [0, 1, 0]
+    with pytest.raises(ValueError, match="sample_weight is 0 for every sequence that has tokens"):
+        quietly(TransformerTagger(encoder=BERT, max_iter=1, **TRAIN).fit, X, y, sample_weight=w)
