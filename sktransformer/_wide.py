@@ -40,10 +40,12 @@ still count through their pieces. The vectorizers and models are
 scikit-learn's.
 """
 
+import functools
 import warnings
 
 import numpy as np
 from scipy.special import logsumexp
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
@@ -61,6 +63,16 @@ FOLDS = 3  # cross-fitting folds of the training rows' offsets
 FLOOR = -30.0  # log-probability offsets are kept above this (a class a fold never saw: about 1e-13)
 CHARACTER_TOKENS = 0.9  # this share of one-character tokens (or more): the tokens are characters
 MAX_ITER = 1000  # lbfgs iterations of the logistic regression
+
+
+def _arrays_out(fn):
+    """``fn`` with scikit-learn's transformers returning arrays, whatever the global setting
+    (``set_config(transform_output="pandas")`` would hand the models here DataFrames)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with config_context(transform_output="default"):
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def reads(codec):
@@ -187,6 +199,7 @@ def _loss(outputs, target, weight, classification):
     return float(np.average(per_row, weights=weight)) if weight.sum() > 0 else float(per_row.mean())
 
 
+@_arrays_out
 def fit_linear(kind, docs, target, weight, classification, n_outputs, seed):
     """(pipeline fitted on every row, the rows' out-of-fold offsets (N, n_outputs) float32), or None.
 
@@ -215,6 +228,7 @@ def _folds(n_rows, seed):
     return np.random.default_rng(seed).permutation(n_rows) % min(FOLDS, n_rows)
 
 
+@_arrays_out
 def boosting_if_better(pipeline, docs, target, weight, out_of_fold, classification, n_outputs,
                        seed):
     """Gradient boosting on numeric rows, fitted on every row, if it beats the linear model; else None.
@@ -297,6 +311,7 @@ def _choose(out, target, weight, classification):
     return STRENGTHS[best], out[best]
 
 
+@_arrays_out
 def refit(pipeline, docs, target, weight):
     """A fresh copy of ``pipeline`` (same strength) fitted on ``docs``: the training and validation rows."""
     vectorizer = clone(pipeline[:-1])
@@ -304,6 +319,7 @@ def refit(pipeline, docs, target, weight):
     return make_pipeline(*vectorizer, _fit(clone(pipeline[-1]), features, target, weight))
 
 
+@_arrays_out
 def predict_offsets(pipeline, docs, n_outputs):
     """The offsets of ``docs`` from a pipeline of :func:`fit_linear`."""
     return offsets(pipeline[-1], pipeline[:-1].transform(docs), n_outputs)

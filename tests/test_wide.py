@@ -150,3 +150,27 @@ def test_short_text_topics_reach_character_tfidf():
     # (README, "Real text"); on the larger topic task of benchmarks/defaults_table.py the
     # defaults are ahead of it
     assert score >= baseline - 0.02, (score, baseline)
+
+
+def test_the_linear_model_beside_the_network_ignores_a_global_pandas_output_setting():
+    """sklearn.set_config(transform_output="pandas") handed the linear model's own transformers'
+    DataFrames: fit failed from 100 rows (text: a sparse-output error, numbers: a KeyError) and a
+    model fitted before failed to predict text. scikit-learn's Pipeline works under the setting."""
+    import sklearn
+
+    rng = np.random.default_rng(0)
+    words = "good bad great awful fine poor nice movie film plot".split()
+    texts = [" ".join(rng.choice(words, 4)) for _ in range(120)]
+    y = np.array([int("good" in t) for t in texts])
+    X = rng.random((120, 3))
+    fast = {"d_model": 16, "n_heads": 2, "n_layers": 1, "max_iter": 2, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = TransformerClassifier(**fast).fit(texts, y)
+        expected = fitted.predict_proba(texts)
+        with sklearn.config_context(transform_output="pandas"):
+            np.testing.assert_array_equal(fitted.predict_proba(texts), expected)
+            np.testing.assert_array_equal(
+                TransformerClassifier(**fast).fit(texts, y).predict_proba(texts), expected)
+            regressor = TransformerRegressor(**fast).fit(X, X.sum(axis=1))
+            assert regressor.blend_model_ is not None and np.isfinite(regressor.predict(X)).all()
