@@ -16,7 +16,13 @@ from numbers import Number
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
-from ._sequences import is_missing, is_sequence_input, refuse_mixed_columns, texts_in_rows
+from ._sequences import (
+    is_missing,
+    is_sequence_input,
+    refuse_mixed_columns,
+    text_cells,
+    texts_in_rows,
+)
 from ._text import analyze
 
 INPUT_TYPES = ("auto", "numeric", "tokens")
@@ -184,7 +190,7 @@ def text_column(estimator, X):
         raise ValueError(f"X has a missing value (None, NaN or NA) in row {missing[0]} of its text "
                          "column(s); fill missing texts first, e.g. with \"\".")
     if values.shape[1] == 1:
-        return [str(v) for v in values[:, 0]]
+        return text_cells(values[:, 0])
     if not any(len(str(v).split()) > 1 for v in values.ravel()):
         return [[str(v) for v in row] for row in values]  # one token per cell: token sequences
     names = list(map(str, X.columns)) if hasattr(X, "columns") else [f"column {j}" for j in texts]

@@ -239,6 +239,23 @@ def _check_sequences(X, argument="X"):
             )
 
 
+def text_cells(column, argument="X"):
+    """The cells of a one-column table of texts, each refused unless it is a string.
+
+    Such a column is read one text per row; a number, boolean, bytes or
+    tuple among the texts would otherwise be read as its ``str()`` or kept
+    as one token (floats are never tokens), where a list of the same texts
+    is refused.
+    """
+    for i, cell in enumerate(column):
+        if not isinstance(cell, str):
+            raise TypeError(
+                f"Row {i} of {argument}'s text column is a {type(cell).__name__} ({cell!r:.40}); "
+                "each cell of a text column must be a string (fill missing texts with \"\", turn "
+                "numbers into text yourself if they are words).")
+    return [str(cell) for cell in column]  # np.str_ -> str
+
+
 def _warn_fractional(X, argument):
     """Warn when an array of fractional floats is about to be read as tokens (each value one token)."""
     if isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.size and not np.array_equal(
@@ -348,8 +365,8 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
     X = whole_floats_as_ids(_token_table(estimator, X, reset))
     rows = X.tolist()
     if X.shape[1] == 1 and any(isinstance(row[0], str) for row in rows):
-        return [analyze(row[0] if isinstance(row[0], str) else row, analyzer, lowercase, i, **options)
-                for i, row in enumerate(rows)]
+        return [analyze(text, analyzer, lowercase, i, **options)
+                for i, text in enumerate(text_cells([row[0] for row in rows]))]
     _refuse_text_columns(estimator, rows)
     if X.dtype.kind in "iu":  # an id matrix (a SequenceVectorizer's output): 0 is padding
         rows = [[t for t in row if t != PAD_ID] for row in rows]

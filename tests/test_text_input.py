@@ -192,6 +192,24 @@ def test_one_cell_rows_of_single_words_stay_token_lists_and_a_tagger_labels_them
     assert [len(p) for p in tagger.predict([["new york"], ["paris"]])] == [1, 1]
 
 
+@pytest.mark.parametrize("cell", [3.5, True, b"good film", ("good", "film")],
+                         ids=["float", "bool", "bytes", "tuple"])
+def test_a_text_column_refuses_a_cell_that_is_not_a_string(cell):
+    """As a list or Series the same texts are refused; in a one-column frame the cell became its
+    str() (classifier, encoder) or one token (vectorizer, language model: a float token)."""
+    from sktransformer import TransformerEncoder, TransformerLanguageModel
+
+    texts = list(REVIEWS["review"]) * 4
+    texts[3] = cell
+    frame = pd.DataFrame({"review": texts})
+    for make in (lambda: TransformerClassifier(**FAST).fit(frame, [0, 1, 1] * 4),
+                 lambda: TransformerEncoder(**FAST).fit(frame),
+                 lambda: TransformerLanguageModel(**FAST).fit(frame),
+                 lambda: SequenceVectorizer().fit(frame)):
+        with pytest.raises(TypeError, match="Row 3 of X's text column is a"):
+            make()
+
+
 def test_read_token_lists_keeps_its_positional_signature():
     vec = SequenceVectorizer()
     assert read_token_lists(vec, ["A b"], True, "word", False) == [["A", "b"]]
