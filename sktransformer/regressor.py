@@ -176,12 +176,28 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
             mean = np.average(units, axis=0, weights=weight)
             std = np.sqrt(np.average((units - mean) ** 2, axis=0, weights=weight))
             self._y_mean = mean * top
-            self._y_scale = np.where(std > 0, std * top, 1.0)
+            self._y_scale = np.where(std > 0, std, 1.0) * top  # constant: its own size (1 if 0)
+            self._constant_outputs = std == 0  # their head outputs are zeroed after this training
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(f"{name} has {y2.shape[1]} targets, but the model was fitted with "
                              f"{self.n_outputs_}.")
         # y / scale - mean / scale, not (y - mean) / scale: the difference may overflow
         return {"target": (y2 / self._y_scale - self._y_mean / self._y_scale).astype(DTYPE)}
+
+    def _train(self, data, val_data, partial):
+        """Train; then a target that was constant in the data its mean and scale were learned on is
+        predicted as that constant, exactly (as Ridge does), not the constant plus whatever small
+        output the network has left: the head's outputs for it are set to 0, from where any later
+        ``partial_fit`` or warm start can still learn."""
+        super()._train(data, val_data, partial)
+        constant = self.__dict__.pop("_constant_outputs", None)
+        if constant is not None and constant.any():
+            head = dict(self.params_["head"])
+            head["W"] = np.where(constant, 0, head["W"]).astype(head["W"].dtype)
+            if head.get("b") is not None:
+                head["b"] = np.where(constant, 0, head["b"]).astype(head["b"].dtype)
+            self.params_ = {**self.params_, "head": head}
+        return self
 
     def _n_outputs(self):
         return self.n_outputs_

@@ -96,3 +96,29 @@ def test_score_is_r2_score_of_predict_multi_output_and_weighted():
     one = TransformerRegressor(**{**SMALL, "max_iter": 5}).fit(X, Y[:, 0])
     assert one.score(X, Y[:, 0], weight) == pytest.approx(
         r2_score(Y[:, 0], one.predict(X), sample_weight=weight), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("value", [1e-6, 0.0, -3e6])
+def test_a_constant_target_is_predicted_exactly_whatever_its_units(value):
+    """Its scale was 1 in y's units, so the network's leftover output (about +-0.1) was added to
+    the constant: 1e-6 predicted as -0.15 to 0.01. Ridge predicts the constant."""
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 3))
+    model = TransformerRegressor(**{**SMALL, "max_iter": 3}).fit(X, np.full(40, value))
+    np.testing.assert_array_equal(model.predict(X), np.full(40, value))
+    Y = np.c_[X @ [1.0, 2.0, 3.0], np.full(40, value)]  # one column constant (a fold's target)
+    predicted = TransformerRegressor(**{**SMALL, "max_iter": 3}).fit(X, Y).predict(X)
+    np.testing.assert_array_equal(predicted[:, 1], np.full(40, value))
+    assert np.ptp(predicted[:, 0]) > 0
+
+
+def test_a_constant_first_partial_fit_block_still_lets_later_blocks_be_learned():
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 3))
+    model = TransformerRegressor(**{**SMALL, "learning_rate_init": 1e-2})
+    model.partial_fit(X, np.full(60, 0.5))
+    assert np.ptp(model.predict(X)) == 0
+    for _ in range(20):
+        model.partial_fit(X, 0.5 + 0.5 * (X[:, 0] > 0.5))
+    high = model.predict(X[X[:, 0] > 0.5]).mean() - model.predict(X[X[:, 0] <= 0.5]).mean()
+    assert high > 0.25  # half of the step learned
