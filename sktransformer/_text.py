@@ -50,9 +50,32 @@ _INVISIBLE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in (
 
 def _visible(text):
     """``text`` without invisible characters, a zero-width space turned into a space."""
+    text = well_formed(text)
     if _INVISIBLE.search(text) is not None:  # a regex pass in C; str.translate is slow beyond ASCII
         text = _INVISIBLE.sub("", text)
     return text.replace("\u200b", " ") if "\u200b" in text else text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def well_formed(text):
+    """``text`` as valid Unicode: UTF-16 surrogates (half characters, from JSON escapes such as
+    a thumbs-up written ``"\\ud83d\\udc4d"``, or a cut PDF extraction) joined into the character
+    a pair makes, a lone one replaced by U+FFFD, as tiktoken does. A tokenizer (``tokenizers``)
+    refuses a string holding one ("TextInputSequence must be str"); the word analyzer would
+    read it as a symbol.
+
+    Examples
+    --------
+    >>> well_formed("ok \\ud83d\\udc4d") == "ok \\U0001f44d"
+    True
+    >>> well_formed("page \\ud835 3") == "page \\ufffd 3"
+    True
+    """
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def _char_class(code_points):

@@ -10,6 +10,8 @@ import pathlib
 
 import numpy as np
 
+from ._text import well_formed
+
 _INSTALL = 'pip install "sktransformer[pretrained]"'
 
 
@@ -74,7 +76,7 @@ class Tokenizer:
                                                 show_progress=False)
         steps = [normalizers.NFC()] + ([normalizers.Lowercase()] if lowercase else [])
         tok.normalizer = normalizers.Sequence(steps)
-        tok.train_from_iterator(list(texts), trainer)
+        tok.train_from_iterator([well_formed(t) for t in texts], trainer)
         return cls(tok.to_str())
 
     @property
@@ -89,11 +91,16 @@ class Tokenizer:
         return self._tokenizer
 
     def __call__(self, text):
-        return self.backend.encode(text, add_special_tokens=False).tokens
+        return self.backend.encode(well_formed(text), add_special_tokens=False).tokens
+
+    def encode_one(self, text):
+        """The encoding of one text, special tokens included (every text reaches the tokenizer
+        through :func:`~sktransformer._text.well_formed`, which it requires)."""
+        return self.backend.encode(well_formed(text))
 
     def encode(self, texts, max_len):
         """Texts -> ids (N, T) int32 padded with 0 and mask (N, T); special tokens added, cut to max_len."""
-        encodings = [self.backend.encode(t) for t in texts]
+        encodings = [self.encode_one(t) for t in texts]
         width = max(1, min(max_len, max(len(e.ids) for e in encodings)))
         ids = np.zeros((len(texts), width), np.int32)
         mask = np.zeros((len(texts), width), bool)
@@ -119,6 +126,7 @@ class Tokenizer:
         ValueError
             If ``max_len`` leaves no token of a non-empty text beside the special tokens.
         """
+        text_a, text_b = well_formed(text_a), well_formed(text_b)
         encoding = self.backend.encode(text_a, text_b)
         if max_len is None or len(encoding.ids) <= max_len:
             return encoding, False
@@ -145,7 +153,7 @@ class Tokenizer:
         SentencePiece tokenizers (Metaspace) put "\u2581" before every word
         themselves; WordPiece (BERT) has no word-initial marker.
         """
-        return self._word_backend().encode(list(words), is_pretokenized=True)
+        return self._word_backend().encode([well_formed(w) for w in words], is_pretokenized=True)
 
     def _word_backend(self):
         """A copy of the tokenizer whose byte-level pre-tokenizer adds a space before each word."""

@@ -202,7 +202,7 @@ class TokenizerAdapter(InputFamily):
                     f"config.json), but its tokenizer gives the texts of a pair type {highest}: "
                     "it cannot read sentence pairs as its tokenizer encodes them.")
             return inputs
-        encodings = [self.tokenizer.backend.encode(x) for x in samples]
+        encodings = [self.tokenizer.encode_one(x) for x in samples]
         advice = (f" {type(estimator).__name__}(long_documents='mean') reads them whole, in "
                   "overlapping windows." if hasattr(estimator, "long_documents") else "")
         return document_windows([(e.ids, e.sequence_ids) for e in encodings], self.max_len, mode,
@@ -293,7 +293,7 @@ class TokenizerAdapter(InputFamily):
             return [self.tokenizer.encode_pair(a, b, self.max_len)[0].tokens for a, b in samples]
         labels = []
         for x in samples:
-            e = self.tokenizer.backend.encode(x)
+            e = self.tokenizer.encode_one(x)
             _, positions = split_document(e.ids, e.sequence_ids, self.max_len, first_only=True)[0]
             labels.append([e.tokens[p] for p in positions])
         return labels
@@ -327,7 +327,7 @@ class CheckpointVocabulary(Vocabulary):
         such; GPT-2's tokenizer adds none of its own, so an empty text has
         no ids; Llama's puts ``<s>`` first.
         """
-        return [i + N_RESERVED for i in self.tokenizer.backend.encode(text).ids]
+        return [i + N_RESERVED for i in self.tokenizer.encode_one(text).ids]
 
     def join(self, tokens, analyzer):
         """Generated tokens -> text, by the tokenizer's decoder."""

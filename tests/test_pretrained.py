@@ -1410,3 +1410,23 @@ def test_roberta_from_a_path_fine_tunes_a_classifier_and_regressor_that_save_and
         sktransformer.save(model, tmp_path / "model.skops")
         for again in (sktransformer.load(tmp_path / "model.skops"), pickle.loads(pickle.dumps(model))):
             np.testing.assert_array_equal(getattr(again, predict)(texts), getattr(model, predict)(texts))
+
+
+LONE, PAIR = "page \ud835 3 of the report", "nice \ud83d\udc4d movie"  # half a character; a pair
+
+
+def test_text_with_utf16_surrogates_reaches_every_tokenizer_as_valid_unicode():
+    """The tokenizers library refused a str holding a lone surrogate ("TextInputSequence must be
+    str"); a pair of surrogates is the character it encodes, a lone one U+FFFD (transformers
+    #43459, tiktoken #82 are the kind)."""
+    fixed = {LONE: LONE.replace("\ud835", "\ufffd"), PAIR: PAIR.replace("\ud83d\udc4d", "\U0001f44d")}
+    encoder = TransformerEncoder.from_pretrained(str(FIXTURES / "bert"))
+    lm = TransformerLanguageModel.from_pretrained(str(FIXTURES / "gpt2"))
+    bpe = SequenceVectorizer(analyzer="bpe", vocab_size=60).fit([LONE, PAIR, "the cat sat"])
+    vec = SequenceVectorizer(tokenizer=str(FIXTURES / "bert" / "tokenizer.json")).fit([LONE])
+    for raw, clean in fixed.items():
+        np.testing.assert_array_equal(encoder.transform([raw]), encoder.transform([clean]))
+        assert lm.score([raw]) == lm.score([clean])
+        assert isinstance(lm.generate(raw, max_new_tokens=2, temperature=0), str)
+        for model in (bpe, vec):
+            np.testing.assert_array_equal(model.transform([raw]), model.transform([clean]))

@@ -276,3 +276,9 @@ def test_a_callable_analyzer_must_return_a_list_of_tokens(returned, shown):
             fit()
     vec = SequenceVectorizer(analyzer=lambda text: (t for t in text.split())).fit(texts)
     assert vec.transform(["b a"]).tolist() == [[3, 2]]  # any other iterable of tokens is one
+
+
+def test_utf16_surrogates_are_read_as_the_character_a_pair_makes_or_as_a_replacement():
+    for analyzer in ("word", "char"):
+        assert analyze("nice \ud83d\udc4d", analyzer) == analyze("nice \U0001f44d", analyzer)
+        assert analyze("page \ud835 3", analyzer) == analyze("page \ufffd 3", analyzer)
