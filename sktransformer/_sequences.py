@@ -56,14 +56,15 @@ def is_sequence_input(X):
 _NUMBER_TOKENS = (float, bool, np.floating, np.bool_)  # never tokens
 
 
-def refuse_number_tokens(X, table_ok=True):
+def refuse_number_tokens(X, table_ok=True, argument="X"):
     """Raise for token lists holding a float or boolean: beside string tokens, or in ragged lists.
 
     Floats and booleans are never tokens (lists of them are numbers: the rows
     of a table, or series), so such lists have no reading; the error names the
     sequence and the token. Any other ``X`` passes, to its reader's own checks;
     equal-length lists of numbers (a table) too, unless not ``table_ok`` (a
-    model fitted on sequences reads every list as token lists).
+    model fitted on sequences reads every list as token lists). ``argument``:
+    the name in the message (``"prompt"`` for one sequence, named alone).
     """
     if not isinstance(X, list | tuple) or not X or not all(
             isinstance(x, list | tuple) or (isinstance(x, np.ndarray) and x.ndim == 1) for x in X):
@@ -78,8 +79,9 @@ def refuse_number_tokens(X, table_ok=True):
             continue
         for token in x:
             if isinstance(token, _NUMBER_TOKENS):
+                where = argument if argument == "prompt" else f"Sequence {i} of {argument}"
                 raise TypeError(
-                    f"Sequence {i} of X holds the {type(token).__name__} token {token}: floats and "
+                    f"{where} holds the {type(token).__name__} token {token}: floats and "
                     "booleans are never tokens (lists of them are numbers: the rows of a table, or "
                     "series). Pass tokens as strings or integers.")
 

@@ -563,21 +563,23 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             prompt is the start of a document, the better estimate of how
             such a document goes on when the prompt begins one (for GPT-2,
             the same as the prompt ``"<|endoftext|>" + text``). False: the
-            prompt alone (as the tokenizer encodes it, for a checkpoint);
-            it must not be empty.
+            prompt alone (as the tokenizer encodes it, for a checkpoint,
+            whose tokenizer may add its own ``<s>``, as Llama's does); it
+            must not come to no token at all.
 
         Returns
         -------
         continuation : str or list
             The generated tokens only, joined into a string for a string
-            prompt (without separator for characters, with spaces for words;
-            a checkpoint's tokenizer decodes them).
+            prompt (without separator for characters, with spaces for words
+            except within a chunk a training text wrote without spaces, such
+            as "U.S."; a checkpoint's tokenizer decodes them).
 
         Raises
         ------
         ValueError
-            If a parameter is out of range, or the prompt is empty with
-            ``bos=False`` (there is nothing to continue).
+            If a parameter is out of range, or the prompt gives no token
+            with ``bos=False`` (there is nothing to continue).
         TypeError
             If the prompt is neither a string nor a list of tokens, holds
             text but the model was fitted on token ids, holds integers
@@ -652,7 +654,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
     def _prompt_tokens(self, prompt, analyzer):
         """The prompt's tokens: text for a model fitted on ids is refused, unknown tokens warned about."""
         if not isinstance(prompt, str):
-            refuse_number_tokens([list(prompt)], table_ok=False)
+            refuse_number_tokens([list(prompt)], table_ok=False, argument="prompt")
         tokens = analyze(prompt, analyzer, lowercase=False)
         vocabulary = self._codec.vocabulary
         refuse_foreign_tokens([tokens], vocabulary, "prompt",

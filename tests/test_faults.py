@@ -789,8 +789,8 @@ def test_a_float_or_boolean_token_is_refused_at_inference_as_at_fit(token):
     for model, method, X in calls:
         with pytest.raises((TypeError, ValueError), match=match):
             getattr(model, method)(X)
-    with pytest.raises(TypeError, match=match):
-        calls[2][0].generate([1, token], max_new_tokens=2)
+    with pytest.raises(TypeError, match=f"^prompt holds the {type(token).__name__} token"):
+        calls[2][0].generate([1, token], max_new_tokens=2)  # named, not "Sequence 0 of X"
 
 
 @pytest.mark.parametrize("cls", [TransformerLanguageModel, TransformerSeq2Seq])
