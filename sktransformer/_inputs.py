@@ -14,6 +14,7 @@ from itertools import compress
 from numbers import Number
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.utils.validation import _check_sample_weight
 
 from ._sequences import (
@@ -226,6 +227,13 @@ def _label_values(y):
     return out
 
 
+def refuse_sparse_labels(y, name="y"):
+    """scikit-learn's refusal of a sparse ``y`` (read as labels, its zeros would all be "missing")."""
+    if issparse(y):
+        raise TypeError(f"Sparse data was passed for {name}, but dense data is required. Use "
+                        "'.toarray()' to convert to a dense numpy array.")
+
+
 def check_labels(y, name="y", *, mixed=True):
     """Refuse missing values (and, with ``mixed``, labels of several kinds) among labels or targets.
 
@@ -241,6 +249,7 @@ def check_labels(y, name="y", *, mixed=True):
         positions), or, with ``mixed``, labels of several kinds (strings,
         numbers, token lists).
     """
+    refuse_sparse_labels(y, name)
     if y is None or isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
         return  # not labels at all: the caller's own checks say so
     values = _label_values(y)
@@ -299,6 +308,7 @@ def real_positions(inputs):
 
 def _label_rows(estimator, y, n_sequences, name):
     """``y`` as a list of label sequences, one per sequence of X (refused otherwise)."""
+    refuse_sparse_labels(y, name)
     y = np.asarray(y) if hasattr(y, "__array__") and not hasattr(y, "__len__") else y
     if y is None or isinstance(y, str | dict | set) or not hasattr(y, "__len__"):
         raise ValueError(f"{type(estimator).__name__} requires {name}: a sequence of labels for "

@@ -923,3 +923,32 @@ def test_classes_given_as_a_set_are_refused_saying_what_to_pass(cls):
     y = [[0, 1, 0]] * 12 if cls is TransformerTagger else [0, 1] * 6
     with pytest.raises(TypeError, match=r"^classes must be a list .*got a set: pass sorted"):
         cls(**FAST).partial_fit(X, y, classes={2, 0, 1})
+
+
+def test_a_sparse_y_gets_scikit_learn_s_sparse_refusal_from_every_estimator():
+    # "y has missing values" (regressor 2-D, seq2seq) or scipy's "sparse array length is ambiguous"
+    from scipy.sparse import csr_matrix
+
+    from sktransformer import TransformerTagger
+
+    sparse = csr_matrix(np.arange(24.0).reshape(12, 2))
+    words = [t.split() for t in TEXTS]
+    calls = [lambda: TransformerRegressor(**FAST).fit(X_NUM, sparse),
+             lambda: TransformerSeq2Seq(**FAST).fit(TEXTS, sparse),
+             lambda: TransformerTagger(**FAST).fit(words, sparse)]
+    for call in calls:
+        with pytest.raises(TypeError, match="^Sparse data was passed for y, but dense data"):
+            call()
+
+
+def test_nan_under_assume_finite_is_named_as_nan_not_as_an_overflow():
+    import sklearn
+
+    X = X_NUM.copy()
+    X[3, 1] = np.nan
+    with sklearn.config_context(assume_finite=True):
+        with pytest.raises(ValueError, match="^Input X contains NaN"):
+            TransformerClassifier(**FAST).fit(X, [0, 1] * 6)
+        X[3, 1] = np.inf
+        with pytest.raises(ValueError, match="^Input X contains infinity"):
+            TransformerClassifier(**FAST).fit(X, [0, 1] * 6)

@@ -154,6 +154,11 @@ class InputFamily:
         with np.errstate(over="ignore"):  # what overflows is refused here, by name
             out = X.astype(np.float32)
         if not np.isfinite(out).all():
+            if np.isnan(out).any():  # checked by validate_data, unless set_config(assume_finite=True)
+                raise ValueError("Input X contains NaN: the network reads no missing value. Impute "
+                                 "them first, e.g. with SimpleImputer.")
+            if np.isinf(np.asarray(X, dtype=np.float64)).any():
+                raise ValueError("Input X contains infinity: the network reads finite values only.")
             raise ValueError("X has values too large to represent as float32 (beyond 3.4e38); "
                              "scale the features first, e.g. with StandardScaler.")
         top = float(np.max(np.abs(out), initial=0.0))
