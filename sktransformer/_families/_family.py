@@ -157,7 +157,7 @@ class InputFamily:
             if np.isnan(out).any():  # checked by validate_data, unless set_config(assume_finite=True)
                 raise ValueError("Input X contains NaN: the network reads no missing value. Impute "
                                  "them first, e.g. with SimpleImputer.")
-            if np.isinf(np.asarray(X, dtype=np.float64)).any():
+            if X.dtype.kind == "f" and X.dtype.itemsize > 4 and np.isinf(X).any():  # not overflow
                 raise ValueError("Input X contains infinity: the network reads finite values only.")
             raise ValueError("X has values too large to represent as float32 (beyond 3.4e38); "
                              "scale the features first, e.g. with StandardScaler.")
