@@ -144,6 +144,26 @@ def test_one_text_column_frame_keeps_its_feature_names():
         vec.transform(["a list of texts"])
 
 
+def test_a_model_fitted_on_a_text_column_refuses_a_frame_of_another_column():
+    """Recorded no name and read the titles where it was fitted on the reviews; the vectorizer,
+    language model and seq2seq already refused (scikit-learn's rule for a frame's columns)."""
+    from sktransformer import TransformerEncoder, TransformerRegressor
+
+    frame = pd.concat([REVIEWS] * 4, ignore_index=True)
+    y = [0, 1, 1] * 4
+    for model, method in ((TransformerClassifier(**FAST).fit(frame[["review"]], y), "predict"),
+                          (TransformerRegressor(**FAST).fit(frame[["review"]], y), "predict"),
+                          (TransformerEncoder(**FAST).fit(frame[["review"]]), "transform")):
+        assert list(model.feature_names_in_) == ["review"]
+        with pytest.raises(ValueError, match="feature names should match.*'review'.*'title'"):
+            getattr(model, method)(frame[["title"]])
+        expected = getattr(model, method)(frame[["review"]])
+        np.testing.assert_array_equal(getattr(model, method)(frame["review"]), expected)
+        np.testing.assert_array_equal(getattr(model, method)(list(frame["review"])), expected)
+    assert not hasattr(TransformerClassifier(**FAST).fit(list(frame["review"]), y),
+                       "feature_names_in_")
+
+
 def test_several_text_columns_are_refused_naming_the_scalar_selector():
     selector = r'make_column_transformer\(\(SequenceVectorizer\(\), "review"\)\)'
     with pytest.raises(ValueError, match=selector) as info:

@@ -61,12 +61,17 @@ class InputFamily:
         input. Errors name ``what`` (``"X_val"`` for validation data); more
         ``training`` data after the first warns when it is largely unknown.
         """
+        column = _text_column_name(estimator, X)
         X = text_column(estimator, X)
         try:
+            if column is not None and not fitting:
+                _check_text_column_name(estimator, column)
             X = self.prepare(estimator, numpy_integers(X), fitting and not self.fitted)
             if fitting and not self.fitted:
                 inputs = self.learn(estimator, X)
                 self.fitted = True
+                if column is not None:  # as scikit-learn records a frame's columns
+                    estimator.feature_names_in_ = np.array([column], dtype=object)
             else:
                 inputs = self.transform(estimator, X, reset=fitting)
         except (ValueError, TypeError) as error:
@@ -189,3 +194,22 @@ def _passes_as_is(estimator, X, ndim):
     if X.dtype.kind in "iu":
         return True
     return X.dtype in (np.float32, np.float64) and bool(np.isfinite(X).all())
+
+
+def _text_column_name(estimator, X):
+    """The column name of a one-column DataFrame of texts (what text_column reads), else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or len(columns) != 1 or text_column(estimator, X) is X:
+        return None
+    return str(columns[0])
+
+
+def _check_text_column_name(estimator, column):
+    """Refuse a one-column frame of texts named otherwise than the one fit read, as scikit-learn
+    refuses a frame of other columns; a list or Series of texts carries no name and passes."""
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is not None and list(fitted) != [column]:
+        raise ValueError(
+            "The feature names should match those that were passed during fit: "
+            f"{type(estimator).__name__} was fitted on the text column {str(fitted[0])!r}, but X "
+            f"is the column {column!r}. Select the same column (or pass the texts as a list).")
