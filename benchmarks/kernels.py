@@ -19,6 +19,14 @@ Run from the repository root (about 4 minutes, one thread, medians with min-max)
    arithmetic written out as plain numpy calls (``plain_block``: no autograd,
    no structure, no checks; what numpy's per-operation passes cost), and one
    primitive called through autograd's own wrapper against ours.
+6. An inference shortcut considered and not adopted: each pre-LN layer
+   norm's gamma and beta folded into the projection after it (W' = diag(gamma)
+   W, b' = beta W + b, computed once per ``predict_proba`` call, so the norm
+   skips two passes), against the model as it runs: throughput on 1,024
+   sequences and one-sequence latency, alternating, at the speed benchmark's
+   sizes. (Folding once per fitted model instead would need a cache of
+   weights that ``partial_fit`` or a user's edit of ``params_`` can make
+   stale; deciding per call by batch size would break batch invariance.)
 """
 
 import json
@@ -225,6 +233,58 @@ def layer_table():
           f"{best['autograd']:.2f} us, ours {best['ours']:.2f} us")
 
 
+def _fold_norms(params):
+    """``params`` with each block's pre-LN gamma/beta folded into the projection that reads it."""
+    blocks = []
+    for block in params["encoder"]["blocks"]:
+        block = dict(block)
+        for norm_name, sub, proj in (("ln_attn", "attn", "qkv"), ("ln_ff", "ff", "hidden")):
+            gamma, beta, linear = block[norm_name]["gamma"], block[norm_name]["beta"], block[sub][proj]
+            block[sub] = {**block[sub], proj: {"W": linear["W"] * gamma[:, None],
+                                               "b": beta @ linear["W"] + linear["b"]}}
+            block[norm_name] = {"folded": True}
+        blocks.append(block)
+    return {**params, "encoder": {**params["encoder"], "blocks": blocks}}
+
+
+def fold_table(rounds=5):
+    from sktransformer import _base, _layers
+
+    print("\n6. layer norms' gamma/beta folded into the next projection, per call (not adopted): "
+          f"plain/folded speed, median (min-max) of {rounds} alternating rounds")
+    plain_norm, plain_map = _layers.norm, _base.map_samples
+
+    def folded_norm(params, x, eps=1e-5, batch_invariant=False, kind="layer"):
+        if "folded" in params:
+            return _primitives._normalize(x, eps, batch_invariant)[0]
+        return plain_norm(params, x, eps, batch_invariant, kind)
+
+    def folded_map(fn, inputs, params, config, **options):
+        return plain_map(fn, inputs, _fold_norms(params), config, **options)
+
+    def measure(clf, X):
+        many = median(timed(lambda: clf.predict_proba(X), 3))
+        one = median(timed(lambda: [clf.predict_proba(X[i : i + 1]) for i in range(100)], 3)) / 100
+        return many, one
+
+    for name, cfg in CONFIGS.items():
+        X, y = make_data(cfg, 1024 if name != "big" else 512)
+        clf = ours_fit(cfg, X[:256], y[:256])[2]
+        ratios = {"throughput": [], "latency": []}
+        try:
+            for _ in range(rounds):
+                _layers.norm, _base.map_samples = plain_norm, plain_map
+                plain = measure(clf, X)
+                _layers.norm, _base.map_samples = folded_norm, folded_map
+                folded = measure(clf, X)
+                ratios["throughput"].append(plain[0] / folded[0])
+                ratios["latency"].append(plain[1] / folded[1])
+        finally:
+            _layers.norm, _base.map_samples = plain_norm, plain_map
+        print(f"  {name:10} {len(X)} seq: {spread(ratios['throughput'], '{:.2f}')}x   "
+              f"1 seq: {spread(ratios['latency'], '{:.2f}')}x", flush=True)
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--_faults":
         faults_child(sys.argv[2], bool(int(sys.argv[3])))
@@ -235,4 +295,5 @@ if __name__ == "__main__":
         product_table()
         gelu_table()
         layer_table()
+        fold_table()
         print(f"\ntotal {time.perf_counter() - started:.0f} s")
