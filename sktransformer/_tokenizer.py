@@ -47,7 +47,11 @@ class Tokenizer:
         if not path.is_file():
             raise FileNotFoundError(f"No tokenizer file {path}: a tokenizer.json (the 'tokenizers' "
                                     "library's format) is needed.")
-        tokenizer = cls(path.read_text(encoding="utf-8"))
+        try:
+            tokenizer = cls(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as error:  # another encoding (UTF-16), or not a text file
+            raise ValueError(f"{path} cannot be read as a tokenizer: it is not UTF-8 text "
+                             f"({error}).") from None
         try:
             _ = tokenizer.backend  # parse now: a malformed file is named here, not at first use
         except Exception as error:  # the tokenizers library raises a bare Exception

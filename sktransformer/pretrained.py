@@ -559,6 +559,9 @@ def _start_id(arch, tokenizer):
 def _token_id(key, value, tokenizer, what):
     """``value`` of config.json's ``key``, refused unless it is an id of the tokenizer."""
     n_ids = n_token_ids(tokenizer)
+    if isinstance(value, list | tuple):  # Llama 3's several end tokens: generation stops at any
+        raise ValueError(f"config.json has {key}={value!r}, a list of ids; this model reads one "
+                         f"{what} token: set {key} to the one to use (the first is usual).")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < n_ids:
         raise ValueError(f"config.json has {key}={value!r}, which is not an id of "
                          f"tokenizer.json (0..{n_ids - 1}); set it to the {what} token's id.")

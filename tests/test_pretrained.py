@@ -1430,3 +1430,31 @@ def test_text_with_utf16_surrogates_reaches_every_tokenizer_as_valid_unicode():
         assert isinstance(lm.generate(raw, max_new_tokens=2, temperature=0), str)
         for model in (bpe, vec):
             np.testing.assert_array_equal(model.transform([raw]), model.transform([clean]))
+
+
+@pytest.mark.parametrize("name", ["bert", "roberta"])
+def test_a_bert_family_decoder_config_is_refused_by_name(name, tmp_path):
+    """BERT's loader did not check is_decoder (RoBERTa's did): a BertLMHeadModel's checkpoint
+    loaded as a bidirectional encoder, its every output off (transformers attends causally)."""
+    with pytest.raises(ValueError, match=r"^Unsupported option is_decoder=true in config.json"):
+        TransformerEncoder.from_pretrained(variant(name, tmp_path, config={"is_decoder": True}))
+    TransformerEncoder.from_pretrained(variant(name, tmp_path / "off", config={"is_decoder": False}))
+
+
+def test_a_tokenizer_file_in_another_encoding_is_named(tmp_path):
+    # a bare UnicodeDecodeError naming no file (config.json in UTF-16 was already named)
+    directory = _edited_copy(tmp_path, "bert")
+    tokenizer = directory / "tokenizer.json"
+    tokenizer.write_bytes(tokenizer.read_text(encoding="utf-8").encode("utf-16"))
+    for load in (lambda: TransformerEncoder.from_pretrained(directory),
+                 lambda: SequenceVectorizer(tokenizer=str(tokenizer)).fit(["a b"])):
+        with pytest.raises(ValueError, match=r"tokenizer.json cannot be read as a tokenizer: it is "
+                                             r"not UTF-8 text"):
+            load()
+
+
+def test_a_list_of_end_tokens_is_refused_saying_to_choose_one(tmp_path):
+    directory = _edited_copy(tmp_path, "gpt2", lambda c: {**c, "eos_token_id": [c["eos_token_id"], 1]})
+    with pytest.raises(ValueError, match=r"eos_token_id=\[.*\], a list of ids; this model reads one "
+                                         r"end-of-text token"):
+        TransformerLanguageModel.from_pretrained(directory)

@@ -30,6 +30,10 @@ _MLM_HEAD = {
 
 def bert_architecture(config):
     """Sizes of a BERT config.json, with what our model cannot do refused."""
+    if config.get("is_decoder"):  # transformers' BertModel then attends causally
+        raise ValueError("Unsupported option is_decoder=true in config.json: the model would attend "
+                         "causally (each token to those before it); TransformerEncoder attends "
+                         "both ways.")
     kind = config.get("position_embedding_type", "absolute")
     if kind != "absolute":
         raise ValueError(f"Unsupported position_embedding_type={kind!r}: only absolute learned "

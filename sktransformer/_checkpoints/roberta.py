@@ -46,11 +46,7 @@ def padding_idx(config):
 
 def roberta_architecture(config):
     """Sizes of a RoBERTa or XLM-RoBERTa config.json: BERT's, less the positions up to ``padding_idx``."""
-    if config.get("is_decoder"):
-        raise ValueError("Unsupported option is_decoder=true in config.json: the model would attend "
-                         "causally (each token to those before it); TransformerEncoder attends "
-                         "both ways.")
-    arch = bert_architecture(config)
+    arch = bert_architecture(config)  # refuses is_decoder too
     pad = padding_idx(config)
     if pad >= arch["vocab"]:
         raise ValueError(f"config.json has pad_token_id={pad}, which is not a row of the token "
