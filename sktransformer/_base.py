@@ -38,7 +38,7 @@ from ._loop import History, LoopSettings, print_header, train
 from ._model import ModelConfig, encode, new_cache
 from ._optim import AdamW
 from ._positions import POSITIONAL_ENCODINGS
-from ._recipe import AUTO_EARLY_STOPPING_FROM, resolve
+from ._recipe import AUTO_EARLY_STOPPING_FROM, FINE_TUNING, resolve
 from ._runtime import blas_limit, make_rng, map_samples
 from ._tree import tree_copy, tree_leaves
 from ._vocabulary import Vocabulary, drop_words
@@ -254,6 +254,12 @@ class _BaseTransformer(BaseEstimator):
         steps_before = optimizer.t  # 0 for new moments: t_ counts this model's steps all the same
         early_stopping = self._early_stopping(val_data, recipe)
         history = History.from_estimator(self)
+        trained_as = (self._recipe_kind(), frozen is None)
+        if not partial and getattr(self, "_trained_as", trained_as) != trained_as:
+            # another recipe or another part of the network trains than in the fit before (the head
+            # alone, then every layer): its losses are of another objective, so convergence is
+            # watched afresh (the head's count would stop every layer's fine-tuning after an epoch)
+            history.best_loss, history.no_improvement_count = np.inf, 0
         if val_data is not None and history.validation_scores is None:
             history.validation_scores = []
         if early_stopping and val_data is not None and history.n_iter > 0:
@@ -269,8 +275,9 @@ class _BaseTransformer(BaseEstimator):
         self.params_ = params if frozen is None else frozen.merged(params)
         self._optimizer = optimizer if frozen is None else None  # moments of a part: not kept
         self.t_ = self.t_ + optimizer.t - steps_before
+        self._trained_as = trained_as
         history.write_to(self)
-        self._report(reason, partial, early_stopping, recipe["max_iter"])
+        self._report(reason, partial, early_stopping, recipe)
         return self
 
     def _word_dropper(self):
@@ -315,8 +322,12 @@ class _BaseTransformer(BaseEstimator):
         return resolve(self, self._recipe_kind())
 
     def _recipe_kind(self):
-        """Which "auto" recipe fits: "scratch", "fine-tuning" (a checkpoint) or "head" (its head alone)."""
-        return "scratch"
+        """Which "auto" recipe fits: "scratch", "fine-tuning" (a checkpoint) or "head" (its head alone).
+
+        Here: "fine-tuning" for a model ``from_pretrained`` loaded (an encoder
+        or language model, whose ``fit`` fine-tunes the checkpoint), else "scratch".
+        """
+        return "fine-tuning" if getattr(self, "_checkpoint", None) is not None else "scratch"
 
     def _frozen_lower(self, params):
         """The frozen part of the network (:class:`~sktransformer._freezing.FrozenLower`), or None."""
@@ -353,12 +364,14 @@ class _BaseTransformer(BaseEstimator):
             optimizer.schedule_start = optimizer.t
         return optimizer
 
-    def _report(self, reason, partial, early_stopping, max_iter):
+    def _report(self, reason, partial, early_stopping, recipe):
         """The warning, if any, for why training stopped.
 
-        None at the end of a checkpoint's fine-tuning with ``max_iter="auto"``:
+        None at the end of a checkpoint's fine-tuning by its recipe
+        (``max_iter="auto"``, or the recipe's values ``from_pretrained`` set):
         its few epochs are the schedule's length, not a cap on convergence.
         """
+        max_iter = recipe["max_iter"]
         if reason == "interrupted":
             warnings.warn(
                 "Training interrupted (KeyboardInterrupt): keeping the model as of the last "
@@ -371,11 +384,20 @@ class _BaseTransformer(BaseEstimator):
                 "learning_rate_init). The parameters of the last finite step are kept.",
                 RuntimeWarning, stacklevel=4)
         elif reason is None and not partial and not (
-                self._recipe_kind() == "fine-tuning" and self.max_iter == "auto"):
+                self._recipe_kind() == "fine-tuning" and self._follows_recipe()):
             warnings.warn(
                 f"{type(self).__name__}: maximum iterations ({max_iter}) reached and the "
                 "optimization hasn't converged yet.",
                 ConvergenceWarning, stacklevel=4)
+
+    def _follows_recipe(self):
+        """Whether the epochs are the fine-tuning recipe's plan: ``max_iter="auto"``, or a model
+        ``from_pretrained`` loaded whose training values are still those it set (FINE_TUNING)."""
+        if self.max_iter == "auto":
+            return True
+        params = self.get_params(deep=False)
+        return getattr(self, "_checkpoint", None) is not None and all(
+            params.get(name) == value for name, value in FINE_TUNING.items())
 
     def _batch_size(self):
         return DEFAULT_BATCH_SIZE if self.batch_size == "auto" else self.batch_size

@@ -290,3 +290,33 @@ def test_the_readme_recipe_table_is_the_code_s():
         assert row in readme, row
     assert (f"| `max_iter` | {FROM_SCRATCH['max_iter']} | {FINE_TUNING['max_iter']} (reaching it"
             in readme) and FINE_TUNING["learning_rate"] == "linear"
+
+
+def test_every_layer_after_the_head_alone_runs_its_planned_epochs():
+    """The head-alone stage's convergence count (past n_iter_no_change) and best loss (another
+    objective: cached features, no dropout) carried over: every layer's fine-tuning stopped after
+    one of its 3 epochs, without a word. Another recipe or part trains: convergence is watched
+    afresh."""
+    clf = TransformerClassifier(encoder=str(BERT), trainable_layers=0, random_state=0,
+                                n_iter_no_change=2).fit(TEXTS, Y)
+    head_epochs = clf.n_iter_
+    assert clf._no_improvement_count > 2 or head_epochs == FROM_SCRATCH["max_iter"]
+    clf.set_params(trainable_layers="all", warm_start=True).fit(TEXTS, Y)
+    assert clf.n_iter_ - head_epochs == FINE_TUNING["max_iter"]
+
+
+@pytest.mark.parametrize("load", [lambda: TransformerEncoder.from_pretrained(FIXTURES / "bert_mlm"),
+                                  lambda: TransformerLanguageModel.from_pretrained(FIXTURES / "gpt2")],
+                         ids=["encoder", "language-model"])
+def test_a_loaded_model_fits_by_the_checkpoint_recipe(load):
+    """README: early_stopping="auto" from 100 samples from a checkpoint, and the recipe's 3
+    epochs are the plan (no ConvergenceWarning); a loaded encoder or language model held out
+    nothing below 1,000 samples and warned at every fit."""
+    texts = [f"{a} {b} {c}" for a in ("the", "a", "my", "one", "this") for b in ("cat", "dog", "bird")
+             for c in ("sat", "ran", "slept", "sang", "ate", "hid", "won")][:100]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = load().set_params(random_state=0).fit(texts)
+    assert model.validation_scores_ is not None and len(model.validation_scores_) == model.n_iter_
+    with pytest.warns(ConvergenceWarning):  # another plan than the recipe's: sklearn's warning
+        load().set_params(random_state=0, max_iter=1, early_stopping=False).fit(texts)
