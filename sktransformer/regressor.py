@@ -176,7 +176,9 @@ n_iter_, t_, n_features_in_, max_ngram_, ngram_probe_
             mean = np.average(units, axis=0, weights=weight)
             std = np.sqrt(np.average((units - mean) ** 2, axis=0, weights=weight))
             self._y_mean = mean * top
-            self._y_scale = np.where(std > 0, std, 1.0) * top  # constant: its own size (1 if 0)
+            # a constant target keeps scale 1 in y's units (its own size would freeze a tiny scale
+            # for every later partial_fit block); its zeroed head outputs predict it exactly
+            self._y_scale = np.where(std > 0, std * top, 1.0)
             self._constant_outputs = std == 0  # their head outputs are zeroed after this training
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(f"{name} has {y2.shape[1]} targets, but the model was fitted with "
