@@ -164,18 +164,21 @@ def series_from_nan_padding(X):
     return [X[i, :length] for i, length in enumerate(lengths)]
 
 
-def text_column(estimator, X):
+def text_column(estimator, X, learning=False):
     """A 2-D input whose one column holds texts -> the list of those texts; other X unchanged.
 
     This is what ``make_column_transformer((estimator, ["review"]))`` passes,
-    also as a list of one-cell rows (:func:`texts_in_rows`; not for a tagger,
-    whose token lists are labelled as given). Several columns whose cells
+    also as a list of one-cell rows (:func:`texts_in_rows`, as the fit read
+    them, or, ``learning``, deciding it; not for a tagger, whose token lists
+    are labelled as given). Several columns whose cells
     are single tokens are token sequences (one token per cell); several
     columns of texts are refused, naming the scalar selector; missing texts
     are refused.
     """
     if isinstance(X, list | tuple):
-        return X if getattr(estimator, "_labels_tokens", False) else texts_in_rows(X)
+        if getattr(estimator, "_labels_tokens", False):
+            return X
+        return texts_in_rows(X, None if learning else getattr(estimator, "_reads_texts", None))
     if not (hasattr(X, "iloc") or isinstance(X, np.ndarray)) or getattr(X, "ndim", 0) != 2:
         return X
     values = np.asarray(X, dtype=object) if hasattr(X, "iloc") else X

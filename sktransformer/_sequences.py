@@ -317,21 +317,29 @@ def _token_table(estimator, X, reset):
     return X
 
 
-def texts_in_rows(X):
-    """A list of one-cell rows, some holding several words -> the list of those texts; else ``X``.
+def texts_in_rows(X, texts=None):
+    """A list of one-cell rows of strings -> the list of those strings when read as texts; else ``X``.
 
     What ``df[["review"]].values.tolist()`` or a database cursor's
-    ``fetchall()`` gives: the one-column table of texts that
-    :func:`text_column` reads from an array, not sequences of one token
-    each (a whole document would be one token). Rows of one single-word
-    token stay token sequences.
+    ``fetchall()`` gives: the one-column table of texts an ``(n, 1)`` array
+    would be, not sequences of one token each (a whole document would be one
+    token). ``texts``: how the model reads such rows, as its fit decided
+    (True: texts; False: token lists, its fit read token lists), so that a
+    row reads the same in every batch; None (fitting): texts if some cell
+    holds several words.
     """
-    if not isinstance(X, list | tuple) or not X:
+    if not isinstance(X, list | tuple) or not X or not all(
+            isinstance(row, list | tuple) and len(row) == 1 and isinstance(row[0], str) for row in X):
         return X
-    if not all(isinstance(row, list | tuple) and len(row) == 1 and isinstance(row[0], str)
-               for row in X):
-        return X
-    return [row[0] for row in X] if any(len(row[0].split()) > 1 for row in X) else X
+    if texts is None:
+        texts = any(len(row[0].split()) > 1 for row in X)
+    return [row[0] for row in X] if texts else X
+
+
+def reads_texts(X):
+    """Whether ``X`` (as the model read it at fit) is texts: a list of strings, recorded so that
+    :func:`texts_in_rows` reads one-cell rows alike at every later call."""
+    return isinstance(X, list | tuple) and bool(X) and all(isinstance(x, str) for x in X)
 
 
 def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, normalize="NFC",
@@ -354,7 +362,9 @@ def read_token_lists(estimator, X, reset, analyzer="word", lowercase=True, *, no
     """
     options = {"normalize": normalize, "strip_accents": strip_accents}
     check_collection(X)
-    X = texts_in_rows(X)  # a one-column table of texts as a list of rows
+    X = texts_in_rows(X, None if reset else getattr(estimator, "_reads_texts", None))
+    if reset:  # one-cell rows at later calls: texts if fit read texts
+        estimator._reads_texts = reads_texts(X)
     X = numpy_integers(X)
     if isinstance(X, str):
         _check_sequences(X)  # raises: a lone string is not a collection of sequences

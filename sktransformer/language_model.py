@@ -324,7 +324,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         if fitting:
             self._codec = Vocabulary(build_vocabulary(documents), specials=("eos", "bos"))
             texts = text_column(self, X)  # the texts as given (a Series, a column, one-cell rows)
-            texts = texts.tolist() if hasattr(texts, "tolist") else texts_in_rows(texts)
+            texts = texts.tolist() if hasattr(texts, "tolist") else texts_in_rows(
+                texts, getattr(self, "_reads_texts", None))
             if isinstance(texts, list | tuple) and all(isinstance(t, str) for t in texts):
                 self._codec.learn_forms(texts, self._fitted_param("analyzer"))  # for generate
         elif what == "X":

@@ -20,6 +20,7 @@ from ._sequences import (
     numpy_integers,
     read_token_lists,
     refuse_foreign_tokens,
+    texts_in_rows,
     warn_unknown_tokens,
     whole_floats_as_ids,
 )
@@ -235,7 +236,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             refuse_foreign_tokens(sources, self._codec.source.vocabulary, name)
         return sources
 
-    def _target_rows(self, y, name):
+    def _target_rows(self, y, name, reset=False):
         """One target per sample, as given: a string, a token list or a label.
 
         A pandas Series or DataFrame is read by its values (never its column
@@ -252,8 +253,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         if isinstance(y, str | dict | set) or not hasattr(y, "__len__") or getattr(y, "ndim", 1) == 0:
             raise TypeError(f"{name} must be a list of target sequences (strings or token lists).")
         check_labels(y, name)  # a missing target, or strings, labels and token lists mixed
-        if not isinstance(y, np.ndarray):
-            return list(y)
+        if not isinstance(y, np.ndarray):  # one-cell rows of texts: as fit read its targets
+            return list(texts_in_rows(y, None if reset else self._codec.target_is_text))
         _warn_fractional(y, name)
         if y.ndim > 2:
             raise ValueError(f"{name} must be one target per sample: a list of strings or token lists, or "
@@ -268,7 +269,7 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
 
     def _targets(self, y, reset, name="y"):
         """``y`` as :meth:`_target_rows` gives it, and as token lists (a label is a 1-token sequence)."""
-        rows = self._target_rows(y, name)
+        rows = self._target_rows(y, name, reset)
         analyzer = self._fitted_param("target_analyzer") or self._fitted_param("analyzer")
         targets = [analyze(t if isinstance(t, str | list | tuple | np.ndarray) else [t], analyzer,
                            False, i) for i, t in enumerate(rows)]

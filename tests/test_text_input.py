@@ -203,6 +203,36 @@ def test_a_list_of_one_cell_rows_of_texts_is_read_as_the_texts(rows):
             == TransformerLanguageModel(**FAST).fit(texts).vocabulary_)
 
 
+def test_one_cell_rows_read_as_the_fit_read_them_whatever_else_is_in_the_batch():
+    """Read as texts only when some row of the same call held several words: a fetched row
+    ("Great!",) gave other predictions alone than beside a longer review (review of the change)."""
+    texts = list(REVIEWS["review"]) * 4
+    y = [0, 1, 1] * 4
+    for fitted_on in ([(t,) for t in texts], texts):  # fetched rows, or the texts themselves
+        clf = TransformerClassifier(**FAST).fit(fitted_on, y)
+        vec = SequenceVectorizer().fit(fitted_on)
+        alone, batch = [("Great!",)], [("Great!",), ("a good film",)]
+        np.testing.assert_array_equal(clf.predict_proba(alone), clf.predict_proba(batch)[:1])
+        np.testing.assert_array_equal(clf.predict_proba(alone), clf.predict_proba(["Great!"]))
+        np.testing.assert_array_equal(vec.transform(alone)[0], vec.transform(["Great!"])[0])
+    tokens = [["new york", "is"], ["paris"], ["new york"]] * 4  # token lists: one-cell rows stay so
+    vec = SequenceVectorizer().fit(tokens)
+    np.testing.assert_array_equal(vec.transform([["new york"]]),
+                                  vec.transform([["new york"], ["new york", "is"]])[:1])
+    assert vec.inverse_transform(vec.transform([["new york"]])) == [["new york"]]
+
+
+def test_seq2seq_reads_targets_given_as_one_cell_rows_as_texts():
+    from sktransformer import TransformerSeq2Seq
+
+    X = ["one two", "three four", "five six"] * 4
+    y = ["un deux", "trois quatre", "cinq six"] * 4
+    rows = TransformerSeq2Seq(**FAST).fit([(t,) for t in X], [(t,) for t in y])
+    plain = TransformerSeq2Seq(**FAST).fit(X, y)
+    assert rows._codec.target.vocabulary == plain._codec.target.vocabulary
+    assert rows.score([(t,) for t in X], [(t,) for t in y]) == plain.score(X, y)
+
+
 def test_one_cell_rows_of_single_words_stay_token_lists_and_a_tagger_labels_them_as_given():
     """Rows of one single-word token are token sequences; a tagger keeps a multi-word token."""
     from sktransformer import TransformerTagger

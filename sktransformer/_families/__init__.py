@@ -32,7 +32,7 @@ def choose_family(estimator, X, input_type="auto", max_len=512, analyzer="word")
     if isinstance(X, str):
         _check_sequences(X)  # raises a TypeError that says what to do
     check_collection(X, bytes_ok=True)
-    X = series_from_nan_padding(text_column(estimator, numpy_integers(X)))
+    X = series_from_nan_padding(text_column(estimator, numpy_integers(X), learning=True))
     family = next(f for f in REGISTRY if f.claims(X, input_type))
     if family.__module__.startswith(__name__):  # no family of ours reads bytes (one added may)
         refuse_bytes(X)

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 from .._inputs import text_column
-from .._sequences import numpy_integers, refuse_number_tokens
+from .._sequences import numpy_integers, reads_texts, refuse_number_tokens
 from .._vocabulary import UNKNOWN_ID
 
 
@@ -62,7 +62,10 @@ class InputFamily:
         ``training`` data after the first warns when it is largely unknown.
         """
         column = _text_column_name(estimator, X)
-        X = text_column(estimator, X)
+        learning = fitting and not self.fitted
+        X = text_column(estimator, X, learning)
+        if learning:  # one-cell rows at later calls: texts if fit read texts
+            estimator._reads_texts = reads_texts(X)
         try:
             if column is not None and not fitting:
                 _check_text_column_name(estimator, column)
