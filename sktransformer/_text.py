@@ -264,19 +264,26 @@ def analyze(x, analyzer="word", lowercase=True, position=0, *, normalize="NFC",
     return [unicodedata.normalize(normalize, t) if isinstance(t, str) else t for t in tokens]
 
 
-def surface_forms(texts, analyzer="word"):
+MAX_RUN = 8  # tokens in a run surface_forms keeps (a URL of 300 tokens would slow every join)
+
+
+def surface_forms(texts, analyzer="word", token_lists=None):
     """{a token run joined by spaces: the chunk it came from}, for whitespace-free chunks of
-    ``texts`` that ``analyzer`` splits ("B-PER", "U.S.", "hello,").
+    ``texts`` that ``analyzer`` splits into 2 to ``MAX_RUN`` tokens ("B-PER", "U.S.", "hello,").
 
     What lets a model that generates tokens give these back as its training
-    targets wrote them (:func:`detokenize`), not as "B - PER". Each run keeps
-    its most frequent chunk (the first seen among equals). Tokens are not
+    texts wrote them (:func:`detokenize`), not as "B - PER". A run keeps its
+    most frequent chunk (the first seen among equals), and only where the
+    texts write it so more often than with spaces (``token_lists``, the
+    texts' tokens, count those; analysed here if None): a corpus written
+    "hello , world" keeps its spaces. Chunks are kept as the analyzer reads
+    them (valid Unicode, NFC, no invisible characters); tokens are not
     lowercased, as targets are not.
 
     Examples
     --------
-    >>> surface_forms(["B-PER went to the U.S.", "hello, world"])
-    {'B - PER': 'B-PER', 'U . S .': 'U.S.', 'hello ,': 'hello,'}
+    >>> surface_forms(["B-PER went to the U.S.", "hello, world", "hello , there"])
+    {'B - PER': 'B-PER', 'U . S .': 'U.S.'}
     """
     counts = {}
     for text in texts:
@@ -284,12 +291,31 @@ def surface_forms(texts, analyzer="word"):
             if chunk.isalnum():  # one token (or none to rebuild)
                 continue
             tokens = analyze(chunk, analyzer, lowercase=False)
-            if len(tokens) > 1:
-                key = (" ".join(map(str, tokens)), chunk)
+            if 1 < len(tokens) <= MAX_RUN:
+                key = (" ".join(map(str, tokens)), preprocess(chunk, lowercase=False))
                 counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return {}
+    unspaced = {}
+    for (run, _), n in counts.items():
+        unspaced[run] = unspaced.get(run, 0) + n
+    firsts = {run.split(" ", 1)[0] for run in unspaced}
+    longest = max(run.count(" ") + 1 for run in unspaced)
+    seen = dict.fromkeys(unspaced, 0)  # every occurrence of the runs, spaced or not
+    if token_lists is None:
+        token_lists = [analyze(text, analyzer, lowercase=False) for text in texts]
+    for tokens in token_lists:
+        tokens = [str(t) for t in tokens]
+        for i, token in enumerate(tokens):
+            if token in firsts:
+                for n in range(2, min(longest, len(tokens) - i) + 1):
+                    run = " ".join(tokens[i : i + n])
+                    if run in seen:
+                        seen[run] += 1
     forms = {}
     for (run, chunk), _ in sorted(counts.items(), key=lambda item: -item[1]):  # stable: first seen
-        forms.setdefault(run, chunk)
+        if unspaced[run] > seen[run] - unspaced[run]:  # written without spaces more often than with
+            forms.setdefault(run, chunk)
     return forms
 
 

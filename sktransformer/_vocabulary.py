@@ -190,11 +190,12 @@ class Vocabulary:
         """True for the end-of-sequence column."""
         return column == self.eos_column
 
-    def learn_forms(self, texts, analyzer):
-        """Keep how ``texts`` (training texts) wrote the runs of tokens ``"word"`` splits out of one
-        chunk ("U.S.", "B-PER", "hello,"), for :meth:`join`; other analyzers keep none."""
+    def learn_forms(self, texts, analyzer, token_lists=None):
+        """Keep how ``texts`` (training texts, ``token_lists`` their tokens) wrote the runs of tokens
+        ``"word"`` splits out of one chunk ("U.S.", "B-PER", "hello,"), for :meth:`join`; other
+        analyzers keep none."""
         if analyzer == "word":
-            self.forms = surface_forms(texts, analyzer)
+            self.forms = surface_forms(texts, analyzer, token_lists)
             self.forms_longest = max((run.count(" ") + 1 for run in self.forms), default=1)
 
     def join(self, tokens, analyzer):

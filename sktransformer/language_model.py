@@ -326,8 +326,9 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             texts = text_column(self, X)  # the texts as given (a Series, a column, one-cell rows)
             texts = texts.tolist() if hasattr(texts, "tolist") else texts_in_rows(
                 texts, getattr(self, "_reads_texts", None))
-            if isinstance(texts, list | tuple) and all(isinstance(t, str) for t in texts):
-                self._codec.learn_forms(texts, self._fitted_param("analyzer"))  # for generate
+            if (isinstance(texts, list | tuple) and len(texts) == len(documents)
+                    and all(isinstance(t, str) for t in texts)):  # for generate
+                self._codec.learn_forms(texts, self._fitted_param("analyzer"), documents)
         elif what == "X":
             warn_unknown_tokens(documents, self._codec.vocabulary)
         return self._windows(self._codec, documents, stride=self.max_len)

@@ -399,7 +399,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
                 target_is_scalar=not any(isinstance(t, str | list | tuple | np.ndarray) for t in rows))
             if self._codec.target_is_text:
                 self._codec.target.learn_forms(
-                    rows, self._fitted_param("target_analyzer") or self._fitted_param("analyzer"))
+                    rows, self._fitted_param("target_analyzer") or self._fitted_param("analyzer"),
+                    targets)
         return self._pairs(sources, targets)
 
     def _pooling(self):

@@ -238,3 +238,16 @@ def test_a_language_model_writes_chunks_of_its_training_texts_as_written():
             == "the U.S. hello, ."
     char = TransformerLanguageModel(**{**SMALL, "max_iter": 1, "analyzer": "char"}).fit(["a-b"])
     assert char._codec.join(["a", "-", "b"], "char") == "a-b"
+
+
+def test_runs_the_targets_write_with_spaces_more_often_keep_them_and_chunks_are_valid_text():
+    """Review: counting only unspaced chunks turned every "hello ," into "hello," where the
+    targets mostly wrote "hello , world"; a chunk holding surrogates came back as invalid text."""
+    from sktransformer._text import surface_forms
+
+    texts = ["hello , world"] * 12 + ["hello, there"] * 6 + ["so nice!\ud83d\udc4d", "B-PER\u00ad"]
+    forms = surface_forms(texts)
+    assert "hello ," not in forms
+    assert forms["nice ! \U0001f44d"] == "nice!\U0001f44d" and forms["B - PER"] == "B-PER"
+    assert surface_forms(["a" + "/b" * 20]) == {}  # 41 tokens, over MAX_RUN: never looked up
+    assert surface_forms(["a" + "/b" * 3]) == {"a / b / b / b": "a/b/b/b"}
