@@ -432,7 +432,12 @@ def check_weights(sample_weight, rows, name="sample_weight"):
 
 def check_token_weights(weight, real, name="sample_weight"):
     """``weight`` (one per sequence, from :func:`check_weights`), refused if it gives every token
-    weight 0: positive only on sequences without tokens (``real``: (n, T), True at tokens)."""
+    weight 0: positive only on sequences without tokens (``real``: (n, T), True at tokens), or
+    there is no token at all (a tagger has nothing to label)."""
+    if not real.any():
+        raise ValueError("X holds no tokens: every sequence is empty, so there is no token to "
+                         "learn or score. Pass sequences with tokens (empty ones mixed with others "
+                         "are fine).")
     if not (weight * real.any(axis=1)).any():
         raise ValueError(f"{name} is 0 for every sequence that has tokens (only empty sequences "
                          "weigh anything), so there is no token to learn or score. Give a "

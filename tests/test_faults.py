@@ -950,5 +950,17 @@ def test_nan_under_assume_finite_is_named_as_nan_not_as_an_overflow():
         with pytest.raises(ValueError, match="^Input X contains NaN"):
             TransformerClassifier(**FAST).fit(X, [0, 1] * 6)
         X[3, 1] = np.inf
-        with pytest.raises(ValueError, match="^Input X contains infinity"):
-            TransformerClassifier(**FAST).fit(X, [0, 1] * 6)
+        for dtype in (np.float64, np.float32, np.float16):  # float32 was named an overflow
+            with pytest.raises(ValueError, match="^Input X contains infinity"):
+                TransformerClassifier(**FAST).fit(X.astype(dtype), [0, 1] * 6)
+
+
+def test_a_tagger_given_only_empty_sentences_says_so_not_that_the_weights_are_zero():
+    # review: partial_fit([[], []], [[], []]) with no weights blamed sample_weight. A classifier or
+    # regressor may still learn from empty texts or series what to predict for one (documented)
+    from sktransformer import TransformerTagger
+
+    words = [t.split() for t in TEXTS]
+    tagger = TransformerTagger(**FAST).fit(words, [["a", "b", "a"]] * 12)
+    _unchanged(tagger, words, lambda: tagger.partial_fit([[], []], [[], []]),
+               match="^X holds no tokens: every sequence is empty")

@@ -158,14 +158,19 @@ class InputFamily:
                 "Increase max_len or shorten the sequences.")
 
     @staticmethod
-    def as_float32(X):
+    def as_float32(X, finite=False):
+        """``X`` in float32, refused where it holds NaN, infinity, or values too large for it.
+
+        ``finite``: ``X``'s values were checked finite before (series copied
+        into a float32 array, where an infinity is an overflow of that copy).
+        """
         with np.errstate(over="ignore"):  # what overflows is refused here, by name
             out = X.astype(np.float32)
         if not np.isfinite(out).all():
             if np.isnan(out).any():  # checked by validate_data, unless set_config(assume_finite=True)
                 raise ValueError("Input X contains NaN: the network reads no missing value. Impute "
                                  "them first, e.g. with SimpleImputer.")
-            if X.dtype.kind == "f" and X.dtype.itemsize > 4 and np.isinf(X).any():  # not overflow
+            if not finite and np.isinf(X).any():  # X's own, not float32's overflow
                 raise ValueError("Input X contains infinity: the network reads finite values only.")
             raise ValueError("X has values too large to represent as float32 (beyond 3.4e38); "
                              "scale the features first, e.g. with StandardScaler.")

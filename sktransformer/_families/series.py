@@ -111,4 +111,4 @@ class Series(InputFamily):
             for i, s in enumerate(series):
                 X[i, : min(len(s), width)] = s[:width]
                 mask[i, : min(len(s), width)] = True
-        return Inputs(self.as_float32(X), mask)
+        return Inputs(self.as_float32(X, finite=True), mask)  # _series_list refused NaN and inf
