@@ -65,6 +65,16 @@ class TrainingData:
     def __len__(self):
         return len(self.inputs)
 
+    def weight_to_learn(self, index):
+        """The total sample weight of the rows at ``index`` that have something to predict (a
+        tagger's rows without tokens have none); the number of those rows without weights."""
+        target = self.arrays.get("target")
+        has_target = np.ones(len(index), bool)
+        if target is not None and target.dtype.kind == "i":  # -1 where there is nothing to predict
+            has_target = (target[index].reshape(len(index), -1) >= 0).any(axis=1)
+        weight = self.arrays.get("weight")
+        return float(has_target.sum() if weight is None else (weight[index] * has_target).sum())
+
     def subset(self, index):
         """A TrainingData of the rows at ``index``."""
         return TrainingData(self.inputs.take(index), **{k: v[index] for k, v in self.arrays.items()})
@@ -459,7 +469,8 @@ class _BaseTransformer(BaseEstimator):
         otherwise a plain split, after which validation samples holding a
         class that no training sample holds move to training (a model must
         not learn a class from validation alone; MLPClassifier refuses such
-        data, here early stopping stays possible).
+        data, here early stopping stays possible), and so do the weighted
+        samples if the training part would weigh nothing (a loss of 0).
         """
         if val_data is not None:
             return data, val_data
@@ -500,6 +511,15 @@ class _BaseTransformer(BaseEstimator):
                 raise ValueError(
                     f"{type(self).__name__}: no sample is left to validate on for {why} once every "
                     f"class has a training sample ({len(data)} samples): {advice}")
+        if data.weight_to_learn(train) <= 0:  # every weighted sample went to validation: they
+            weighted = np.array([data.weight_to_learn(val[i : i + 1]) > 0 for i in range(len(val))])
+            train, val = np.concatenate([train, val[weighted]]), val[~weighted]  # move to training
+            if not len(val):
+                if early_stopping == "auto":
+                    return data, None
+                raise ValueError(
+                    f"{type(self).__name__}: no sample is left to validate on for {why} once the "
+                    f"samples with a sample_weight above 0 train ({len(data)} samples): {advice}")
         return data.subset(train), data.subset(val)
 
     # ------------------------------------------------------------ inference

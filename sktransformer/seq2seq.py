@@ -329,9 +329,11 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
             Target sequences, read like ``X``: a one-column DataFrame or
             ``(n, 1)`` array of strings is one text per row; any other 2-D
             array (or DataFrame) one token list per row, an integer one an
-            id matrix with ``0`` as padding. A 1-D array of labels is read
-            as one-token targets, and ``predict`` then returns one label per
-            sample.
+            id matrix with ``0`` as padding. A 1-D array of numbers (or
+            booleans) is read as one-token targets, and ``predict`` then
+            returns one label per sample; strings are texts, split and
+            joined again (a string label the analyzer splits, "B-PER",
+            comes back as written, see ``target_analyzer``).
         X_val, y_val : optional
             Validation pairs, scored every epoch (teacher-forced token accuracy).
 

@@ -964,3 +964,20 @@ def test_a_tagger_given_only_empty_sentences_says_so_not_that_the_weights_are_ze
     tagger = TransformerTagger(**FAST).fit(words, [["a", "b", "a"]] * 12)
     _unchanged(tagger, words, lambda: tagger.partial_fit([[], []], [[], []]),
                match="^X holds no tokens: every sequence is empty")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_validation_split_never_leaves_the_training_part_without_weight(seed):
+    # review: the split could send every weighted sample to validation: a training loss of 0
+    from sktransformer import TransformerTagger
+
+    X = [["a", "b"], ["b", "a"]] * 10 + [[]] * 20
+    y = [["X", "Y"], ["Y", "X"]] * 10 + [[]] * 20
+    w = [1.0] + [0.0] * 19 + [1.0] * 20  # one sentence with tokens weighs
+    tagger = TransformerTagger(**{**FAST, "max_iter": 2, "random_state": seed,
+                                  "early_stopping": True, "validation_fraction": 0.5})
+    assert min(tagger.fit(X, y, sample_weight=w).loss_curve_) > 0
+    clf = TransformerClassifier(**{**FAST, "max_iter": 2, "random_state": seed,
+                                   "early_stopping": True, "validation_fraction": 0.5})
+    assert min(clf.fit(np.arange(80.0).reshape(40, 2), [0, 1] * 20,
+                       sample_weight=[1.0] + [0.0] * 39).loss_curve_) > 0
