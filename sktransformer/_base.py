@@ -461,6 +461,7 @@ class _BaseTransformer(BaseEstimator):
         self.best_loss_ = np.inf
         self.best_validation_score_ = None
         self._no_improvement_count = 0
+        self._validation_epochs = []
 
     def _split_validation(self, data, val_data, rng):
         """(training data, validation data or None): the explicit validation data, a split, or none.

@@ -62,6 +62,7 @@ def _epochs(loss_and_grad, validation_score, params, optimizer, data, val_data, 
             score = None if val_data is None else validation_score(params, val_data)
             if score is not None:
                 history.validation_scores.append(score)
+                history.validation_epochs.append(history.n_iter)  # partial_fit epochs have none
             improved = history.update(epoch_loss, score, settings.tol, settings.early_stopping,
                                       params)
             if settings.verbose:
@@ -140,10 +141,13 @@ class History:
     """Loss curve, validation scores and the early-stopping counters of a fit."""
 
     def __init__(self, n_iter, loss_curve, validation_scores, best_loss, best_score,
-                 no_improvement_count):
+                 no_improvement_count, validation_epochs=None):
         self.n_iter = n_iter
         self.loss_curve = list(loss_curve)
         self.validation_scores = None if validation_scores is None else list(validation_scores)
+        if validation_epochs is None and validation_scores is not None:  # saved before they were
+            validation_epochs = range(n_iter - len(validation_scores) + 1, n_iter + 1)  # kept
+        self.validation_epochs = [] if validation_epochs is None else list(validation_epochs)
         self.best_loss = best_loss
         self.best_score = best_score
         self.no_improvement_count = no_improvement_count
@@ -152,7 +156,8 @@ class History:
     @classmethod
     def from_estimator(cls, est):
         return cls(est.n_iter_, est.loss_curve_, est.validation_scores_, est.best_loss_,
-                   est.best_validation_score_, est._no_improvement_count)
+                   est.best_validation_score_, est._no_improvement_count,
+                   getattr(est, "_validation_epochs", None))
 
     def record_epoch(self, loss):
         self.n_iter += 1
@@ -181,6 +186,7 @@ class History:
         est.best_loss_ = self.best_loss
         est.best_validation_score_ = self.best_score
         est._no_improvement_count = self.no_improvement_count
+        est._validation_epochs = self.validation_epochs  # the epoch of each validation score
 
 
 _COLUMNS = ("epoch", "train_loss", "valid_score", "lr", "dur")

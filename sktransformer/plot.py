@@ -310,8 +310,10 @@ def plot_loss_curve(estimator, ax=None):
     scores = getattr(estimator, "validation_scores_", None)
     if scores is not None and len(scores):
         validation_ax = ax.twinx()
-        # Validation starts with the first fit given validation data: its scores are the last epochs.
-        score_epochs = epochs[len(epochs) - len(scores):]
+        # the epoch of each score (partial_fit and fits without validation data add none)
+        score_epochs = getattr(estimator, "_validation_epochs", None)
+        if score_epochs is None or len(score_epochs) != len(scores):  # saved before they were kept
+            score_epochs = epochs[len(epochs) - len(scores):]
         lines += validation_ax.plot(score_epochs, scores, marker="s", markersize=3, color="C1",
                                     label="validation score")
         validation_ax.set_ylabel("validation score", color="C1")

@@ -251,3 +251,16 @@ def test_without_matplotlib_import_works_and_calls_say_how_to_install(monkeypatc
                  lambda: plot.plot_loss_curve(text_clf)):
         with pytest.raises(ImportError, match=re.escape(INSTALL_HINT)):
             call()
+
+
+def test_validation_scores_are_drawn_at_the_epochs_they_were_measured():
+    """A fit with validation, partial_fit (no score), a warm-start fit with validation again: the
+    scores were drawn at the last epochs (3, 4, 5 and 5 again), not at 1, 2, 4, 5."""
+    X, y = load_iris(return_X_y=True)
+    clf = TransformerClassifier(**SMALL).fit(X, y, X_val=X, y_val=y)
+    clf.partial_fit(X, y)
+    clf.set_params(warm_start=True).fit(X, y, X_val=X, y_val=y)
+    assert clf.n_iter_ == 5 and len(clf.validation_scores_) == 4
+    _, _, validation_ax = plot_loss_curve(clf)
+    np.testing.assert_array_equal(validation_ax.lines[0].get_xdata(), [1, 2, 4, 5])
+    np.testing.assert_array_equal(validation_ax.lines[0].get_ydata(), clf.validation_scores_)
