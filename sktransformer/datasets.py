@@ -295,4 +295,3 @@ def make_review_ratings(n_samples=2000, random_state=None):
         X.append(" ".join(parts))
         y.append(3 + np.mean(scores) + rng.normal(0, 0.25))
     return X, np.array(y)
-
