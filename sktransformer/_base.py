@@ -65,15 +65,15 @@ class TrainingData:
     def __len__(self):
         return len(self.inputs)
 
-    def weight_to_learn(self, index):
-        """The total sample weight of the rows at ``index`` that have something to predict (a
-        tagger's rows without tokens have none); the number of those rows without weights."""
+    def row_weights(self, index):
+        """The sample weight of each row at ``index`` (1 without weights), 0 where the row has
+        nothing to predict (a tagger's row without tokens)."""
         target = self.arrays.get("target")
         has_target = np.ones(len(index), bool)
         if target is not None and target.dtype.kind == "i":  # -1 where there is nothing to predict
             has_target = (target[index].reshape(len(index), -1) >= 0).any(axis=1)
         weight = self.arrays.get("weight")
-        return float(has_target.sum() if weight is None else (weight[index] * has_target).sum())
+        return np.where(has_target, 1.0 if weight is None else weight[index], 0.0)
 
     def subset(self, index):
         """A TrainingData of the rows at ``index``."""
@@ -263,19 +263,8 @@ class _BaseTransformer(BaseEstimator):
         optimizer = self._new_optimizer(params, len(data), partial, recipe, frozen is None)
         steps_before = optimizer.t  # 0 for new moments: t_ counts this model's steps all the same
         early_stopping = self._early_stopping(val_data, recipe)
-        history = History.from_estimator(self)
         trained_as = (self._recipe_kind(), frozen is None)
-        if not partial and getattr(self, "_trained_as", trained_as) != trained_as:
-            # another recipe or another part of the network trains than in the fit before (the head
-            # alone, then every layer): its losses are of another objective, so convergence is
-            # watched afresh (the head's count would stop every layer's fine-tuning after an epoch)
-            history.best_loss, history.no_improvement_count = np.inf, 0
-        if val_data is not None and history.validation_scores is None:
-            history.validation_scores = []
-        if early_stopping and val_data is not None and history.n_iter > 0:
-            # Continuing: the model as it is now is the one to beat on this validation data.
-            history.best_score = score(params, val_data)
-            history.best_params = tree_copy(params)
+        history = self._start_history(partial, trained_as, early_stopping, score, params, val_data)
         if self.verbose and (not partial or history.n_iter == 0):  # partial_fit: its first call
             print_header(val_data is not None)
         settings = replace(settings, early_stopping=early_stopping)
@@ -289,6 +278,25 @@ class _BaseTransformer(BaseEstimator):
         history.write_to(self)
         self._report(reason, partial, early_stopping, recipe)
         return self
+
+    def _start_history(self, partial, trained_as, early_stopping, score, params, val_data):
+        """The :class:`~sktransformer._loop.History` this training continues from the estimator.
+
+        ``trained_as`` (recipe kind, whether every layer trains) differing from
+        the fit before (the head alone, then every layer) means losses of
+        another objective: convergence is watched afresh (the head's count
+        would stop every layer's fine-tuning after an epoch). Continuing with
+        early stopping, the model as it is now is the one to beat.
+        """
+        history = History.from_estimator(self)
+        if not partial and getattr(self, "_trained_as", trained_as) != trained_as:
+            history.best_loss, history.no_improvement_count = np.inf, 0
+        if val_data is not None and history.validation_scores is None:
+            history.validation_scores = []
+        if early_stopping and val_data is not None and history.n_iter > 0:
+            history.best_score = score(params, val_data)
+            history.best_params = tree_copy(params)
+        return history
 
     def _word_dropper(self):
         """``drop(ids, rng)``, word dropout at this fit's ``word_dropout`` rate; None where it does not apply.
@@ -490,6 +498,24 @@ class _BaseTransformer(BaseEstimator):
                 f"{type(self).__name__}: validation_fraction={self.validation_fraction} of "
                 f"{len(data)} sample(s) holds out {n_held_out} for {why}, leaving none to train on: "
                 f"lower validation_fraction, or {advice}")
+        train, val = self._held_out(data, rng)
+        if not len(val):
+            if early_stopping == "auto":  # e.g. one example per class: no early stopping
+                return data, None
+            raise ValueError(
+                f"{type(self).__name__}: no sample is left to validate on for {why} once every "
+                f"class and the weighted samples have training samples ({len(data)} samples): "
+                f"{advice}")
+        return data.subset(train), data.subset(val)
+
+    def _held_out(self, data, rng):
+        """(training rows, validation rows) of a split holding out ``validation_fraction``.
+
+        Stratified by class where every class has two samples; then
+        validation rows holding a class that no training row holds move to
+        training, and so do the weighted rows if the training part would
+        weigh nothing (a loss of 0 every epoch).
+        """
         index = np.arange(len(data))
         seed = int(rng.integers(2**31 - 1))
         targets = self._class_targets(data)
@@ -504,24 +530,11 @@ class _BaseTransformer(BaseEstimator):
         if targets is not None:
             held_out = targets[val].reshape(len(val), -1)
             unseen = ((held_out >= 0) & ~np.isin(held_out, targets[train])).any(axis=1)
-            if unseen.any():
-                train, val = np.concatenate([train, val[unseen]]), val[~unseen]
-            if not len(val):
-                if early_stopping == "auto":  # e.g. one example per class: no early stopping
-                    return data, None
-                raise ValueError(
-                    f"{type(self).__name__}: no sample is left to validate on for {why} once every "
-                    f"class has a training sample ({len(data)} samples): {advice}")
-        if data.weight_to_learn(train) <= 0:  # every weighted sample went to validation: they
-            weighted = np.array([data.weight_to_learn(val[i : i + 1]) > 0 for i in range(len(val))])
-            train, val = np.concatenate([train, val[weighted]]), val[~weighted]  # move to training
-            if not len(val):
-                if early_stopping == "auto":
-                    return data, None
-                raise ValueError(
-                    f"{type(self).__name__}: no sample is left to validate on for {why} once the "
-                    f"samples with a sample_weight above 0 train ({len(data)} samples): {advice}")
-        return data.subset(train), data.subset(val)
+            train, val = np.concatenate([train, val[unseen]]), val[~unseen]
+        if not data.row_weights(train).sum() > 0:  # every weighted row went to validation
+            weighted = data.row_weights(val) > 0
+            train, val = np.concatenate([train, val[weighted]]), val[~weighted]
+        return train, val
 
     # ------------------------------------------------------------ inference
 
