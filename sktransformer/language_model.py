@@ -21,7 +21,6 @@ from ._sequences import (
     read_token_lists,
     refuse_foreign_tokens,
     refuse_number_tokens,
-    texts_in_rows,
     warn_unknown_tokens,
 )
 from ._text import analyze
@@ -323,9 +322,8 @@ validation_fraction, n_iter_no_change, tol, random_state, verbose, warm_start, b
         documents = self._token_lists(X, fitting, what)
         if fitting:
             self._codec = Vocabulary(build_vocabulary(documents), specials=("eos", "bos"))
-            texts = text_column(self, X)  # the texts as given (a Series, a column, one-cell rows)
-            texts = texts.tolist() if hasattr(texts, "tolist") else texts_in_rows(
-                texts, getattr(self, "_reads_texts", None))
+            texts = text_column(self, X)  # the texts as read (a column's, one-cell rows' too)
+            texts = texts.tolist() if hasattr(texts, "tolist") else texts  # a Series, an array
             if (isinstance(texts, list | tuple) and len(texts) == len(documents)
                     and all(isinstance(t, str) for t in texts)):  # for generate
                 self._codec.learn_forms(texts, self._fitted_param("analyzer"), documents)
